@@ -1,0 +1,171 @@
+# squib — one build for everything. `make help` lists the targets.
+#
+#   make            build/squib-monitor, build/squib-device, the test guest
+#   make SAN=1      the same with ASan+UBSan, under build/san/
+#   make test       deps, build, unit tests, then KVM integration tests
+#   make bench      benchmarks (figures printed, never asserted)
+#   make run        boot the demo guest with 2 vCPUs
+#   make deps       apt-get install whatever is missing
+#   make install    PREFIX=/usr/local DESTDIR=
+
+SAN ?= 0
+PREFIX ?= /usr/local
+DESTDIR ?=
+V ?= 0
+
+ifeq ($(SAN),1)
+OUT := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -DSQUIB_SANITIZED=1
+else
+OUT := build
+SANFLAGS :=
+endif
+
+CC ?= gcc
+PKGS := libevent msgpack libseccomp
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wmissing-prototypes -Wstrict-prototypes
+BASE_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -I. $(WARN) -fno-strict-aliasing
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS_ALL = $(BASE_CFLAGS) $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
+# Code that runs inside vCPU workers (clone(CLONE_VM) tasks without their own
+# TLS) is never instrumented and has no stack protector: see vcpu-worker/README.
+CFLAGS_FREESTANDING = $(BASE_CFLAGS) $(PKG_CFLAGS) -fno-sanitize=all -fno-stack-protector -fno-builtin $(CFLAGS)
+# -z now: every PLT slot is bound at start-up, so a vCPU worker never enters
+# the dynamic linker's lazy resolver.
+LDFLAGS_ALL = -Wl,-z,now -Wl,-z,relro $(SANFLAGS) $(LDFLAGS)
+
+COMMON_SRC  := $(wildcard common/*.c)
+PROTO_SRC   := $(wildcard proto/*.c)
+SANDBOX_SRC := $(wildcard sandbox/*.c)
+VCPU_SRC    := $(wildcard vcpu-worker/*.c)
+MONITOR_SRC := $(wildcard monitor/*.c)
+DEVICE_SRC  := $(wildcard device-worker/*.c)
+DEVICE_LIB_SRC := $(filter-out device-worker/main.c,$(DEVICE_SRC))
+MONITOR_LIB_SRC := $(filter-out monitor/main.c,$(MONITOR_SRC))
+UNIT_SRC    := $(wildcard tests/unit/*.c)
+INTEG_SRC   := $(wildcard tests/integration/*.c)
+GUEST_SRC   := $(wildcard tests/guest/*.c) $(wildcard tests/guest/*.S)
+
+# Objects built freestanding (shared with vCPU workers) and hosted (instrumented).
+FS_SRC := $(COMMON_SRC) $(PROTO_SRC) $(VCPU_SRC) device-worker/testdev.c
+fs_obj = $(patsubst %.c,$(OUT)/obj-fs/%.o,$(1))
+obj = $(patsubst %.c,$(OUT)/obj/%.o,$(1))
+
+MONITOR_BIN := $(OUT)/squib-monitor
+DEVICE_BIN  := $(OUT)/squib-device
+UNIT_BIN    := $(OUT)/tests/unit-tests
+INTEG_BIN   := $(OUT)/tests/integration-tests
+GUEST_BIN   := build/test-guest.bin
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.PHONY: all test unit-test integration-test bench run deps clean install help guest check-deps
+all: $(MONITOR_BIN) $(DEVICE_BIN) $(GUEST_BIN)
+
+help:
+	@sed -n '1,12p' Makefile
+
+# ---- dependencies ---------------------------------------------------------
+DEB_PKGS := libevent-dev libmsgpack-dev libseccomp-dev libcriterion-dev pkg-config binutils gcc make
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "deps: need root to apt-get install$$missing" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+# ---- compile rules --------------------------------------------------------
+$(OUT)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(OUT)/obj-fs/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_FREESTANDING) -MMD -MP -c $< -o $@
+
+# The demo guest is embedded in the monitor: `start` with no --kernel boots it.
+$(OUT)/obj/embedded_guest.o: $(GUEST_BIN)
+	@mkdir -p $(dir $@)
+	$(Q)printf '\t.section .rodata\n\t.balign 4096\n\t.globl squib_embedded_guest\nsquib_embedded_guest:\n\t.incbin "%s"\n\t.globl squib_embedded_guest_end\nsquib_embedded_guest_end:\n\t.section .note.GNU-stack,"",@progbits\n' "$(GUEST_BIN)" > $(OUT)/obj/embedded_guest.S
+	$(Q)$(CC) -c $(OUT)/obj/embedded_guest.S -o $@
+
+MONITOR_OBJS = $(call obj,$(MONITOR_LIB_SRC) $(SANDBOX_SRC)) $(call fs_obj,$(FS_SRC)) $(OUT)/obj/embedded_guest.o
+DEVICE_OBJS = $(call obj,$(DEVICE_LIB_SRC) $(SANDBOX_SRC) $(COMMON_SRC) $(PROTO_SRC))
+
+$(MONITOR_BIN): $(call obj,monitor/main.c) $(MONITOR_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD  $@"
+
+$(DEVICE_BIN): $(call obj,device-worker/main.c) $(DEVICE_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD  $@"
+
+# Unit tests link the hosted (instrumented) objects of every library part.
+UNIT_LINK_OBJS = $(call obj,$(COMMON_SRC) $(PROTO_SRC) $(SANDBOX_SRC) $(VCPU_SRC) $(DEVICE_LIB_SRC) $(MONITOR_LIB_SRC))
+$(UNIT_BIN): $(call obj,$(UNIT_SRC)) $(UNIT_LINK_OBJS) $(OUT)/obj/embedded_guest.o
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lcriterion
+	@echo "  LD  $@"
+
+$(INTEG_BIN): $(call obj,$(INTEG_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lcriterion
+	@echo "  LD  $@"
+
+# ---- the test guest (freestanding, never sanitized) -----------------------
+GUEST_CFLAGS := -std=gnu11 -O2 -g -I. -Itests/guest -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-pie \
+	-mno-red-zone -mcmodel=small -fno-stack-protector -fno-asynchronous-unwind-tables -nostdlib -fno-builtin \
+	-mgeneral-regs-only -fcf-protection=none
+GUEST_OBJS := $(patsubst %,build/guest-obj/%.o,$(GUEST_SRC))
+build/guest-obj/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+build/guest-obj/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+build/test-guest.elf: $(GUEST_OBJS) tests/guest/guest.ld
+	$(Q)$(CC) $(GUEST_CFLAGS) -static -no-pie -Wl,--build-id=none -T tests/guest/guest.ld -o $@ $(GUEST_OBJS)
+$(GUEST_BIN): build/test-guest.elf
+	$(Q)objcopy -O binary $< $@
+	@echo "  GUEST $@ ($$(stat -c %s $@) bytes)"
+guest: $(GUEST_BIN)
+
+# ---- top-level targets ----------------------------------------------------
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN)
+	$(Q)$(MAKE) --no-print-directory unit-test integration-test
+
+unit-test: $(UNIT_BIN)
+	$(Q)$(UNIT_BIN) --jobs=2
+
+integration-test: $(MONITOR_BIN) $(DEVICE_BIN) $(GUEST_BIN) $(INTEG_BIN)
+	$(Q)tests/run-kvm.sh $(OUT) $(INTEG_BIN)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all $(OUT)/bench/bench-wire
+	$(Q)tests/bench/run.sh $(OUT)
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run-kvm.sh $(OUT) $(MONITOR_BIN) start --cpus 2
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/squib
+	install -m 0755 $(MONITOR_BIN) $(DESTDIR)$(PREFIX)/bin/squib-monitor
+	install -m 0755 $(DEVICE_BIN) $(DESTDIR)$(PREFIX)/libexec/squib/squib-device
+
+clean:
+	rm -rf build/obj build/obj-fs build/san build/guest-obj build/tests build/bench build/test-guest.* build/squib-*
+
+-include $(shell find $(OUT)/obj $(OUT)/obj-fs build/guest-obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Raw Linux x86-64 system calls, for code that must not touch libc state.
+ *
+ * vCPU workers are clone(CLONE_VM) tasks that share the monitor's memory but
+ * not its thread: they may not use errno, TLS, malloc, stdio or lazy PLT
+ * binding. Every wrapper here is a single `syscall` instruction and returns
+ * the kernel's result: >= 0 on success, -errno on failure. Nothing here
+ * allocates or reads thread-local state, so it is safe in any task.
+ */
+#ifndef SQUIB_COMMON_RAW_SYSCALL_H
+#define SQUIB_COMMON_RAW_SYSCALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
+
+#include "common/compiler.h"
+
+static inline long raw_syscall6(long nr, long a, long b, long c, long d, long e, long f)
+{
+	long ret;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	__asm__ __volatile__("syscall"
+			     : "=a"(ret)
+			     : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			     : "rcx", "r11", "memory");
+	return ret;
+}
+
+static inline long raw_syscall3(long nr, long a, long b, long c)
+{
+	return raw_syscall6(nr, a, b, c, 0, 0, 0);
+}
+
+/* write(2). Precondition: buf holds len readable bytes. May be partial. */
+static inline long raw_write(int fd, const void *buf, size_t len)
+{
+	return raw_syscall3(SYS_write, fd, (long)buf, (long)len);
+}
+
+/* read(2). Precondition: buf has room for len bytes. */
+static inline long raw_read(int fd, void *buf, size_t len)
+{
+	return raw_syscall3(SYS_read, fd, (long)buf, (long)len);
+}
+
+/*
+ * ioctl(2). Precondition: arg points to the structure the request number
+ * encodes (or is the scalar it expects); the caller documents which.
+ */
+static inline long raw_ioctl(int fd, unsigned long req, unsigned long arg)
+{
+	return raw_syscall3(SYS_ioctl, fd, (long)req, (long)arg);
+}
+
+/*
+ * futex(FUTEX_WAIT) on a word in MAP_SHARED memory (no FUTEX_PRIVATE_FLAG:
+ * the waker may be another process). Sleeps only while *uaddr == expected;
+ * returns 0 when woken, -EAGAIN if the word already differed, -EINTR on a
+ * signal. Spurious wake-ups are possible: callers re-check their condition.
+ */
+static inline long raw_futex_wait(const volatile uint32_t *uaddr, uint32_t expected)
+{
+	return raw_syscall6(SYS_futex, (long)uaddr, FUTEX_WAIT, expected, 0, 0, 0);
+}
+
+/* futex(FUTEX_WAKE): wakes up to n waiters on a shared word. */
+static inline long raw_futex_wake(const volatile uint32_t *uaddr, int n)
+{
+	return raw_syscall6(SYS_futex, (long)uaddr, FUTEX_WAKE, n, 0, 0, 0);
+}
+
+/* Adds 1 to an eventfd counter. Precondition: fd is an eventfd. */
+static inline long raw_eventfd_signal(int fd)
+{
+	uint64_t one = 1;
+	return raw_write(fd, &one, sizeof(one));
+}
+
+/* Ends the whole thread group (the calling task, for a clone child). */
+static inline NORETURN void raw_exit_group(int status)
+{
+	for (;;)
+		raw_syscall3(SYS_exit_group, status, 0, 0);
+}
+
+static inline long raw_getpid(void)
+{
+	return raw_syscall3(SYS_getpid, 0, 0, 0);
+}
+
+#endif

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device model interface of squib-device, and the table of models.
+ *
+ * A model is a context struct (state_size bytes, zeroed by the caller) plus
+ * three functions. squib-device allocates and inits the state before it
+ * enters its sandbox, so init may allocate and fstat; handle and idle run
+ * inside the sandbox and may only use what struct device_host offers (the
+ * syscalls worker_loop.c lists).
+ *
+ * Threat note: every exit handed to a model comes from a vCPU worker, which
+ * may be compromised. A model checks that it owns the exit (absolute port or
+ * address inside its range, a kind it serves); anything else gets
+ * device_reply_unowned().
+ */
+#ifndef SQUIB_DEVICE_DEVICE_H
+#define SQUIB_DEVICE_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/compiler.h"
+#include "common/guest_mem.h"
+#include "proto/vmexit.h"
+
+/* What a model may use. Filled by squib-device (or a test) before init. */
+struct device_host {
+	const char *name;    /* the device's --name, for logs */
+	int output_fd;       /* console output (uart), or -1 */
+	int control_fd;      /* SOCK_SEQPACKET to the monitor */
+	int log_fd;          /* one-line diagnostics (2) */
+	struct guest_mem mem;/* guest RAM (MAP_SHARED); not used by uart/testdev yet */
+	/*
+	 * Asks the monitor to end the VM with status (0..255): sends
+	 * CONTROL_VM_EXIT on control_fd. 0 or -errno. device_host_init points it
+	 * at device_host_send_vm_exit; tests may replace it.
+	 */
+	int (*request_vm_exit)(struct device_host *host, uint8_t status);
+};
+
+struct device_model {
+	const char *name;  /* --device value */
+	size_t state_size; /* bytes of state, zeroed before init */
+	/* Before the sandbox. host outlives the state. 0 or -errno. */
+	int (*init)(void *state, struct device_host *host);
+	/*
+	 * One exit, with absolute ports/addresses. reply arrives zeroed with
+	 * status VM_REPLY_OK; for an exit that needs one (vm_exit_needs_reply)
+	 * the model sets len and data. It is ignored for posted writes.
+	 */
+	void (*handle)(void *state, const struct vm_exit *exit, struct vm_reply *reply);
+	/* Nothing is pending: flush batched work (may block briefly, never forever). */
+	void (*idle)(void *state);
+};
+
+/* Fills *host with no output, guest memory absent and the default request_vm_exit. */
+void device_host_init(struct device_host *host, const char *name, int control_fd, int log_fd);
+
+/* The default request_vm_exit: CONTROL_VM_EXIT with arg = status on host->control_fd. */
+int device_host_send_vm_exit(struct device_host *host, uint8_t status) MUST_USE;
+
+/* One line "squib-device[<name>]: <message>\n" on host->log_fd, in one write(2). */
+void device_log(const struct device_host *host, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * The reply for an exit the model does not own: VM_REPLY_ERROR, and for a
+ * read all-ones data of the access width (8 bytes for a hypercall).
+ */
+void device_reply_unowned(const struct vm_exit *exit, struct vm_reply *reply);
+
+/* The model called name, or NULL. */
+const struct device_model *device_model_find(const char *name);
+
+/* The models, for device_model_find and usage messages. */
+extern const struct device_model *const device_models[];
+extern const size_t device_model_count;
+
+/* Defined by the model files; referenced only by the table in devices.c. */
+extern const struct device_model uart_device_model;
+extern const struct device_model testdev_device_model;
+
+#endif

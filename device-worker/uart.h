@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A 16550A UART register model (the eight registers at COM1_PORT_BASE).
+ *
+ * Pure state machine: no I/O, no allocation. Transmitted bytes go to a sink
+ * callback (the uart model batches them to the console fd; tests capture
+ * them). Transmission is instantaneous, so THR and the transmitter are always
+ * empty (LSR THRE|TEMT). Received bytes (loopback now, host input later) go
+ * through a 16-byte receive FIFO, or a single RBR when FIFOs are disabled.
+ *
+ * Interrupt state is fully computed (uart_interrupt_id / uart_irq_pending)
+ * so a later irqfd only has to sample it after each access; nothing raises
+ * an interrupt yet.
+ *
+ * Threat note: offsets and values come from the guest. Any offset is
+ * accepted (unknown offsets read 0xff and ignore writes).
+ */
+#ifndef SQUIB_DEVICE_UART_H
+#define SQUIB_DEVICE_UART_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Register offsets from the base port. */
+#define UART_RBR 0 /* read, DLAB=0: receive buffer */
+#define UART_THR 0 /* write, DLAB=0: transmit holding */
+#define UART_DLL 0 /* DLAB=1: divisor latch low */
+#define UART_IER 1 /* DLAB=0: interrupt enable */
+#define UART_DLM 1 /* DLAB=1: divisor latch high */
+#define UART_IIR 2 /* read: interrupt identification */
+#define UART_FCR 2 /* write: FIFO control */
+#define UART_LCR 3 /* line control */
+#define UART_MCR 4 /* modem control */
+#define UART_LSR 5 /* line status (writes ignored) */
+#define UART_MSR 6 /* modem status (writes ignored) */
+#define UART_SCR 7 /* scratch */
+#define UART_REG_COUNT 8
+
+#define UART_IER_RDI 0x01  /* received data available */
+#define UART_IER_THRI 0x02 /* THR empty */
+#define UART_IER_RLSI 0x04 /* receiver line status */
+#define UART_IER_MSI 0x08  /* modem status */
+#define UART_IER_MASK 0x0f
+
+#define UART_IIR_NO_INT 0x01
+#define UART_IIR_MSI 0x00
+#define UART_IIR_THRI 0x02
+#define UART_IIR_RDI 0x04
+#define UART_IIR_RLSI 0x06
+#define UART_IIR_FIFO_ENABLED 0xc0
+
+#define UART_FCR_ENABLE_FIFO 0x01
+#define UART_FCR_CLEAR_RCVR 0x02
+#define UART_FCR_CLEAR_XMIT 0x04
+#define UART_FCR_TRIGGER_MASK 0xc0
+
+#define UART_LCR_DLAB 0x80
+
+#define UART_MCR_DTR 0x01
+#define UART_MCR_RTS 0x02
+#define UART_MCR_OUT1 0x04
+#define UART_MCR_OUT2 0x08
+#define UART_MCR_LOOP 0x10
+#define UART_MCR_MASK 0x1f
+
+#define UART_LSR_DR 0x01   /* data ready */
+#define UART_LSR_OE 0x02   /* overrun error */
+#define UART_LSR_PE 0x04   /* parity error */
+#define UART_LSR_FE 0x08   /* framing error */
+#define UART_LSR_BI 0x10   /* break interrupt */
+#define UART_LSR_THRE 0x20 /* THR empty */
+#define UART_LSR_TEMT 0x40 /* transmitter empty */
+#define UART_LSR_FIFOE 0x80 /* error in receive FIFO */
+#define UART_LSR_ERRORS (UART_LSR_OE | UART_LSR_PE | UART_LSR_FE | UART_LSR_BI)
+
+#define UART_MSR_DCTS 0x01
+#define UART_MSR_DDSR 0x02
+#define UART_MSR_TERI 0x04
+#define UART_MSR_DDCD 0x08
+#define UART_MSR_CTS 0x10
+#define UART_MSR_DSR 0x20
+#define UART_MSR_RI 0x40
+#define UART_MSR_DCD 0x80
+#define UART_MSR_DELTAS 0x0f
+
+#define UART_FIFO_SIZE 16
+/* Divisor after reset: 9600 baud from the PC's 1.8432 MHz clock. */
+#define UART_RESET_DIVISOR 12
+
+/* Where transmitted bytes go. put is called once per byte, in order. */
+struct uart_sink {
+	void (*put)(void *ctx, uint8_t byte);
+	void *ctx;
+};
+
+struct uart {
+	struct uart_sink sink;
+	uint8_t dll, dlm;
+	uint8_t ier;
+	uint8_t fcr; /* last FCR value, without the self-clearing bits */
+	uint8_t lcr;
+	uint8_t mcr;
+	uint8_t lsr_errors; /* sticky error bits, cleared by reading LSR */
+	uint8_t msr;        /* status bits (high nibble) and deltas (low nibble) */
+	uint8_t scr;
+	bool thri_pending; /* THR-empty interrupt latched, cleared by IIR read/THR write */
+	/* Receive FIFO (depth 1 when FIFOs are disabled). */
+	uint8_t rx[UART_FIFO_SIZE];
+	uint8_t rx_head;
+	uint8_t rx_count;
+	/* Statistics. */
+	uint64_t tx_bytes;
+	uint64_t rx_overruns;
+};
+
+/* Puts the UART in its reset state, sending output to *sink (copied). */
+void uart_init(struct uart *u, const struct uart_sink *sink);
+
+/* A guest read of the register at offset (0..7). Reads may change state. */
+uint8_t uart_read(struct uart *u, unsigned offset);
+
+/* A guest write of value to the register at offset (0..7). */
+void uart_write(struct uart *u, unsigned offset, uint8_t value);
+
+/*
+ * A byte arrives on the serial line (the receive shift register). Returns
+ * false when it was lost to an overrun (LSR OE is then set). Loopback uses
+ * this internally; host console input will use it later.
+ */
+bool uart_receive(struct uart *u, uint8_t byte);
+
+/* IIR bits 0-3 for the highest-priority pending interrupt (UART_IIR_NO_INT if none). */
+uint8_t uart_interrupt_id(const struct uart *u);
+
+/* Is an enabled interrupt pending? (The INTR pin, before any OUT2 gating.) */
+bool uart_irq_pending(const struct uart *u);
+
+#endif

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SYSCALLS AFTER sandbox_enter (squib-device, x86-64, glibc 2.36):
+ *   SYSCALLS-LIST-PLACEHOLDER
+ */
+#include "device-worker/worker_loop.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "device-worker/control_io.h"
+
+int worker_loop_init(struct worker_loop *wl, const struct device_model *model, void *state,
+		     const struct device_host *host, int doorbell_fd)
+{
+	int err;
+
+	memset(wl, 0, sizeof(*wl));
+	err = vm_wire_decoder_init(&wl->decoder);
+	if (err)
+		return err;
+	wl->model = model;
+	wl->state = state;
+	wl->host = host;
+	wl->doorbell_fd = doorbell_fd;
+	wl->control_fd = host->control_fd;
+	wl->spin_iters = WORKER_LOOP_DEFAULT_SPIN_ITERS;
+	wl->drain_budget = WORKER_LOOP_DEFAULT_DRAIN_BUDGET;
+	return 0;
+}
+
+int worker_loop_add_ring(struct worker_loop *wl, void *mem, size_t size)
+{
+	struct worker_ring *r;
+	int err;
+
+	if (wl->nrings >= WORKER_LOOP_MAX_RINGS)
+		return -ENOSPC;
+	r = &wl->rings[wl->nrings];
+	memset(r, 0, sizeof(*r));
+	err = ring_consumer_attach(&r->c, mem, size);
+	if (err)
+		return err;
+	wl->nrings++;
+	return 0;
+}
+
+void worker_loop_fini(struct worker_loop *wl)
+{
+	vm_wire_decoder_fini(&wl->decoder);
+}
+
+/* vCPU idx broke the protocol: report, log, abandon its ring. */
+static void ring_fault(struct worker_loop *wl, unsigned idx, int err, const char *what)
+{
+	int serr;
+
+	wl->rings[idx].dead = true;
+	device_log(wl->host, "vCPU %u ring: %s (%s); ring abandoned", idx, what, strerrordesc_np(-err));
+	serr = control_send(wl->control_fd, CONTROL_RING_ERROR, idx, err);
+	if (serr)
+		device_log(wl->host, "cannot report the ring error: %s", strerrordesc_np(-serr));
+}
+
+/* Decodes and serves one record of ring idx. 0, or -errno on a fatal (our own) error. */
+static int handle_record(struct worker_loop *wl, unsigned idx, const uint8_t *rec, uint32_t len, uint32_t seq)
+{
+	struct worker_ring *r = &wl->rings[idx];
+	uint8_t out[VM_WIRE_MAX];
+	struct vm_reply reply;
+	struct vm_exit exit;
+	size_t out_len;
+	int err;
+
+	err = vm_exit_decode(&wl->decoder, rec, len, &exit);
+	if (err) {
+		ring_fault(wl, idx, err, "undecodable record");
+		return 0;
+	}
+	memset(&reply, 0, sizeof(reply));
+	reply.status = VM_REPLY_OK;
+	wl->model->handle(wl->state, &exit, &reply);
+	if (vm_exit_needs_reply(&exit)) {
+		err = vm_reply_encode(&reply, out, sizeof(out), &out_len);
+		if (err) {
+			device_log(wl->host, "cannot encode the reply to a %s exit: %s",
+				   vm_exit_kind_name(exit.kind), strerrordesc_np(-err));
+			return err;
+		}
+		err = ring_reply(&r->c, seq, out, (uint32_t)out_len);
+		if (err) {
+			device_log(wl->host, "cannot post a reply: %s", strerrordesc_np(-err));
+			return err;
+		}
+	}
+	wl->records++;
+	wl->since_control++;
+	if (wl->status)
+		atomic_fetch_add_explicit(&wl->status->records, 1, memory_order_relaxed);
+	return 0;
+}
+
+/*
+ * Pops and serves up to max records of ring idx. Adds the count to
+ * *handled. 0 or a fatal -errno.
+ */
+static int drain_ring(struct worker_loop *wl, unsigned idx, uint32_t max, uint32_t *handled)
+{
+	struct worker_ring *r = &wl->rings[idx];
+	uint8_t rec[RING_RECORD_MAX];
+	uint32_t len, seq;
+	int err;
+
+	for (uint32_t k = 0; k < max && !r->dead; k++) {
+		err = ring_pop(&r->c, rec, sizeof(rec), &len, &seq);
+		if (err == -EAGAIN)
+			return 0;
+		if (err) {
+			ring_fault(wl, idx, err, "malformed ring");
+			return 0;
+		}
+		err = handle_record(wl, idx, rec, len, seq);
+		if (err)
+			return err;
+		(*handled)++;
+	}
+	return 0;
+}
+
+/* Round-robin passes over every live ring until all are empty or budget records were handled. */
+static int drain(struct worker_loop *wl, uint32_t budget, uint32_t *handled)
+{
+	uint32_t before;
+	int err;
+
+	*handled = 0;
+	do {
+		before = *handled;
+		for (unsigned i = 0; i < wl->nrings && *handled < budget; i++) {
+			uint32_t room = budget - *handled;
+
+			err = drain_ring(wl, i, room < WORKER_LOOP_BATCH ? room : WORKER_LOOP_BATCH, handled);
+			if (err)
+				return err;
+		}
+	} while (*handled != before && *handled < budget);
+	return 0;
+}
+
+static bool any_pending(const struct worker_loop *wl)
+{
+	for (unsigned i = 0; i < wl->nrings; i++) {
+		if (!wl->rings[i].dead && ring_pending(&wl->rings[i].c))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * CONTROL_STOP: serves exactly what each ring held when the stop arrived
+ * (no vCPU runs any more, so that is everything; a vCPU worker that kept
+ * pushing could not keep the device alive), then flushes the model.
+ */
+static int stop(struct worker_loop *wl)
+{
+	uint32_t handled = 0;
+	int err;
+
+	for (unsigned i = 0; i < wl->nrings; i++) {
+		struct worker_ring *r = &wl->rings[i];
+		uint32_t pending;
+
+		if (r->dead)
+			continue;
+		pending = ring_pending(&r->c);
+		if (pending > r->c.nslots)
+			pending = r->c.nslots; /* ring_pop reports the impossible tail */
+		/* +1 so an impossible tail is popped (and reported) rather than ignored. */
+		err = drain_ring(wl, i, pending + 1, &handled);
+		if (err)
+			return err;
+	}
+	wl->model->idle(wl->state);
+	wl->stopped = true;
+	return WORKER_LOOP_STOP;
+}
+
+/* Reads every queued control message. CONTINUE, STOP or a fatal -errno. */
+static int handle_control(struct worker_loop *wl)
+{
+	struct control_msg m;
+	int err;
+
+	wl->since_control = 0;
+	for (;;) {
+		err = control_recv(wl->control_fd, &m);
+		if (err == -EAGAIN)
+			return WORKER_LOOP_CONTINUE;
+		if (err == -EBADMSG) {
+			device_log(wl->host, "control message of the wrong size ignored");
+			continue;
+		}
+		if (err == -EPIPE) {
+			device_log(wl->host, "the monitor closed the control socket");
+			return err;
+		}
+		if (err) {
+			device_log(wl->host, "control socket: %s", strerrordesc_np(-err));
+			return err;
+		}
+		if (m.type == CONTROL_STOP)
+			return stop(wl);
+		device_log(wl->host, "unexpected control message type %u ignored", m.type);
+	}
+}
+
+/* Withdraws the sleep announcement of every ring that made one. */
+static void end_sleep(struct worker_loop *wl)
+{
+	for (unsigned i = 0; i < wl->nrings; i++) {
+		if (wl->rings[i].sleeping) {
+			ring_consumer_end_sleep(&wl->rings[i].c);
+			wl->rings[i].sleeping = false;
+		}
+	}
+}
+
+/*
+ * Announces sleep on every live ring. False (announcements withdrawn) when
+ * a record arrived meanwhile and the caller should drain again.
+ */
+static bool prepare_sleep(struct worker_loop *wl)
+{
+	for (unsigned i = 0; i < wl->nrings; i++) {
+		struct worker_ring *r = &wl->rings[i];
+
+		if (r->dead)
+			continue;
+		if (!ring_consumer_prepare_sleep(&r->c)) {
+			end_sleep(wl);
+			return false;
+		}
+		r->sleeping = true;
+	}
+	return true;
+}
+
+/* Polls the doorbell and the control socket. CONTINUE, STOP or -errno. */
+static int sleep_and_wake(struct worker_loop *wl, int timeout_ms)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = wl->doorbell_fd, .events = POLLIN },
+		{ .fd = wl->control_fd, .events = POLLIN },
+	};
+	uint64_t count;
+	ssize_t n;
+	int r;
+
+	wl->sleeps++;
+	r = poll(pfd, 2, timeout_ms);
+	if (r < 0 && errno != EINTR) {
+		r = -errno;
+		end_sleep(wl);
+		device_log(wl->host, "poll: %s", strerrordesc_np(-r));
+		return r;
+	}
+	if (r > 0 && (pfd[0].revents & (POLLERR | POLLNVAL | POLLHUP))) {
+		end_sleep(wl);
+		device_log(wl->host, "doorbell fd failed (revents %#x)", (unsigned)pfd[0].revents);
+		return -EBADF;
+	}
+	if (r > 0 && (pfd[0].revents & POLLIN)) {
+		/* Resets the eventfd counter; only this process reads it. */
+		do {
+			n = read(wl->doorbell_fd, &count, sizeof(count));
+		} while (n < 0 && errno == EINTR);
+		if (n < 0 && errno != EAGAIN) {
+			r = -errno;
+			end_sleep(wl);
+			device_log(wl->host, "doorbell read: %s", strerrordesc_np(-r));
+			return r;
+		}
+		wl->doorbells++;
+	}
+	end_sleep(wl);
+	if (r > 0 && pfd[1].revents)
+		return handle_control(wl);
+	return WORKER_LOOP_CONTINUE;
+}
+
+int worker_loop_run_once(struct worker_loop *wl, int timeout_ms)
+{
+	uint32_t handled;
+	int err;
+
+	if (wl->stopped)
+		return WORKER_LOOP_STOP;
+	err = drain(wl, wl->drain_budget, &handled);
+	if (err)
+		return err;
+	/* Busy for a long time: look at the control socket without sleeping. */
+	if (wl->since_control >= wl->drain_budget)
+		return handle_control(wl);
+	for (uint32_t i = 0; i < wl->spin_iters; i++) {
+		if (any_pending(wl))
+			return WORKER_LOOP_CONTINUE;
+		cpu_relax();
+	}
+	if (!prepare_sleep(wl))
+		return WORKER_LOOP_CONTINUE;
+	wl->model->idle(wl->state);
+	return sleep_and_wake(wl, timeout_ms);
+}
+
+int worker_loop_run(struct worker_loop *wl)
+{
+	for (;;) {
+		int r = worker_loop_run_once(wl, -1);
+
+		if (r == WORKER_LOOP_STOP)
+			return 0;
+		if (r < 0)
+			return r;
+	}
+}

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+#include "monitor/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char cli_usage_text[] =
+	"usage: squib-monitor start [options]\n"
+	"       squib-monitor --help | --version\n"
+	"\n"
+	"start options:\n"
+	"  --kernel FILE       raw guest image loaded at 0x100000 (default: the built-in demo guest)\n"
+	"  --cpus N            number of vCPUs, each in its own worker process (default 1, max 48)\n"
+	"  --memory MIB        guest RAM in MiB (default 128, 2..3072)\n"
+	"  --testdev           attach testdev (exit port 0x501, scratch MMIO 0xfe000000, hypercalls)\n"
+	"  --console FILE      write the serial console to FILE instead of stdout\n"
+	"  --single-step N     single-step vCPU 0 for its first N instructions, logging each pc\n"
+	"  --cmdline STRING    command line passed to the guest (rcx points at it)\n"
+	"  --inline-testdev    benchmark baseline: emulate testdev inside the vCPU workers\n"
+	"  --verbose           print per-vCPU exit statistics when the VM ends\n"
+	"\n"
+	"exit status: 0 guest shut down or reset; with --testdev, the status the guest wrote\n"
+	"to port 0x501; 1 set-up failed; 2 usage error; 3 a vCPU failed; 4 a device worker\n"
+	"failed; 128+N stopped by signal N.\n";
+
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end = NULL;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || !end || *end)
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+enum {
+	OPT_KERNEL = 1000,
+	OPT_CPUS,
+	OPT_MEMORY,
+	OPT_TESTDEV,
+	OPT_CONSOLE,
+	OPT_SINGLE_STEP,
+	OPT_CMDLINE,
+	OPT_INLINE_TESTDEV,
+	OPT_VERBOSE,
+	OPT_HELP,
+};
+
+static const struct option start_options[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "testdev", no_argument, NULL, OPT_TESTDEV },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "single-step", required_argument, NULL, OPT_SINGLE_STEP },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "inline-testdev", no_argument, NULL, OPT_INLINE_TESTDEV },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+__attribute__((format(printf, 3, 4))) static int usage_error(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int parse_start(int argc, char *const argv[], enum cli_command *cmd, struct vm_config *cfg,
+		       char *err, size_t err_len)
+{
+	uint64_t v;
+	int opt, r;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", start_options, NULL)) != -1) {
+		const char *name = argv[optind - 1];
+
+		switch (opt) {
+		case OPT_KERNEL:
+			if (!*optarg)
+				return usage_error(err, err_len, "--kernel needs a file name");
+			cfg->kernel_path = optarg;
+			break;
+		case OPT_CPUS:
+			r = parse_u64(optarg, 1, CLI_MAX_CPUS, &v);
+			if (r == -ERANGE)
+				return usage_error(err, err_len, "--cpus %s is out of range (1..48)", optarg);
+			if (r)
+				return usage_error(err, err_len, "--cpus expects a number, not '%s'", optarg);
+			cfg->cpus = (unsigned)v;
+			break;
+		case OPT_MEMORY:
+			r = parse_u64(optarg, CLI_MIN_MEMORY_MIB, CLI_MAX_MEMORY_MIB, &v);
+			if (r == -ERANGE)
+				return usage_error(err, err_len, "--memory %s MiB is out of range (2..3072)", optarg);
+			if (r)
+				return usage_error(err, err_len, "--memory expects a number of MiB, not '%s'", optarg);
+			cfg->memory_mib = v;
+			break;
+		case OPT_TESTDEV:
+			cfg->testdev = true;
+			break;
+		case OPT_INLINE_TESTDEV:
+			cfg->inline_testdev = true;
+			break;
+		case OPT_CONSOLE:
+			if (!*optarg)
+				return usage_error(err, err_len, "--console needs a file name");
+			cfg->console_path = optarg;
+			break;
+		case OPT_SINGLE_STEP:
+			r = parse_u64(optarg, 1, 1000000, &v);
+			if (r)
+				return usage_error(err, err_len, "--single-step expects 1..1000000, not '%s'", optarg);
+			cfg->single_step = (uint32_t)v;
+			break;
+		case OPT_CMDLINE:
+			if (strlen(optarg) > CLI_MAX_CMDLINE)
+				return usage_error(err, err_len, "--cmdline is longer than 4095 bytes");
+			cfg->cmdline = optarg;
+			break;
+		case OPT_VERBOSE:
+			cfg->verbose = true;
+			break;
+		case OPT_HELP:
+			*cmd = CLI_HELP;
+			return 0;
+		case ':':
+			return usage_error(err, err_len, "option %s needs a value", name);
+		default:
+			return usage_error(err, err_len, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error(err, err_len, "unexpected argument '%s'", argv[optind]);
+	if (cfg->inline_testdev)
+		cfg->testdev = true;
+	*cmd = CLI_START;
+	return 0;
+}
+
+int cli_parse(int argc, char *const argv[], enum cli_command *cmd, struct vm_config *cfg, char *err,
+	      size_t err_len)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cpus = CLI_DEFAULT_CPUS;
+	cfg->memory_mib = CLI_DEFAULT_MEMORY_MIB;
+	if (err_len)
+		err[0] = '\0';
+	if (argc < 2)
+		return usage_error(err, err_len, "missing command (try 'squib-monitor --help')");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		*cmd = CLI_HELP;
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		*cmd = CLI_VERSION;
+		return 0;
+	}
+	if (strcmp(argv[1], "start"))
+		return usage_error(err, err_len, "unknown command '%s' (try 'squib-monitor --help')", argv[1]);
+	return parse_start(argc - 1, argv + 1, cmd, cfg, err, err_len);
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * squib-monitor's command line. The parser is pure (no I/O besides the
+ * message buffer), so unit tests feed it hostile argument vectors.
+ */
+#ifndef SQUIB_MONITOR_CLI_H
+#define SQUIB_MONITOR_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/compiler.h"
+
+#define CLI_DEFAULT_CPUS 1
+#define CLI_DEFAULT_MEMORY_MIB 128
+#define CLI_MIN_MEMORY_MIB 2
+#define CLI_MAX_MEMORY_MIB 3072 /* one RAM slot below the 3 GiB device hole for now */
+#define CLI_MAX_CPUS 48         /* raw-guest stacks below 1 MiB limit this; KVM may limit further */
+#define CLI_MAX_CMDLINE 4095
+
+enum cli_command {
+	CLI_HELP = 1,
+	CLI_VERSION = 2,
+	CLI_START = 3,
+};
+
+struct vm_config {
+	const char *kernel_path;  /* NULL: the embedded demo guest */
+	unsigned cpus;
+	uint64_t memory_mib;
+	bool testdev;
+	bool inline_testdev;      /* benchmark baseline: testdev inside the vCPU workers */
+	const char *console_path; /* NULL: stdout */
+	uint32_t single_step;     /* vCPU 0 single-steps this many instructions */
+	const char *cmdline;      /* NULL: none */
+	bool verbose;             /* statistics at exit */
+};
+
+/*
+ * Parses argv into *cmd and *cfg. 0 on success; -EINVAL on a usage error
+ * with a one-line explanation in err (naming the offending option/value).
+ */
+int cli_parse(int argc, char *const argv[], enum cli_command *cmd, struct vm_config *cfg,
+	      char *err, size_t err_len) MUST_USE;
+
+/* The --help text. */
+extern const char cli_usage_text[];
+
+#endif

@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The monitor's event loop: signals, worker pidfds, device control sockets
+ * and the vCPU workers' monitor rings; and the one way a VM ends (vm_end).
+ *
+ * Ending: the first reason wins and fixes the exit status. vCPU workers are
+ * killed and reaped first (so no new record enters a ring), then each device
+ * worker is told to drain its rings and exit, so console output the guest
+ * wrote before it ended is never lost; a device that does not stop in time
+ * is killed. The loop ends when no worker is left.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "monitor/exit_status.h"
+#include "monitor/vm.h"
+
+#define DEVICE_STOP_TIMEOUT_SEC 10
+
+void mlog(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	/* One write per line: lines from the monitor and workers do not interleave. */
+	(void)!write(2, "squib: ", 7);
+	(void)!write(2, line, (size_t)n);
+}
+
+/* Copies untrusted text, replacing anything unprintable. */
+static void sanitize(char *dst, size_t cap, const char *src)
+{
+	size_t i = 0;
+
+	for (; src[i] && i + 1 < cap; i++)
+		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+	dst[i] = '\0';
+}
+
+static void describe_death(const siginfo_t *info, const struct worker_status *st, char *out, size_t cap)
+{
+	int nr;
+
+	if (info->si_code == CLD_EXITED) {
+		snprintf(out, cap, "exited with status %d", info->si_status);
+		return;
+	}
+	nr = atomic_load(&st->denied_syscall);
+	if (info->si_status == SIGSYS && nr >= 0)
+		snprintf(out, cap, "was killed by SIGSYS: seccomp denied syscall %s (%d)", sandbox_syscall_name(nr), nr);
+	else
+		snprintf(out, cap, "was killed by signal %d (SIG%s)", info->si_status, sigabbrev_np(info->si_status) ?: "?");
+}
+
+static bool any_device_alive(const struct vm *vm)
+{
+	for (unsigned d = 0; d < vm->ndevices; d++)
+		if (vm->devices[d].alive)
+			return true;
+	return false;
+}
+
+static void check_all_stopped(struct vm *vm)
+{
+	if (vm->ending && !any_device_alive(vm))
+		event_base_loopbreak(vm->base);
+}
+
+static void on_stop_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct vm *vm = arg;
+
+	(void)fd;
+	(void)what;
+	for (unsigned d = 0; d < vm->ndevices; d++) {
+		if (vm->devices[d].alive) {
+			mlog("device worker %s (pid %d) did not stop in %d s; killing it", vm->devices[d].spec->name,
+			     (int)vm->devices[d].pid, DEVICE_STOP_TIMEOUT_SEC);
+			device_worker_kill(&vm->devices[d]);
+		}
+	}
+	check_all_stopped(vm);
+}
+
+static void drain_monitor_rings(struct vm *vm);
+
+void vm_end(struct vm *vm, int status, const char *fmt, ...)
+{
+	struct timeval tv = { .tv_sec = DEVICE_STOP_TIMEOUT_SEC };
+	char reason[512];
+	va_list ap;
+
+	if (vm->ending)
+		return;
+	vm->ending = true;
+	vm->exit_status = status;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	mlog("%s", reason);
+
+	vcpu_workers_kill_all(vm);
+	drain_monitor_rings(vm); /* debug records posted just before the end */
+	for (unsigned d = 0; d < vm->ndevices; d++)
+		device_worker_stop(&vm->devices[d]);
+	vm->ev_stop_timeout = evtimer_new(vm->base, on_stop_timeout, vm);
+	if (vm->ev_stop_timeout)
+		evtimer_add(vm->ev_stop_timeout, &tv);
+	check_all_stopped(vm);
+}
+
+static void handle_monitor_exit(struct vm *vm, struct vcpu_instance *v, const struct vm_exit *e)
+{
+	char msg[VM_EXIT_MESSAGE_MAX + 1];
+	int32_t inline_status;
+
+	switch (e->kind) {
+	case VM_EXIT_DEBUG:
+		mlog("vcpu%u: step pc=0x%llx dr6=0x%llx", v->index, (unsigned long long)e->u.debug.pc,
+		     (unsigned long long)e->u.debug.syndrome);
+		return;
+	case VM_EXIT_HLT:
+		return;
+	case VM_EXIT_SHUTDOWN:
+		inline_status = atomic_load(&v->worker->inline_exit_status);
+		if (inline_status > 0 && inline_status <= 256)
+			vm_end(vm, inline_status - 1, "guest exited through testdev with status %d (vcpu%u)",
+			       inline_status - 1, v->index);
+		else
+			vm_end(vm, EXIT_GUEST_DONE, "guest shutdown (vcpu%u)", v->index);
+		return;
+	case VM_EXIT_RESET:
+		vm_end(vm, EXIT_GUEST_DONE, "guest reset (vcpu%u); the VM ends (reboot is not supported yet)", v->index);
+		return;
+	case VM_EXIT_INTERNAL_ERROR:
+		sanitize(msg, sizeof(msg), e->u.internal_error.message);
+		vm_end(vm, EXIT_VCPU_FAILED, "vcpu%u stopped: %s", v->index, msg);
+		return;
+	default:
+		mlog("vcpu%u: unexpected %s exit on the monitor ring; ignored", v->index, vm_exit_kind_name(e->kind));
+		return;
+	}
+}
+
+static void drain_one(struct vm *vm, struct vcpu_instance *v)
+{
+	uint8_t buf[RING_RECORD_MAX];
+	uint32_t len, seq;
+	struct vm_exit e;
+	int r;
+
+	/* Bounded: at most one ring's worth per call, the rest on the next doorbell. */
+	for (uint32_t n = 0; n < RING_DEFAULT_SLOTS; n++) {
+		r = ring_pop(&v->monitor_ring, buf, sizeof(buf), &len, &seq);
+		if (r == -EAGAIN)
+			return;
+		if (r == 0)
+			r = vm_exit_decode(&vm->decoder, buf, len, &e);
+		if (r < 0) {
+			vm_end(vm, EXIT_VCPU_FAILED, "vcpu%u's monitor ring is corrupt (%s)", v->index, strerror(-r));
+			return;
+		}
+		handle_monitor_exit(vm, v, &e);
+	}
+}
+
+static void drain_monitor_rings(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu_instance *v = &vm->vcpus[i];
+		uint32_t faults = atomic_exchange(&v->worker->device_faults, 0);
+
+		drain_one(vm, v);
+		for (unsigned d = 0; faults && d < vm->ndevices; d++)
+			if (faults & (1u << d))
+				vm_end(vm, EXIT_DEVICE_FAILED, "device worker %s (pid %d) broke the ring protocol with vcpu%u",
+				       vm->devices[d].spec->name, (int)vm->devices[d].pid, v->index);
+	}
+}
+
+static void on_doorbell(evutil_socket_t fd, short what, void *arg)
+{
+	struct vm *vm = arg;
+	uint64_t count;
+
+	(void)what;
+	(void)!read(fd, &count, sizeof(count));
+	drain_monitor_rings(vm);
+}
+
+static void on_vcpu_exit(evutil_socket_t fd, short what, void *arg)
+{
+	struct vcpu_instance *v = arg;
+	struct vm *vm = v->vm;
+	siginfo_t info;
+	char how[160];
+
+	(void)what;
+	event_del(v->ev_pid);
+	if (!v->alive)
+		return;
+	memset(&info, 0, sizeof(info));
+	if (waitid(P_PIDFD, (id_t)fd, &info, WEXITED) < 0)
+		return;
+	v->alive = false;
+	drain_one(vm, v); /* the reason it stopped, if it said one */
+	if (vm->ending)
+		return;
+	if (info.si_code == CLD_EXITED && info.si_status == VCPU_EXIT_STOPPED) {
+		vm_end(vm, EXIT_VCPU_FAILED, "vCPU worker %u (pid %d) stopped without a reason", v->index, (int)v->pid);
+		return;
+	}
+	describe_death(&info, &v->worker->status, how, sizeof(how));
+	vm_end(vm, EXIT_VCPU_FAILED, "vCPU worker %u (pid %d) %s", v->index, (int)v->pid, how);
+}
+
+static void on_device_exit(evutil_socket_t fd, short what, void *arg)
+{
+	struct device_instance *dev = arg;
+	struct vm *vm = dev->vm;
+	siginfo_t info;
+	char how[160];
+
+	(void)what;
+	event_del(dev->ev_pid);
+	if (!dev->alive) {
+		check_all_stopped(vm);
+		return;
+	}
+	memset(&info, 0, sizeof(info));
+	if (waitid(P_PIDFD, (id_t)fd, &info, WEXITED) < 0)
+		return;
+	dev->alive = false;
+	describe_death(&info, dev->status, how, sizeof(how));
+	if (vm->ending) {
+		if (!(info.si_code == CLD_EXITED && info.si_status == 0))
+			mlog("device worker %s (pid %d) %s while stopping", dev->spec->name, (int)dev->pid, how);
+		check_all_stopped(vm);
+		return;
+	}
+	vm_end(vm, EXIT_DEVICE_FAILED, "device worker %s (pid %d) %s", dev->spec->name, (int)dev->pid, how);
+}
+
+static void on_device_control(evutil_socket_t fd, short what, void *arg)
+{
+	struct device_instance *dev = arg;
+	struct vm *vm = dev->vm;
+	struct control_msg msg;
+	ssize_t n;
+
+	(void)what;
+	n = recv(fd, &msg, sizeof(msg), MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0)
+		return;
+	if (n == 0) {
+		event_del(dev->ev_control); /* it is exiting; its pidfd says how */
+		return;
+	}
+	if (n != (ssize_t)sizeof(msg)) {
+		mlog("device worker %s sent a %zd-byte control message; ignored", dev->spec->name, n);
+		return;
+	}
+	switch (msg.type) {
+	case CONTROL_VM_EXIT:
+		vm_end(vm, (int)(msg.arg & 0xff), "guest exited through testdev with status %u", msg.arg & 0xff);
+		return;
+	case CONTROL_RING_ERROR:
+		vm_end(vm, EXIT_VCPU_FAILED, "device worker %s reports that vcpu%u broke the ring protocol (%s)",
+		       dev->spec->name, msg.arg, strerror((int)-msg.value));
+		return;
+	case CONTROL_READY:
+		return;
+	default:
+		mlog("device worker %s sent unknown control message type %u; ignored", dev->spec->name, msg.type);
+		return;
+	}
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct vm *vm = arg;
+
+	(void)what;
+	vm_end(vm, EXIT_SIGNAL_BASE + (int)sig, "stopped by SIG%s", sigabbrev_np((int)sig) ?: "?");
+}
+
+int supervisor_setup(struct vm *vm)
+{
+	static const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+
+	vm->base = event_base_new();
+	if (!vm->base)
+		return -ENOMEM;
+	for (unsigned i = 0; i < 3; i++) {
+		vm->ev_signals[i] = evsignal_new(vm->base, sigs[i], on_signal, vm);
+		if (!vm->ev_signals[i] || evsignal_add(vm->ev_signals[i], NULL) < 0)
+			return -ENOMEM;
+	}
+	vm->ev_doorbell = event_new(vm->base, vm->monitor_doorbell_fd, EV_READ | EV_PERSIST, on_doorbell, vm);
+	if (!vm->ev_doorbell || event_add(vm->ev_doorbell, NULL) < 0)
+		return -ENOMEM;
+	for (unsigned d = 0; d < vm->ndevices; d++) {
+		struct device_instance *dev = &vm->devices[d];
+
+		dev->vm = vm;
+		dev->ev_pid = event_new(vm->base, dev->pidfd, EV_READ | EV_PERSIST, on_device_exit, dev);
+		dev->ev_control = event_new(vm->base, dev->control_fd, EV_READ | EV_PERSIST, on_device_control, dev);
+		if (!dev->ev_pid || !dev->ev_control || event_add(dev->ev_pid, NULL) < 0 ||
+		    event_add(dev->ev_control, NULL) < 0)
+			return -ENOMEM;
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu_instance *v = &vm->vcpus[i];
+
+		v->vm = vm;
+		v->ev_pid = event_new(vm->base, v->pidfd, EV_READ | EV_PERSIST, on_vcpu_exit, v);
+		if (!v->ev_pid || event_add(v->ev_pid, NULL) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void supervisor_teardown(struct vm *vm)
+{
+	for (unsigned d = 0; d < vm->ndevices; d++) {
+		if (vm->devices[d].ev_pid)
+			event_free(vm->devices[d].ev_pid);
+		if (vm->devices[d].ev_control)
+			event_free(vm->devices[d].ev_control);
+	}
+	for (unsigned i = 0; vm->vcpus && i < vm->ncpus; i++)
+		if (vm->vcpus[i].ev_pid)
+			event_free(vm->vcpus[i].ev_pid);
+	for (unsigned i = 0; i < 3; i++)
+		if (vm->ev_signals[i])
+			event_free(vm->ev_signals[i]);
+	if (vm->ev_doorbell)
+		event_free(vm->ev_doorbell);
+	if (vm->ev_stop_timeout)
+		event_free(vm->ev_stop_timeout);
+	if (vm->base)
+		event_base_free(vm->base);
+	vm->base = NULL;
+}

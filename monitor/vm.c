@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Building, running and releasing one VM. The phase order is the sandbox
+ * order: acquire everything (files, KVM objects, RAM, rings, workers), then
+ * narrow (the monitor's own seccomp filter), then let the guest run.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/platform.h"
+#include "common/raw_syscall.h"
+#include "monitor/exit_status.h"
+#include "monitor/raw_guest.h"
+#include "monitor/vm.h"
+
+extern const uint8_t squib_embedded_guest[];
+extern const uint8_t squib_embedded_guest_end[];
+
+/* The device models the monitor can attach, and the ranges each owns. */
+static const struct device_spec uart_spec = {
+	.name = "uart",
+	.nroutes = 1,
+	.routes = { { ROUTE_SPACE_PIO, COM1_PORT_BASE, COM1_PORT_COUNT, 0 } },
+};
+
+static const struct device_spec testdev_spec = {
+	.name = "testdev",
+	.nroutes = 4,
+	.routes = {
+		{ ROUTE_SPACE_PIO, TESTDEV_EXIT_PORT, 1, 0 },
+		{ ROUTE_SPACE_PIO, TESTDEV_PIO_SCRATCH_PORT, TESTDEV_PIO_SCRATCH_SIZE, 0 },
+		{ ROUTE_SPACE_PIO, TESTDEV_HYPERCALL_PORT, 1, ROUTE_FLAG_HYPERCALL },
+		{ ROUTE_SPACE_MMIO, TESTDEV_MMIO_BASE, TESTDEV_MMIO_SIZE, 0 },
+	},
+};
+
+struct image {
+	uint8_t *data;
+	size_t len;
+	bool mapped;
+};
+
+/* Reads the kernel file, refusing anything that cannot be a raw guest for this RAM size. */
+static int load_image(const struct vm_config *cfg, struct image *img)
+{
+	uint64_t ram = cfg->memory_mib << 20;
+	struct stat st;
+	int fd, r;
+
+	img->mapped = false;
+	if (!cfg->kernel_path) {
+		img->data = (uint8_t *)squib_embedded_guest;
+		img->len = (size_t)(squib_embedded_guest_end - squib_embedded_guest);
+		return 0;
+	}
+	fd = open(cfg->kernel_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		mlog("cannot open kernel %s: %s", cfg->kernel_path, strerror(errno));
+		return r;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		mlog("kernel %s is not a regular file", cfg->kernel_path);
+		close(fd);
+		return -EINVAL;
+	}
+	if (st.st_size == 0) {
+		mlog("kernel %s is empty", cfg->kernel_path);
+		close(fd);
+		return -EINVAL;
+	}
+	if (ram <= RAW_GUEST_LOAD_ADDR || (uint64_t)st.st_size > ram - RAW_GUEST_LOAD_ADDR) {
+		mlog("kernel %s (%lld bytes) does not fit in %llu MiB of guest RAM above 0x100000",
+		     cfg->kernel_path, (long long)st.st_size, (unsigned long long)cfg->memory_mib);
+		close(fd);
+		return -EFBIG;
+	}
+	img->data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (img->data == MAP_FAILED) {
+		mlog("cannot read kernel %s: %s", cfg->kernel_path, strerror(errno));
+		return -EIO;
+	}
+	img->len = (size_t)st.st_size;
+	img->mapped = true;
+	return 0;
+}
+
+static int find_device_binary(struct vm *vm)
+{
+	const char *env = getenv("SQUIB_DEVICE_BINARY");
+	char self[1024];
+	ssize_t n;
+	char *slash;
+
+	if (env && *env) {
+		snprintf(vm->device_binary, sizeof(vm->device_binary), "%s", env);
+		return access(vm->device_binary, X_OK) == 0 ? 0 : -errno;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return -errno;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		return -ENOENT;
+	*slash = '\0';
+	snprintf(vm->device_binary, sizeof(vm->device_binary), "%s/squib-device", self);
+	if (access(vm->device_binary, X_OK) == 0)
+		return 0;
+	snprintf(vm->device_binary, sizeof(vm->device_binary), "%s/../libexec/squib/squib-device", self);
+	return access(vm->device_binary, X_OK) == 0 ? 0 : -ENOENT;
+}
+
+static int add_routes(struct vm *vm)
+{
+	const struct route power = { ROUTE_SPACE_PIO, PM1A_CNT_PORT, 2, ROUTE_TARGET_PLATFORM_POWER, 0, 0, "pm1a" };
+	const struct route reset = { ROUTE_SPACE_PIO, I8042_COMMAND_PORT, 1, ROUTE_TARGET_PLATFORM_RESET, 0, 0, "i8042" };
+	int r;
+
+	route_table_init(&vm->routes);
+	r = route_table_add(&vm->routes, &power);
+	if (r == 0)
+		r = route_table_add(&vm->routes, &reset);
+	for (unsigned d = 0; d < vm->ndevices && r == 0; d++) {
+		const struct device_spec *spec = vm->devices[d].spec;
+		bool inline_dev = vm->inline_testdev && spec == &testdev_spec;
+
+		for (unsigned i = 0; i < spec->nroutes && r == 0; i++) {
+			struct route rt = {
+				.space = spec->routes[i].space,
+				.base = spec->routes[i].base,
+				.len = spec->routes[i].len,
+				.target = inline_dev ? ROUTE_TARGET_INLINE_TESTDEV : ROUTE_TARGET_DEVICE,
+				.device = d,
+				.flags = spec->routes[i].flags,
+				.owner = spec->name,
+			};
+			r = route_table_add(&vm->routes, &rt);
+		}
+	}
+	if (r < 0)
+		mlog("cannot build the routing table: %s", strerror(-r));
+	return r;
+}
+
+static int open_console(struct vm *vm)
+{
+	if (!vm->cfg.console_path) {
+		vm->console_fd = 1;
+		return 0;
+	}
+	vm->console_fd = open(vm->cfg.console_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+	if (vm->console_fd < 0) {
+		mlog("cannot open console file %s: %s", vm->cfg.console_path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int create_vcpus(struct vm *vm)
+{
+	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu_instance *v = &vm->vcpus[i];
+		int r;
+
+		v->index = i;
+		v->pidfd = -1;
+		r = kvm_vm_create_vcpu(&vm->kvm, i, &v->kvm);
+		if (r == 0)
+			r = kvm_vcpu_setup_cpuid(&vm->kvm, &v->kvm, i);
+		if (r == 0)
+			r = raw_guest_setup_vcpu(v->kvm.fd, i, vm->ncpus, vm->ram.mem.size, vm->cfg.cmdline != NULL);
+		if (r < 0) {
+			mlog("cannot create vCPU %u: %s", i, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+int vm_build(struct vm *vm, const struct vm_config *cfg)
+{
+	struct image img = { 0 };
+	char err[256];
+	int r;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = *cfg;
+	vm->ncpus = cfg->cpus;
+	vm->console_fd = -1;
+	vm->monitor_doorbell_fd = -1;
+	vm->ram.fd = -1;
+	vm->kvm.kvm_fd = vm->kvm.vm_fd = -1;
+	vm->monitor_status.magic = WORKER_STATUS_MAGIC;
+	atomic_store(&vm->monitor_status.denied_syscall, -1);
+
+	r = load_image(cfg, &img);
+	if (r < 0)
+		return r;
+	if (vm->ncpus > raw_guest_max_vcpus()) {
+		mlog("--cpus %u: raw guests support at most %u vCPUs", vm->ncpus, raw_guest_max_vcpus());
+		r = -EINVAL;
+		goto out;
+	}
+	r = find_device_binary(vm);
+	if (r < 0) {
+		mlog("cannot find squib-device next to squib-monitor (or set SQUIB_DEVICE_BINARY): %s", strerror(-r));
+		goto out;
+	}
+	r = kvm_vm_create(&vm->kvm, err, sizeof(err));
+	if (r < 0) {
+		mlog("%s", err);
+		goto out;
+	}
+	if (vm->ncpus > vm->kvm.max_vcpus) {
+		mlog("--cpus %u: this KVM supports at most %u vCPUs", vm->ncpus, vm->kvm.max_vcpus);
+		r = -EINVAL;
+		goto out;
+	}
+	r = guest_ram_create(&vm->ram, cfg->memory_mib << 20);
+	if (r == 0)
+		r = kvm_vm_set_memory(&vm->kvm, 0, 0, vm->ram.mem.host_base, vm->ram.mem.size);
+	if (r < 0) {
+		mlog("cannot set up %llu MiB of guest RAM: %s", (unsigned long long)cfg->memory_mib, strerror(-r));
+		goto out;
+	}
+	r = raw_guest_load(&vm->ram.mem, img.data, img.len, cfg->cmdline, err, sizeof(err));
+	if (r < 0) {
+		mlog("cannot load %s: %s", cfg->kernel_path ? cfg->kernel_path : "the demo guest", err);
+		goto out;
+	}
+	r = open_console(vm);
+	if (r < 0)
+		goto out;
+
+	vm->devices[vm->ndevices++].spec = &uart_spec;
+	if (cfg->testdev)
+		vm->devices[vm->ndevices++].spec = &testdev_spec;
+	for (unsigned d = 0; d < vm->ndevices; d++) {
+		vm->devices[d].index = d;
+		vm->devices[d].pidfd = vm->devices[d].control_fd = vm->devices[d].status_fd = -1;
+		vm->devices[d].doorbell_fd = -1;
+	}
+	if (cfg->inline_testdev) {
+		vm->inline_testdev = calloc(1, sizeof(*vm->inline_testdev));
+		if (!vm->inline_testdev) {
+			r = -ENOMEM;
+			goto out;
+		}
+		testdev_init(vm->inline_testdev);
+	}
+	r = add_routes(vm);
+	if (r < 0)
+		goto out;
+	vm->monitor_doorbell_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->monitor_doorbell_fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = create_vcpus(vm);
+	if (r == 0)
+		r = vm_wire_decoder_init(&vm->decoder);
+	if (r == 0)
+		r = device_workers_spawn(vm);
+	if (r == 0)
+		r = vcpu_workers_prepare(vm);
+	if (r == 0)
+		r = vcpu_workers_spawn(vm);
+out:
+	if (img.mapped)
+		munmap(img.data, img.len);
+	return r;
+}
+
+static void open_gate(struct vm *vm, uint32_t value)
+{
+	atomic_store(&vm->start_gate, value);
+	(void)raw_futex_wake((volatile uint32_t *)&vm->start_gate, INT32_MAX);
+}
+
+static void print_stats(const struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		const struct vcpu_stats *s = &vm->vcpus[i].worker->stats;
+
+		mlog("vcpu%u: %llu exits (pio %llu, mmio %llu, hypercalls %llu, debug %llu, int3 injected %llu), "
+		     "unclaimed reads %llu, writes %llu",
+		     i, (unsigned long long)s->exits, (unsigned long long)s->pio, (unsigned long long)s->mmio,
+		     (unsigned long long)s->hypercalls, (unsigned long long)s->debug_exits,
+		     (unsigned long long)s->int3_injected, (unsigned long long)s->unclaimed_reads,
+		     (unsigned long long)s->unclaimed_writes);
+	}
+}
+
+int vm_run(struct vm *vm)
+{
+	struct sandbox_params params;
+	int r;
+
+	r = supervisor_setup(vm);
+	if (r < 0) {
+		mlog("cannot set up the event loop: %s", strerror(-r));
+		open_gate(vm, VCPU_GATE_ABORT);
+		return EXIT_SETUP_FAILED;
+	}
+	memset(&params, 0, sizeof(params));
+	params.log_fd = 2;
+	r = sandbox_enter(SANDBOX_ROLE_MONITOR, &params, &vm->monitor_status);
+	if (r < 0) {
+		mlog("cannot enter the monitor's sandbox: %s", strerror(-r));
+		open_gate(vm, VCPU_GATE_ABORT);
+		vm_end(vm, EXIT_SETUP_FAILED, "aborting start-up");
+	} else {
+		open_gate(vm, VCPU_GATE_GO);
+	}
+	if (!vm->ending || vm->ndevices)
+		event_base_dispatch(vm->base);
+	if (vm->cfg.verbose)
+		print_stats(vm);
+	return vm->exit_status;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm->ending)
+		open_gate(vm, VCPU_GATE_ABORT);
+	if (vm->vcpus)
+		vcpu_workers_kill_all(vm);
+	for (unsigned d = 0; d < vm->ndevices; d++)
+		device_worker_kill(&vm->devices[d]);
+	supervisor_teardown(vm);
+	/* The process exits next; the kernel releases fds and mappings. */
+}

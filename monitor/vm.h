@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One VM: the monitor's whole state, in one context struct.
+ *
+ * Phases (acquire, narrow, parse): vm_build creates KVM objects, guest RAM,
+ * rings and every worker; vm_run enters the monitor's seccomp filter, opens
+ * the vCPU start gate and runs the libevent loop until the VM ends;
+ * vm_destroy releases what is left. Nothing here is global.
+ */
+#ifndef SQUIB_MONITOR_VM_H
+#define SQUIB_MONITOR_VM_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "device-worker/testdev.h"
+#include "monitor/cli.h"
+#include "monitor/guest_ram.h"
+#include "monitor/kvm_vm.h"
+#include "proto/control.h"
+#include "proto/ring.h"
+#include "proto/wire.h"
+#include "sandbox/sandbox.h"
+#include "vcpu-worker/routes.h"
+#include "vcpu-worker/worker.h"
+
+struct event;
+struct event_base;
+
+/* A device model the monitor can attach, and the ranges it owns. */
+struct device_route_spec {
+	enum route_space space;
+	uint64_t base;
+	uint64_t len;
+	uint32_t flags;
+};
+
+struct device_spec {
+	const char *name; /* also the squib-device --device value */
+	unsigned nroutes;
+	struct device_route_spec routes[4];
+};
+
+struct device_instance {
+	const struct device_spec *spec;
+	unsigned index;
+	pid_t pid;
+	int pidfd;
+	int control_fd;
+	int doorbell_fd;
+	int status_fd;
+	struct worker_status *status;
+	int ring_fds[CLI_MAX_CPUS];
+	void *ring_maps[CLI_MAX_CPUS];
+	size_t ring_size;
+	bool alive;
+	struct event *ev_pid;
+	struct event *ev_control;
+	struct vm *vm;
+};
+
+struct vcpu_instance {
+	unsigned index;
+	struct kvm_vcpu_handle kvm;
+	struct vcpu_worker *worker;     /* its VCPU_WORKER_REGION_SIZE region */
+	struct sandbox_filter *filter;  /* compiled before the clone */
+	void *monitor_ring_mem;
+	size_t monitor_ring_size;
+	struct ring_consumer monitor_ring;
+	pid_t pid;
+	int pidfd;
+	bool alive;
+	struct event *ev_pid;
+	struct vm *vm;
+};
+
+struct vm {
+	struct vm_config cfg;
+	struct kvm_vm kvm;
+	struct guest_ram ram;
+	struct route_table routes;
+	struct device_instance devices[VCPU_MAX_DEVICES];
+	unsigned ndevices;
+	struct vcpu_instance *vcpus;
+	unsigned ncpus;
+	int console_fd;
+	int monitor_doorbell_fd;
+	_Atomic uint32_t start_gate;
+	struct testdev *inline_testdev;
+	struct vm_wire_decoder decoder;
+	char device_binary[4096];
+	struct worker_status monitor_status;
+
+	/* The event loop and how the VM ends. */
+	struct event_base *base;
+	struct event *ev_doorbell;
+	struct event *ev_signals[3];
+	struct event *ev_stop_timeout;
+	bool ending;
+	int exit_status;
+};
+
+/* Builds everything; on failure prints one error line and returns -errno. */
+int vm_build(struct vm *vm, const struct vm_config *cfg) MUST_USE;
+
+/* Runs the VM to its end; returns the monitor's exit status. */
+int vm_run(struct vm *vm) MUST_USE;
+
+void vm_destroy(struct vm *vm);
+
+/* Device workers (monitor/device_workers.c). */
+int device_workers_spawn(struct vm *vm) MUST_USE;
+void device_worker_stop(struct device_instance *dev);
+void device_worker_kill(struct device_instance *dev);
+
+/* vCPU workers (monitor/vcpu_workers.c). */
+int vcpu_workers_prepare(struct vm *vm) MUST_USE;
+int vcpu_workers_spawn(struct vm *vm) MUST_USE;
+void vcpu_workers_kill_all(struct vm *vm);
+
+/* The event loop (monitor/supervisor.c). */
+int supervisor_setup(struct vm *vm) MUST_USE;
+void supervisor_teardown(struct vm *vm);
+/* The end of a VM (monitor/supervisor.c). */
+void vm_end(struct vm *vm, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Logging to stderr with the "squib: " prefix. */
+void mlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared-memory single-producer single-consumer rings of msgpack records.
+ *
+ * One ring per (vCPU worker, device worker) pair, and one per vCPU worker
+ * towards the monitor. A ring lives in a memfd the monitor creates, sizes and
+ * initializes (ring_region_init) before handing it to both sides.
+ *
+ * Protocol (see proto/SCHEMA.md for the record bytes):
+ * - The producer (a vCPU worker) copies a record into the slot at `tail`,
+ *   then publishes tail. Writes are posted: ring_push returns as soon as the
+ *   record is in the ring. A read pushes its request and then waits in
+ *   ring_wait_reply for the reply to that request's sequence number; FIFO
+ *   order means the reply comes after every earlier posted write was handled.
+ * - The consumer (a device worker, or the monitor) copies a record out of the
+ *   slot at `head`, then publishes head.
+ * - No syscall while the peer is awake: each side announces that it is going
+ *   to sleep in a flag word, re-checks, and only then sleeps. The other side
+ *   checks the flag after publishing (both with a seq_cst fence between, the
+ *   Dekker pattern) and only then pays for a wake-up. The consumer sleeps on
+ *   an eventfd doorbell (so it can wait on many rings and other fds at once);
+ *   the producer sleeps on a futex (head when the ring is full, reply_seq
+ *   when waiting for a reply).
+ *
+ * Threat note: the two sides are different security domains; either may be
+ * compromised. Each side reads the peer's index once into a local, checks the
+ * distance against capacity, copies a record out before looking at it, and
+ * reports a violation as -EPROTO (the peer's fault: the monitor kills it),
+ * never by crashing or touching memory outside the region.
+ *
+ * Freestanding: no libc; the producer side runs in vCPU workers.
+ */
+#ifndef SQUIB_PROTO_RING_H
+#define SQUIB_PROTO_RING_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/compiler.h"
+
+#define RING_MAGIC 0x47525153u /* "SQRG" */
+#define RING_VERSION 1u
+#define RING_RECORD_MAX 120u      /* == VM_WIRE_MAX */
+#define RING_SLOTS_OFFSET 4096u   /* slots start one page into the region */
+#define RING_DEFAULT_SLOTS 256u
+#define RING_MAX_SLOTS 65536u
+
+struct ring_slot {
+	uint32_t len; /* bytes used in `bytes` */
+	uint32_t seq; /* producer's sequence number for this record */
+	uint8_t bytes[RING_RECORD_MAX];
+};
+_Static_assert(sizeof(struct ring_slot) == 128, "ring slot is two cache lines");
+
+struct ring_header {
+	/* Written once by the monitor before either side attaches. */
+	uint32_t magic;
+	uint32_t version;
+	uint32_t nslots; /* a power of two, <= RING_MAX_SLOTS */
+	uint32_t reserved;
+
+	/* Written only by the producer. */
+	ALIGNED(CACHELINE) _Atomic uint32_t tail;
+	_Atomic uint32_t producer_waits_space; /* producer asleep on `head` */
+	_Atomic uint32_t producer_waits_reply; /* producer asleep on `reply_seq` */
+
+	/* Written only by the consumer. */
+	ALIGNED(CACHELINE) _Atomic uint32_t head;
+	_Atomic uint32_t consumer_sleeping; /* producer must ring the doorbell */
+
+	/* Written only by the consumer: the reply to the latest waiting request. */
+	ALIGNED(CACHELINE) _Atomic uint32_t reply_seq; /* seq + 1 of the request answered */
+	uint32_t reply_len;
+	uint8_t reply[RING_RECORD_MAX];
+};
+_Static_assert(sizeof(struct ring_header) <= RING_SLOTS_OFFSET, "ring header fits its page");
+
+/* Bytes of memfd needed for a ring of nslots slots. */
+size_t ring_region_size(uint32_t nslots);
+
+/*
+ * Monitor side: formats a zeroed region. nslots must be a power of two in
+ * [2, RING_MAX_SLOTS] and size >= ring_region_size(nslots). 0 or -EINVAL.
+ */
+int ring_region_init(void *mem, size_t size, uint32_t nslots) MUST_USE;
+
+struct ring_producer {
+	struct ring_header *hdr;
+	struct ring_slot *slots;
+	uint32_t nslots;
+	uint32_t mask;
+	uint32_t tail;       /* private copy: the shared tail is never read back */
+	int doorbell_fd;     /* eventfd of the consumer */
+	uint32_t spin_iters; /* busy-wait iterations before sleeping */
+	/* Statistics, for benchmarks and logs. */
+	uint64_t doorbells;   /* eventfd signals sent */
+	uint64_t full_waits;  /* times the ring was full */
+	uint64_t reply_sleeps;/* times a reply wait went to sleep */
+};
+
+struct ring_consumer {
+	struct ring_header *hdr;
+	struct ring_slot *slots;
+	uint32_t nslots;
+	uint32_t mask;
+	uint32_t head; /* private copy */
+};
+
+/*
+ * Attach to an initialized region of `size` bytes. Validates magic, version,
+ * nslots and size (the header was written by the monitor, but the region is
+ * shared with the peer, so it is checked anyway). 0 or -EINVAL.
+ * The private index starts from the shared one (so a restarted peer resumes).
+ */
+int ring_producer_attach(struct ring_producer *p, void *mem, size_t size, int doorbell_fd,
+			 uint32_t spin_iters) MUST_USE;
+int ring_consumer_attach(struct ring_consumer *c, void *mem, size_t size) MUST_USE;
+
+/*
+ * Appends one record of len bytes (1..RING_RECORD_MAX) and returns its
+ * sequence number in *seq. Blocks (spin, then futex) while the ring is full.
+ * Rings the doorbell only if the consumer announced it is sleeping.
+ * 0, -EMSGSIZE (bad len), -EPROTO (consumer published an impossible head).
+ */
+int ring_push(struct ring_producer *p, const void *rec, uint32_t len, uint32_t *seq) MUST_USE;
+
+/*
+ * Waits for the reply to request `seq` and copies it into buf (cap bytes).
+ * 0 with *len set, or -EPROTO when the consumer's reply is malformed
+ * (length over cap or RING_RECORD_MAX, or it answers a request not sent).
+ */
+int ring_wait_reply(struct ring_producer *p, uint32_t seq, void *buf, uint32_t cap,
+		    uint32_t *len) MUST_USE;
+
+/*
+ * Removes the oldest record, copying it into buf (cap >= RING_RECORD_MAX).
+ * 0 with *len and *seq set; -EAGAIN when empty; -EPROTO when the producer
+ * published an impossible tail or a record longer than RING_RECORD_MAX.
+ * Wakes a producer sleeping for space.
+ */
+int ring_pop(struct ring_consumer *c, void *buf, uint32_t cap, uint32_t *len, uint32_t *seq) MUST_USE;
+
+/* Publishes the reply to request seq and wakes the producer if it sleeps. 0 or -EMSGSIZE. */
+int ring_reply(struct ring_consumer *c, uint32_t seq, const void *rec, uint32_t len) MUST_USE;
+
+/*
+ * Consumer going to sleep: announces it, then re-checks. Returns true when the
+ * ring is still empty (the caller may now block on its doorbell: any later
+ * push will ring it), false when a record arrived (flag cleared; drain again).
+ */
+bool ring_consumer_prepare_sleep(struct ring_consumer *c);
+/* Consumer woke up: producers need not ring the doorbell any more. */
+void ring_consumer_end_sleep(struct ring_consumer *c);
+
+/* Records waiting to be consumed (for draining on shutdown). */
+uint32_t ring_pending(const struct ring_consumer *c);
+
+#endif

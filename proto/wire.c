@@ -1,0 +1,613 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The msgpack wire format of VmExit and vm_reply. The schema, its error
+ * codes and their precedence are documented in proto/SCHEMA.md, the one
+ * place; keep the two in step.
+ *
+ * This file is compiled twice: hosted (instrumented, for the monitor and
+ * device workers) and freestanding with -fno-builtin (for vCPU workers,
+ * which run in clone(CLONE_VM) tasks without TLS). vm_exit_encode and
+ * vm_reply_decode run in those tasks, so the encode and decode paths call
+ * nothing from libc (no memcpy/memset/strlen: the small loops below do the
+ * copying), never touch errno, and never allocate:
+ *  - encoding uses msgpack-c's header-inline packer writing into the caller's
+ *    buffer; the packer's multi-byte stores use memcpy, which is redirected
+ *    to __builtin_memcpy below so that it is always expanded inline;
+ *  - decoding calls msgpack_unpack (libmsgpackc, which calls no libc on this
+ *    path) with the decoder's zone, created by vm_wire_decoder_init and
+ *    cleared per message. wire_prescan() bounds what msgpack_unpack may ask
+ *    of that zone, so that no input, however hostile, makes it grow (and so
+ *    call malloc) -- see WIRE_ZONE_CHUNK.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/*
+ * msgpack-c's inline packer stores 16/32/64-bit big-endian values with
+ * memcpy(to, &val, n). Under -fno-builtin that would be a call into libc;
+ * __builtin_memcpy with a constant size is always expanded inline. Defined
+ * after <string.h> and before <msgpack.h> (which wire.h includes) so that it
+ * applies to the packer's inline functions only. This file itself never
+ * calls memcpy.
+ */
+#undef memcpy
+#define memcpy(dst, src, n) __builtin_memcpy((dst), (src), (n))
+
+#include "proto/wire.h"
+
+/* ---- sizes ---------------------------------------------------------------- */
+
+/*
+ * Worst-case encoded sizes (bytes). Every message is a fixarray (1 byte);
+ * the version and the tag are positive fixints (1 byte each); a uint64 takes
+ * at most 9 bytes, a bool 1; bin/str of n bytes take a 1-byte (fixstr, up to
+ * 31) or 2-byte (bin8/str8, up to 255) header plus n.
+ */
+#define WIRE_HDR 3 /* fixarray, version, tag */
+#define WIRE_U64_MAX 9
+#define WIRE_MAX_MMIO (WIRE_HDR + WIRE_U64_MAX + 1 + 2 + VM_MMIO_DATA_MAX)      /* 23 */
+#define WIRE_MAX_PIO (WIRE_HDR + 3 + 1 + 2 + VM_PIO_DATA_MAX)                  /* 13 */
+#define WIRE_MAX_HYPERCALL (WIRE_HDR + WIRE_U64_MAX + 1 + VM_HYPERCALL_ARGS * WIRE_U64_MAX) /* 67 */
+#define WIRE_MAX_NOARGS WIRE_HDR                                               /* 3 */
+#define WIRE_MAX_DEBUG (WIRE_HDR + 2 * WIRE_U64_MAX)                          /* 21 */
+#define WIRE_MAX_INTERNAL_ERROR (WIRE_HDR + 2 + VM_EXIT_MESSAGE_MAX)           /* 100 */
+#define WIRE_MAX_REPLY (1 + 1 + 1 + 2 + VM_MMIO_DATA_MAX)                      /* 13 */
+
+_Static_assert(WIRE_MAX_MMIO <= VM_WIRE_MAX, "mmio exit fits VM_WIRE_MAX");
+_Static_assert(WIRE_MAX_PIO <= VM_WIRE_MAX, "pio exit fits VM_WIRE_MAX");
+_Static_assert(WIRE_MAX_HYPERCALL <= VM_WIRE_MAX, "hypercall exit fits VM_WIRE_MAX");
+_Static_assert(WIRE_MAX_NOARGS <= VM_WIRE_MAX, "argument-less exits fit VM_WIRE_MAX");
+_Static_assert(WIRE_MAX_DEBUG <= VM_WIRE_MAX, "debug exit fits VM_WIRE_MAX");
+_Static_assert(WIRE_MAX_INTERNAL_ERROR <= VM_WIRE_MAX, "internal-error exit fits VM_WIRE_MAX");
+_Static_assert(WIRE_MAX_REPLY <= VM_WIRE_MAX, "reply fits VM_WIRE_MAX");
+_Static_assert(VM_EXIT_MESSAGE_MAX <= 255, "message uses at most a str8 header");
+
+/*
+ * The decoder's zone. After wire_prescan() has accepted an input of len
+ * bytes, msgpack_unpack allocates from the zone only the element arrays of
+ * containers: sizeof(msgpack_object) per array element, sizeof(msgpack_object_kv)
+ * (two objects) per map entry. The prescan has proved every declared element
+ * is present in the input, each at least one byte, so there are at most
+ * len - 1 <= VM_WIRE_MAX element objects in all: the chunk below always
+ * suffices and msgpack_zone_malloc_expand (malloc) is never reached.
+ */
+#define WIRE_ZONE_CHUNK 4096
+_Static_assert(VM_WIRE_MAX * sizeof(msgpack_object) <= WIRE_ZONE_CHUNK,
+	       "a maximal message's objects fit the zone's first chunk");
+_Static_assert(sizeof(msgpack_object_kv) == 2 * sizeof(msgpack_object), "map entry is two objects");
+_Static_assert(sizeof(msgpack_object) % sizeof(void *) == 0,
+	       "zone allocations need no alignment padding");
+
+/*
+ * Deepest container nesting accepted (the schema needs 2). msgpack-c's own
+ * limit is 32 (MSGPACK_EMBED_STACK_SIZE) and it reports overflow as
+ * MSGPACK_UNPACK_NOMEM_ERROR; the prescan rejects deep input first, as
+ * -EBADMSG, so a nomem result can only mean a real allocation failure.
+ */
+#define WIRE_MAX_DEPTH 8
+
+/* ---- small freestanding helpers ----------------------------------------- */
+
+static void wire_zero(void *p, size_t n)
+{
+	volatile uint8_t *b = p; /* volatile: never turned into a memset call */
+
+	for (size_t i = 0; i < n; i++)
+		b[i] = 0;
+}
+
+static void wire_copy(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		dst[i] = src[i];
+		__asm__("" ::: "memory"); /* keeps the loop a loop, not a memcpy call */
+	}
+}
+
+/* ---- encoding ----------------------------------------------------------- */
+
+struct wire_out {
+	uint8_t *buf;
+	size_t cap;
+	size_t len;
+};
+
+static int wire_write(void *data, const char *p, size_t n)
+{
+	struct wire_out *o = data;
+
+	if (n > o->cap - o->len)
+		return -1;
+	wire_copy(o->buf + o->len, (const uint8_t *)p, n);
+	o->len += n;
+	return 0;
+}
+
+static int pack_head(msgpack_packer *pk, size_t n, unsigned tag)
+{
+	if (msgpack_pack_array(pk, n) || msgpack_pack_uint32(pk, VM_WIRE_VERSION))
+		return -1;
+	return msgpack_pack_uint32(pk, tag);
+}
+
+static int pack_bool(msgpack_packer *pk, bool v)
+{
+	return v ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+}
+
+/* bin of n bytes: p's bytes, or n zero bytes when p is NULL (reads). */
+static int pack_data(msgpack_packer *pk, const uint8_t *p, size_t n)
+{
+	static const uint8_t zeros[VM_MMIO_DATA_MAX];
+
+	if (msgpack_pack_bin(pk, n))
+		return -1;
+	return msgpack_pack_bin_body(pk, p ? p : zeros, n);
+}
+
+static bool pio_width_ok(unsigned len)
+{
+	return len == 1 || len == 2 || len == 4;
+}
+
+/* Length of the message, or -1 when there is no NUL in the buffer. */
+static int message_len(const char *m)
+{
+	for (int i = 0; i <= VM_EXIT_MESSAGE_MAX; i++)
+		if (m[i] == '\0')
+			return i;
+	return -1;
+}
+
+static int validate_exit(const struct vm_exit *e)
+{
+	switch (e->kind) {
+	case VM_EXIT_MMIO:
+		return e->u.mmio.len >= 1 && e->u.mmio.len <= VM_MMIO_DATA_MAX ? 0 : -EINVAL;
+	case VM_EXIT_PIO:
+		return pio_width_ok(e->u.pio.len) ? 0 : -EINVAL;
+	case VM_EXIT_INTERNAL_ERROR:
+		return message_len(e->u.internal_error.message) >= 0 ? 0 : -EINVAL;
+	case VM_EXIT_HYPERCALL:
+	case VM_EXIT_WFI:
+	case VM_EXIT_WFE:
+	case VM_EXIT_HLT:
+	case VM_EXIT_RESET:
+	case VM_EXIT_SHUTDOWN:
+	case VM_EXIT_DEBUG:
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int pack_exit(msgpack_packer *pk, const struct vm_exit *e)
+{
+	const unsigned tag = (unsigned)e->kind;
+
+	switch (e->kind) {
+	case VM_EXIT_MMIO: {
+		const struct vm_exit_mmio *m = &e->u.mmio;
+
+		if (pack_head(pk, 5, tag) || msgpack_pack_uint64(pk, m->addr) ||
+		    pack_bool(pk, m->write))
+			return -1;
+		return pack_data(pk, m->write ? m->data : NULL, m->len);
+	}
+	case VM_EXIT_PIO: {
+		const struct vm_exit_pio *p = &e->u.pio;
+
+		if (pack_head(pk, 5, tag) || msgpack_pack_uint16(pk, p->port) ||
+		    pack_bool(pk, p->write))
+			return -1;
+		return pack_data(pk, p->write ? p->data : NULL, p->len);
+	}
+	case VM_EXIT_HYPERCALL: {
+		const struct vm_exit_hypercall *h = &e->u.hypercall;
+
+		if (pack_head(pk, 4, tag) || msgpack_pack_uint64(pk, h->func) ||
+		    msgpack_pack_array(pk, VM_HYPERCALL_ARGS))
+			return -1;
+		for (int i = 0; i < VM_HYPERCALL_ARGS; i++)
+			if (msgpack_pack_uint64(pk, h->args[i]))
+				return -1;
+		return 0;
+	}
+	case VM_EXIT_DEBUG:
+		if (pack_head(pk, 4, tag) || msgpack_pack_uint64(pk, e->u.debug.pc))
+			return -1;
+		return msgpack_pack_uint64(pk, e->u.debug.syndrome);
+	case VM_EXIT_INTERNAL_ERROR: {
+		const char *msg = e->u.internal_error.message;
+		size_t n = (size_t)message_len(msg); /* validated: >= 0 */
+
+		if (pack_head(pk, 3, tag) || msgpack_pack_str(pk, n))
+			return -1;
+		return msgpack_pack_str_body(pk, msg, n);
+	}
+	case VM_EXIT_WFI:
+	case VM_EXIT_WFE:
+	case VM_EXIT_HLT:
+	case VM_EXIT_RESET:
+	case VM_EXIT_SHUTDOWN:
+		return pack_head(pk, 2, tag);
+	}
+	return -1; /* unreachable: validated */
+}
+
+int vm_exit_encode(const struct vm_exit *e, uint8_t *buf, size_t cap, size_t *out_len)
+{
+	struct wire_out o = { .buf = buf, .cap = cap, .len = 0 };
+	msgpack_packer pk;
+	int rc;
+
+	*out_len = 0;
+	rc = validate_exit(e);
+	if (rc)
+		return rc;
+	msgpack_packer_init(&pk, &o, wire_write);
+	if (pack_exit(&pk, e))
+		return -EMSGSIZE; /* the only way the packer fails: wire_write is full */
+	*out_len = o.len;
+	return 0;
+}
+
+int vm_reply_encode(const struct vm_reply *r, uint8_t *buf, size_t cap, size_t *out_len)
+{
+	struct wire_out o = { .buf = buf, .cap = cap, .len = 0 };
+	msgpack_packer pk;
+
+	*out_len = 0;
+	if ((r->status != VM_REPLY_OK && r->status != VM_REPLY_ERROR) || r->len > VM_MMIO_DATA_MAX)
+		return -EINVAL;
+	msgpack_packer_init(&pk, &o, wire_write);
+	if (msgpack_pack_array(&pk, 3) || msgpack_pack_uint32(&pk, VM_WIRE_VERSION) ||
+	    msgpack_pack_uint32(&pk, (uint32_t)r->status) || pack_data(&pk, r->data, r->len))
+		return -EMSGSIZE;
+	*out_len = o.len;
+	return 0;
+}
+
+/* ---- decoding ----------------------------------------------------------- */
+
+int vm_wire_decoder_init(struct vm_wire_decoder *d)
+{
+	d->initialized = 0;
+	if (!msgpack_zone_init(&d->zone, WIRE_ZONE_CHUNK))
+		return -ENOMEM;
+	d->initialized = 1;
+	return 0;
+}
+
+void vm_wire_decoder_fini(struct vm_wire_decoder *d)
+{
+	if (d->initialized) {
+		msgpack_zone_destroy(&d->zone);
+		d->initialized = 0;
+	}
+}
+
+static uint32_t be_read(const uint8_t *p, unsigned n)
+{
+	uint32_t v = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/*
+ * Checks, without msgpack-c, that [buf, buf + len) holds exactly one
+ * complete msgpack object nested at most WIRE_MAX_DEPTH deep, with no
+ * reserved byte (0xc1). Along the way it refuses any container that
+ * declares more elements than there are bytes left, which is what bounds
+ * msgpack_unpack's zone use (see WIRE_ZONE_CHUNK): without it a 5-byte
+ * array32 header could make msgpack-c malloc 100 GB. Reads only inside the
+ * buffer. 0 or -EBADMSG.
+ */
+static int wire_prescan(const uint8_t *buf, size_t len)
+{
+	uint64_t left[WIRE_MAX_DEPTH]; /* elements still to come in each open container */
+	unsigned depth = 0;
+	uint64_t pending = 1; /* objects still to come, all levels: sum(left) + root */
+	size_t pos = 0;
+
+	do {
+		const uint8_t b = buf[pos]; /* pos < len: pending <= len - pos, pending >= 1 */
+		size_t hdr = 1;           /* bytes of type and length fields */
+		unsigned lenbytes = 0;    /* big-endian length field size, after b */
+		unsigned extra = 0;       /* fixed bytes after the length field (ext type) */
+		uint64_t body = 0;        /* payload bytes */
+		uint64_t children = 0;    /* objects contained */
+		bool map = false;
+
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+			/* fixint, nil, bool */
+		} else if (b <= 0x8f) {
+			children = 2u * (b & 0x0fu);
+		} else if (b <= 0x9f) {
+			children = b & 0x0fu;
+		} else if (b <= 0xbf) {
+			body = b & 0x1fu;
+		} else {
+			switch (b) {
+			case 0xc4: case 0xd9: lenbytes = 1; break; /* bin8, str8 */
+			case 0xc5: case 0xda: lenbytes = 2; break; /* bin16, str16 */
+			case 0xc6: case 0xdb: lenbytes = 4; break; /* bin32, str32 */
+			case 0xc7: lenbytes = 1; extra = 1; break; /* ext8 */
+			case 0xc8: lenbytes = 2; extra = 1; break; /* ext16 */
+			case 0xc9: lenbytes = 4; extra = 1; break; /* ext32 */
+			case 0xca: body = 4; break;                /* float32 */
+			case 0xcb: body = 8; break;                /* float64 */
+			case 0xcc: case 0xd0: body = 1; break;     /* uint8, int8 */
+			case 0xcd: case 0xd1: body = 2; break;
+			case 0xce: case 0xd2: body = 4; break;
+			case 0xcf: case 0xd3: body = 8; break;
+			case 0xd4: body = 2; break;                /* fixext1: type + 1 */
+			case 0xd5: body = 3; break;
+			case 0xd6: body = 5; break;
+			case 0xd7: body = 9; break;
+			case 0xd8: body = 17; break;
+			case 0xdc: lenbytes = 2; children = 1; break; /* array16 */
+			case 0xdd: lenbytes = 4; children = 1; break; /* array32 */
+			case 0xde: lenbytes = 2; map = true; break;   /* map16 */
+			case 0xdf: lenbytes = 4; map = true; break;   /* map32 */
+			default: return -EBADMSG;                    /* 0xc1, never used */
+			}
+		}
+		if (lenbytes) {
+			uint64_t n;
+
+			if (len - pos - 1 < lenbytes)
+				return -EBADMSG;
+			n = be_read(buf + pos + 1, lenbytes);
+			hdr += lenbytes;
+			if (map)
+				children = 2 * n;
+			else if (children)
+				children = n;
+			else
+				body = n + extra;
+		}
+		if (body > len - pos - hdr)
+			return -EBADMSG;
+		pos += hdr + (size_t)body;
+		/* Each pending object needs at least one more byte. */
+		pending = pending - 1 + children;
+		if (pending > len - pos)
+			return -EBADMSG;
+		if (children) {
+			if (depth == WIRE_MAX_DEPTH)
+				return -EBADMSG;
+			left[depth++] = children;
+		} else {
+			/* A complete object: close every container it completes. */
+			while (depth > 0 && --left[depth - 1] == 0)
+				depth--;
+		}
+	} while (depth > 0);
+	return pos == len ? 0 : -EBADMSG;
+}
+
+/*
+ * Parses buf into *top (in the decoder's zone) and checks the envelope
+ * shared by all messages: an array whose first element is the version.
+ */
+static int wire_parse(struct vm_wire_decoder *d, const uint8_t *buf, size_t len,
+		      msgpack_object *top)
+{
+	size_t off = 0;
+	int rc;
+
+	if (!d->initialized)
+		return -EINVAL;
+	if (len > VM_WIRE_MAX)
+		return -EMSGSIZE;
+	if (len == 0)
+		return -EBADMSG;
+	rc = wire_prescan(buf, len);
+	if (rc)
+		return rc;
+	msgpack_zone_clear(&d->zone);
+	switch (msgpack_unpack((const char *)buf, len, &off, &d->zone, top)) {
+	case MSGPACK_UNPACK_SUCCESS:
+		break;
+	case MSGPACK_UNPACK_NOMEM_ERROR:
+		return -ENOMEM;
+	case MSGPACK_UNPACK_CONTINUE:    /* truncated */
+	case MSGPACK_UNPACK_EXTRA_BYTES: /* trailing bytes */
+	case MSGPACK_UNPACK_PARSE_ERROR:
+	default:
+		return -EBADMSG;
+	}
+	if (top->type != MSGPACK_OBJECT_ARRAY || top->via.array.size < 1 ||
+	    top->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return -EBADMSG;
+	if (top->via.array.ptr[0].via.u64 != VM_WIRE_VERSION)
+		return -EPROTONOSUPPORT;
+	return 0;
+}
+
+static int get_uint(const msgpack_object *o, uint64_t max, uint64_t *v)
+{
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > max)
+		return -EBADMSG;
+	*v = o->via.u64;
+	return 0;
+}
+
+static int get_bool(const msgpack_object *o, bool *v)
+{
+	if (o->type != MSGPACK_OBJECT_BOOLEAN)
+		return -EBADMSG;
+	*v = o->via.boolean;
+	return 0;
+}
+
+/* A bin of at most max bytes (else -EMSGSIZE), copied into dst. */
+static int get_bin(const msgpack_object *o, uint8_t *dst, size_t max, uint8_t *len)
+{
+	if (o->type != MSGPACK_OBJECT_BIN)
+		return -EBADMSG;
+	if (o->via.bin.size > max)
+		return -EMSGSIZE;
+	wire_copy(dst, (const uint8_t *)o->via.bin.ptr, o->via.bin.size);
+	*len = (uint8_t)o->via.bin.size;
+	return 0;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* Number of elements of each variant's array, indexed by tag. */
+static const uint8_t exit_fields[VM_EXIT_KIND_MAX + 1] = {
+	[VM_EXIT_MMIO] = 5,
+	[VM_EXIT_PIO] = 5,
+	[VM_EXIT_HYPERCALL] = 4,
+	[VM_EXIT_WFI] = 2,
+	[VM_EXIT_WFE] = 2,
+	[VM_EXIT_HLT] = 2,
+	[VM_EXIT_RESET] = 2,
+	[VM_EXIT_SHUTDOWN] = 2,
+	[VM_EXIT_DEBUG] = 4,
+	[VM_EXIT_INTERNAL_ERROR] = 3,
+};
+
+static int decode_exit_fields(const msgpack_object *top, struct vm_exit *out)
+{
+	const msgpack_object *f = top->via.array.ptr;
+	uint64_t v;
+	int rc;
+
+	if (top->via.array.size < 2 || f[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return -EBADMSG;
+	if (f[1].via.u64 < 1 || f[1].via.u64 > VM_EXIT_KIND_MAX)
+		return -ENOMSG;
+	out->kind = (enum vm_exit_kind)f[1].via.u64;
+	if (top->via.array.size != exit_fields[out->kind])
+		return -EBADMSG;
+
+	switch (out->kind) {
+	case VM_EXIT_MMIO: {
+		struct vm_exit_mmio *m = &out->u.mmio;
+
+		if ((rc = get_uint(&f[2], UINT64_MAX, &m->addr)) || (rc = get_bool(&f[3], &m->write)) ||
+		    (rc = get_bin(&f[4], m->data, VM_MMIO_DATA_MAX, &m->len)))
+			return rc;
+		if (m->len == 0 || (!m->write && !all_zero(m->data, m->len)))
+			return -EBADMSG;
+		return 0;
+	}
+	case VM_EXIT_PIO: {
+		struct vm_exit_pio *p = &out->u.pio;
+
+		if ((rc = get_uint(&f[2], UINT16_MAX, &v)))
+			return rc;
+		p->port = (uint16_t)v;
+		if ((rc = get_bool(&f[3], &p->write)) ||
+		    (rc = get_bin(&f[4], p->data, VM_PIO_DATA_MAX, &p->len)))
+			return rc;
+		if (!pio_width_ok(p->len) || (!p->write && !all_zero(p->data, p->len)))
+			return -EBADMSG;
+		return 0;
+	}
+	case VM_EXIT_HYPERCALL: {
+		struct vm_exit_hypercall *h = &out->u.hypercall;
+
+		if ((rc = get_uint(&f[2], UINT64_MAX, &h->func)))
+			return rc;
+		if (f[3].type != MSGPACK_OBJECT_ARRAY || f[3].via.array.size != VM_HYPERCALL_ARGS)
+			return -EBADMSG;
+		for (int i = 0; i < VM_HYPERCALL_ARGS; i++)
+			if ((rc = get_uint(&f[3].via.array.ptr[i], UINT64_MAX, &h->args[i])))
+				return rc;
+		return 0;
+	}
+	case VM_EXIT_DEBUG:
+		if ((rc = get_uint(&f[2], UINT64_MAX, &out->u.debug.pc)) ||
+		    (rc = get_uint(&f[3], UINT64_MAX, &out->u.debug.syndrome)))
+			return rc;
+		return 0;
+	case VM_EXIT_INTERNAL_ERROR: {
+		const msgpack_object *s = &f[2];
+		const uint8_t *p = (const uint8_t *)s->via.str.ptr;
+
+		if (s->type != MSGPACK_OBJECT_STR)
+			return -EBADMSG;
+		if (s->via.str.size > VM_EXIT_MESSAGE_MAX)
+			return -EMSGSIZE;
+		for (uint32_t i = 0; i < s->via.str.size; i++)
+			if (p[i] == 0)
+				return -EBADMSG;
+		/* The terminating NUL is already there: *out was zeroed. */
+		wire_copy((uint8_t *)out->u.internal_error.message, p, s->via.str.size);
+		return 0;
+	}
+	case VM_EXIT_WFI:
+	case VM_EXIT_WFE:
+	case VM_EXIT_HLT:
+	case VM_EXIT_RESET:
+	case VM_EXIT_SHUTDOWN:
+		return 0;
+	}
+	return -ENOMSG; /* unreachable: the tag was range-checked */
+}
+
+int vm_exit_decode(struct vm_wire_decoder *d, const uint8_t *buf, size_t len, struct vm_exit *out)
+{
+	msgpack_object top;
+	int rc;
+
+	wire_zero(out, sizeof(*out));
+	rc = wire_parse(d, buf, len, &top);
+	if (!rc)
+		rc = decode_exit_fields(&top, out);
+	if (rc)
+		wire_zero(out, sizeof(*out));
+	return rc;
+}
+
+int vm_reply_decode(struct vm_wire_decoder *d, const uint8_t *buf, size_t len, struct vm_reply *out)
+{
+	msgpack_object top;
+	uint64_t status;
+	int rc;
+
+	wire_zero(out, sizeof(*out));
+	rc = wire_parse(d, buf, len, &top);
+	if (!rc && top.via.array.size != 3)
+		rc = -EBADMSG;
+	if (!rc)
+		rc = get_uint(&top.via.array.ptr[1], VM_REPLY_ERROR, &status);
+	if (!rc) {
+		out->status = (enum vm_reply_status)status;
+		rc = get_bin(&top.via.array.ptr[2], out->data, VM_MMIO_DATA_MAX, &out->len);
+	}
+	if (rc)
+		wire_zero(out, sizeof(*out));
+	return rc;
+}
+
+const char *vm_exit_kind_name(enum vm_exit_kind kind)
+{
+	switch (kind) {
+	case VM_EXIT_MMIO: return "mmio";
+	case VM_EXIT_PIO: return "pio";
+	case VM_EXIT_HYPERCALL: return "hypercall";
+	case VM_EXIT_WFI: return "wfi";
+	case VM_EXIT_WFE: return "wfe";
+	case VM_EXIT_HLT: return "hlt";
+	case VM_EXIT_RESET: return "reset";
+	case VM_EXIT_SHUTDOWN: return "shutdown";
+	case VM_EXIT_DEBUG: return "debug";
+	case VM_EXIT_INTERNAL_ERROR: return "internal-error";
+	}
+	return "unknown";
+}

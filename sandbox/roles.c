@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every process role, its entry point and its seccomp allowlist, in one
+ * table. Each allowed syscall says why. Argument checks (ioctl numbers, fd
+ * numbers, signal numbers) are added in sandbox.c where they pay.
+ */
+#include <stddef.h>
+#include <sys/syscall.h>
+
+#include "sandbox/sandbox.h"
+
+/*
+ * vCPU worker: runs guest code all the time, so it is the role most exposed
+ * to a guest escaping KVM. Firecracker allows its vCPU threads 27 syscalls.
+ */
+static const struct sandbox_rule vcpu_rules[] = {
+	{ SYS_ioctl, "KVM_RUN and the 6 vCPU ioctls of vcpu-worker/kvm_vcpu.h, on its own vCPU fd only" },
+	{ SYS_write, "doorbell eventfds of its device workers and the monitor, and one-line logs on stderr" },
+	{ SYS_futex, "sleeping on a full ring or a pending reply, and the start gate" },
+	{ SYS_clock_gettime, "testdev's clock hypercall when testdev runs inline (benchmark baseline)" },
+	{ SYS_exit_group, "ending after a terminal exit" },
+};
+
+/* Device worker (squib-device): parses every guest-controlled byte of its device. */
+static const struct sandbox_rule device_rules[] = {
+	{ SYS_read, "draining its doorbell eventfd" },
+	{ SYS_write, "console output (uart), logs on stderr" },
+	{ SYS_ppoll, "sleeping on its doorbell and control socket (glibc's poll)" },
+	{ SYS_poll, "the same, for libcs whose poll() is the poll syscall" },
+	{ SYS_futex, "waking a vCPU worker waiting for a reply or for ring space" },
+	{ SYS_sendto, "control messages to the monitor (send)" },
+	{ SYS_recvfrom, "control messages from the monitor (recv)" },
+	{ SYS_clock_gettime, "testdev's clock hypercall (vDSO fallback)" },
+	{ SYS_rt_sigreturn, "returning from a signal handler" },
+	{ SYS_restart_syscall, "resuming an interrupted sleep" },
+	{ SYS_exit_group, "exiting after CONTROL_STOP" },
+};
+
+/* The monitor after set-up: supervises, never parses guest data. */
+static const struct sandbox_rule monitor_rules[] = {
+	{ SYS_epoll_wait, "libevent's loop" },
+	{ SYS_epoll_pwait, "libevent's loop (newer libevent/glibc)" },
+	{ SYS_epoll_ctl, "libevent adding and removing events" },
+	{ SYS_read, "eventfds and libevent's signal socket" },
+	{ SYS_write, "logs on stderr, libevent's signal socket" },
+	{ SYS_sendto, "control messages to device workers" },
+	{ SYS_recvfrom, "control messages from device workers" },
+	{ SYS_waitid, "reaping workers through their pidfds" },
+	{ SYS_pidfd_send_signal, "SIGKILL to workers at teardown" },
+	{ SYS_kill, "SIGKILL to a worker without a pidfd" },
+	{ SYS_futex, "the vCPU start gate" },
+	{ SYS_close, "releasing fds at teardown" },
+	{ SYS_munmap, "free() of large blocks" },
+	{ SYS_mmap, "malloc() of large blocks" },
+	{ SYS_brk, "malloc()" },
+	{ SYS_madvise, "free() trimming" },
+	{ SYS_clock_gettime, "libevent timers (vDSO fallback)" },
+	{ SYS_gettimeofday, "libevent timers (vDSO fallback)" },
+	{ SYS_newfstatat, "stdio's first use of a stream" },
+	{ SYS_rt_sigaction, "libevent restoring signal handlers at teardown" },
+	{ SYS_rt_sigprocmask, "signal masks" },
+	{ SYS_rt_sigreturn, "returning from signal handlers" },
+	{ SYS_restart_syscall, "resuming an interrupted wait" },
+	{ SYS_getpid, "libevent's signal handling" },
+	{ SYS_exit_group, "exiting" },
+};
+
+/*
+ * ASan/UBSan builds only (the separate debug build, never a runtime switch):
+ * the sanitizer runtime maps shadow and quarantine memory and reports errors.
+ */
+static const struct sandbox_rule san_rules[] = {
+	{ SYS_mmap, "sanitizer allocator" },
+	{ SYS_munmap, "sanitizer allocator" },
+	{ SYS_mprotect, "sanitizer allocator" },
+	{ SYS_madvise, "sanitizer allocator" },
+	{ SYS_sched_yield, "sanitizer spin locks" },
+	{ SYS_getpid, "sanitizer reports" },
+	{ SYS_gettid, "sanitizer reports" },
+	{ SYS_write, "sanitizer reports" },
+	{ SYS_sigaltstack, "sanitizer signal handling" },
+	{ SYS_rt_sigprocmask, "sanitizer signal handling" },
+	{ SYS_prctl, "sanitizer thread names" },
+	{ SYS_readlink, "sanitizer symbolizer" },
+	{ SYS_openat, "sanitizer reports (/proc/self/maps)" },
+	{ SYS_close, "sanitizer reports" },
+	{ SYS_read, "sanitizer reports" },
+	{ SYS_pread64, "sanitizer reports" },
+	{ SYS_newfstatat, "sanitizer reports" },
+	{ SYS_exit, "sanitizer threads" },
+	{ SYS_tgkill, "sanitizer aborts" },
+	{ SYS_getrandom, "sanitizer allocator" },
+};
+
+#define ROLE(r, n, e, rules)                                                                  \
+	{                                                                                     \
+		r, n, e, rules, sizeof(rules) / sizeof(rules[0]), san_rules,                  \
+			sizeof(san_rules) / sizeof(san_rules[0])                              \
+	}
+
+static const struct sandbox_role_desc roles[SANDBOX_ROLE_COUNT] = {
+	ROLE(SANDBOX_ROLE_MONITOR, "monitor", "vm_run (monitor/vm.c)", monitor_rules),
+	ROLE(SANDBOX_ROLE_VCPU, "vcpu", "vcpu_worker_main (vcpu-worker/worker.c)", vcpu_rules),
+	ROLE(SANDBOX_ROLE_DEVICE, "device", "main (device-worker/main.c)", device_rules),
+};
+
+const struct sandbox_role_desc *sandbox_role(enum sandbox_role role)
+{
+	if ((unsigned)role >= SANDBOX_ROLE_COUNT)
+		return NULL;
+	return &roles[role];
+}
+
+const char *sandbox_role_name(enum sandbox_role role)
+{
+	const struct sandbox_role_desc *d = sandbox_role(role);
+
+	return d ? d->name : "?";
+}
+
+int sandbox_allowed_count(enum sandbox_role role)
+{
+	const struct sandbox_role_desc *d = sandbox_role(role);
+
+	return d ? (int)d->nrules : -1;
+}

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Compiling and entering seccomp filters with libseccomp.
+ *
+ * Filters are default-deny: anything not in the role's table raises SIGSYS
+ * (SCMP_ACT_TRAP). The reporter below records the syscall number where the
+ * monitor can read it, then dies by SIGSYS so the monitor sees the signal.
+ * libseccomp 2.5 has no seccomp_export_bpf_mem, so the BPF is exported
+ * through a memfd and read back.
+ */
+#include "sandbox/sandbox.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/fmt.h"
+#include "common/raw_syscall.h"
+
+/* The ioctls a vCPU worker may issue on its vCPU fd (vcpu-worker/kvm_vcpu.h). */
+static const unsigned long vcpu_ioctls[] = {
+	KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS,
+	KVM_SET_GUEST_DEBUG, KVM_TRANSLATE,
+};
+
+static bool sanitized_build(void)
+{
+#ifdef SQUIB_SANITIZED
+	return true;
+#else
+	return false;
+#endif
+}
+
+static int add_vcpu_rule(scmp_filter_ctx ctx, int nr, const struct sandbox_params *p)
+{
+	int r = 0;
+
+	switch (nr) {
+	case SYS_ioctl:
+		for (size_t i = 0; i < ARRAY_SIZE(vcpu_ioctls) && r == 0; i++)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)p->vcpu_fd),
+					     SCMP_A1(SCMP_CMP_EQ, vcpu_ioctls[i]));
+		return r;
+	case SYS_write:
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)p->log_fd));
+		for (size_t i = 0; i < ARRAY_SIZE(p->doorbell_fds) && r == 0; i++)
+			if (p->doorbell_fds[i] >= 0)
+				r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+						     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)p->doorbell_fds[i]));
+		return r;
+	case SYS_futex:
+		/* FUTEX_WAIT and FUTEX_WAKE on shared words, nothing else. */
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, FUTEX_WAIT));
+		if (r == 0)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, FUTEX_WAKE));
+		return r;
+	default:
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+	}
+}
+
+static int add_rule(scmp_filter_ctx ctx, enum sandbox_role role, int nr, const struct sandbox_params *p)
+{
+	if (role == SANDBOX_ROLE_VCPU)
+		return add_vcpu_rule(ctx, nr, p);
+	if (nr == SYS_kill || nr == SYS_pidfd_send_signal)
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, SIGKILL));
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+}
+
+static int build_ctx(enum sandbox_role role, const struct sandbox_params *p, scmp_filter_ctx *out)
+{
+	const struct sandbox_role_desc *d = sandbox_role(role);
+	scmp_filter_ctx ctx;
+	int r = 0;
+
+	if (!d)
+		return -EINVAL;
+	ctx = seccomp_init(SCMP_ACT_TRAP);
+	if (!ctx)
+		return -ENOMEM;
+	for (unsigned i = 0; i < d->nrules && r == 0; i++)
+		r = add_rule(ctx, role, d->rules[i].nr, p);
+	/* Sanitizer builds add their runtime's needs (never in release builds). */
+	for (unsigned i = 0; sanitized_build() && role != SANDBOX_ROLE_VCPU && i < d->nsan_rules && r == 0; i++) {
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, d->san_rules[i].nr, 0);
+		if (r == -EEXIST)
+			r = 0;
+	}
+	if (r < 0) {
+		seccomp_release(ctx);
+		return r;
+	}
+	*out = ctx;
+	return 0;
+}
+
+int sandbox_compile(enum sandbox_role role, const struct sandbox_params *params, struct sandbox_filter *out)
+{
+	scmp_filter_ctx ctx;
+	int fd, r;
+	off_t size;
+
+	r = build_ctx(role, params, &ctx);
+	if (r < 0)
+		return r;
+	fd = memfd_create("squib-bpf", MFD_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		seccomp_release(ctx);
+		return r;
+	}
+	r = seccomp_export_bpf(ctx, fd);
+	seccomp_release(ctx);
+	size = r == 0 ? lseek(fd, 0, SEEK_END) : -1;
+	if (r == 0 && (size <= 0 || size % sizeof(struct sock_filter) || (size_t)size > sizeof(out->insns)))
+		r = -E2BIG;
+	if (r == 0 && pread(fd, out->insns, (size_t)size, 0) != size)
+		r = -EIO;
+	close(fd);
+	if (r < 0)
+		return r;
+	out->prog.len = (unsigned short)(size / sizeof(struct sock_filter));
+	out->prog.filter = out->insns;
+	return 0;
+}
+
+/*
+ * The reporter's one piece of process-wide state: a signal handler gets no
+ * context argument. Set once by sandbox_enter, before the filter exists.
+ */
+static struct worker_status *reporter_status;
+
+static void sigsys_reporter(int sig, siginfo_t *info, void *uctx)
+{
+	int nr = info->si_syscall;
+	char line[96];
+	struct fmt_buf f;
+
+	(void)sig;
+	(void)uctx;
+	if (reporter_status)
+		atomic_store(&reporter_status->denied_syscall, nr);
+	fmt_init(&f, line, sizeof(line));
+	fmt_str(&f, "squib: seccomp denied syscall ");
+	fmt_dec(&f, nr);
+	fmt_str(&f, " in pid ");
+	fmt_dec(&f, raw_getpid());
+	fmt_char(&f, '\n');
+	(void)raw_write(2, line, f.len);
+	/* SIGSYS is blocked in its own handler: denying again makes the kernel
+	 * reset it to the default action, so the process dies by SIGSYS. */
+	raw_syscall6(nr, 0, 0, 0, 0, 0, 0);
+	raw_exit_group(128 + SIGSYS);
+}
+
+int sandbox_enter(enum sandbox_role role, const struct sandbox_params *params, struct worker_status *status)
+{
+	struct sigaction sa;
+	scmp_filter_ctx ctx;
+	int r;
+
+	reporter_status = status;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = sigsys_reporter;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSYS, &sa, NULL) < 0)
+		return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	r = build_ctx(role, params, &ctx);
+	if (r < 0)
+		return r;
+	r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return r;
+}
+
+const char *sandbox_syscall_name(int nr)
+{
+	static char name[64];
+	char *s = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
+
+	if (!s)
+		return "?";
+	snprintf(name, sizeof(name), "%s", s);
+	free(s);
+	return name;
+}

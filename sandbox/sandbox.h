@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sandbox profiles, one per process role (the table is in sandbox/roles.c).
+ *
+ * Order (vmd's and Solo5's): acquire every resource, then narrow, then
+ * parse. A worker calls sandbox_enter after mapping guest RAM and its rings
+ * and before reading the first untrusted byte. Filters are default-deny
+ * libseccomp allowlists; a denied syscall raises SIGSYS, a reporter records
+ * the syscall number in the worker's struct worker_status, and the worker
+ * dies by SIGSYS, so the monitor can name role, pid and syscall.
+ */
+#ifndef SQUIB_SANDBOX_SANDBOX_H
+#define SQUIB_SANDBOX_SANDBOX_H
+
+#include <linux/filter.h>
+#include <stdint.h>
+
+#include "common/compiler.h"
+#include "proto/control.h"
+
+enum sandbox_role {
+	SANDBOX_ROLE_MONITOR = 0, /* the monitor after set-up */
+	SANDBOX_ROLE_VCPU = 1,    /* a vCPU worker */
+	SANDBOX_ROLE_DEVICE = 2,  /* a device worker (squib-device) */
+	SANDBOX_ROLE_COUNT
+};
+
+/* What a role's filter may refer to (fd numbers for argument checks). */
+struct sandbox_params {
+	int vcpu_fd;        /* VCPU: the only fd ioctl is allowed on */
+	int log_fd;         /* VCPU/DEVICE: fd write(2) is allowed on for logs (usually 2) */
+	int doorbell_fds[9];/* VCPU: eventfds it may write (monitor + one per device); -1 = unused */
+};
+
+/* A compiled filter, ready for seccomp(SECCOMP_SET_MODE_FILTER). */
+struct sandbox_filter {
+	struct sock_fprog prog;
+	struct sock_filter insns[4096];
+};
+
+const char *sandbox_role_name(enum sandbox_role role);
+
+/* Number of syscalls the role's allowlist admits (for the README and tests). */
+int sandbox_allowed_count(enum sandbox_role role) MUST_USE;
+
+/* Builds the role's BPF program into *out (hosted: uses libseccomp). 0 or -errno. */
+int sandbox_compile(enum sandbox_role role, const struct sandbox_params *params,
+		    struct sandbox_filter *out) MUST_USE;
+
+/*
+ * Hosted processes (monitor, device workers): installs the SIGSYS reporter
+ * writing into *status, sets PR_SET_NO_NEW_PRIVS, compiles and loads the
+ * role's filter. 0 or -errno; on failure the process must not go on.
+ */
+int sandbox_enter(enum sandbox_role role, const struct sandbox_params *params,
+		  struct worker_status *status) MUST_USE;
+
+/* Name of a syscall number on x86-64 ("?" when unknown). Not for signal handlers. */
+const char *sandbox_syscall_name(int nr);
+
+/*
+ * Role table entry (sandbox/roles.c): one place shows every process role,
+ * its entry point and its allowlist, in the spirit of vmd's procs[].
+ */
+struct sandbox_rule {
+	int nr;              /* syscall number */
+	const char *why;     /* one line: why the role needs it */
+};
+
+struct sandbox_role_desc {
+	enum sandbox_role role;
+	const char *name;
+	const char *entry;   /* the function that runs the role */
+	const struct sandbox_rule *rules;
+	unsigned nrules;
+	const struct sandbox_rule *san_rules; /* extra, only in ASan/UBSan builds */
+	unsigned nsan_rules;
+};
+
+const struct sandbox_role_desc *sandbox_role(enum sandbox_role role);
+
+#endif

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* The workload table. */
+#include "guest.h"
+#include "workloads.h"
+
+static const struct workload table[] = {
+	{ "demo", wl_demo },
+	{ "serial", wl_serial },
+	{ "pio", wl_pio },
+	{ "mmio", wl_mmio },
+	{ "hypercall", wl_hypercall },
+	{ "int3", wl_int3 },
+	{ "timer", wl_timer },
+	{ "triple", wl_triple },
+	{ "fault", wl_fault },
+	{ "reset", wl_reset },
+	{ "poweroff", wl_poweroff },
+	{ "exit", wl_exit },
+	{ "smp", wl_smp },
+	{ "spin", wl_spin },
+	{ "step", wl_step },
+	{ "bench-pio", wl_bench_pio },
+	{ "bench-pio-read", wl_bench_pio_read },
+	{ "bench-mmio-read", wl_bench_mmio_read },
+	{ "bench-mmio-counter", wl_bench_mmio_counter },
+	{ "bench-hypercall", wl_bench_hypercall },
+};
+
+const struct workload *workload_find(const char *name)
+{
+	if (!name[0])
+		return &table[0]; /* no command line: demo */
+	for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
+		if (!strcmp(table[i].name, name))
+			return &table[i];
+	}
+	return 0;
+}

@@ -1,0 +1,412 @@
+#!/usr/bin/env bash
+# run.sh [OPTIONS] -- COMMAND [ARGS...]
+#
+# Runs COMMAND inside a throwaway Linux guest of QEMU's software emulator
+# (TCG) whose CPU has SVM + NPT, so that the guest's /dev/kvm is kvm_amd.
+# Lets squib's KVM tests run on machines without a usable /dev/kvm.
+#
+# Options:
+#   --timeout SECS   wall-clock limit per attempt, boot included (default 600)
+#   --retries N      extra attempts after a timeout or a guest crash (default 1)
+#   --mem MIB        guest memory (default 3072)
+#   --smp N          guest CPUs (default 2)
+#   --payload PATH   copy PATH (file or directory) into the guest at the same
+#                    absolute path, plus the shared libraries its ELF files
+#                    need (repeatable)
+#   --env NAME=VALUE set an environment variable for COMMAND (repeatable)
+#   --cache DIR      prepare.sh's cache (default: $SVM_HOST_CACHE or
+#                    <repo>/build/svm-host); prepared on first use
+#   -v, --verbose    also copy the whole guest console to stderr
+#
+# COMMAND runs in the host's current directory (created in the guest if
+# missing), with stdin from /dev/null, stdout and stderr merged into a pipe
+# that is streamed to this script's stdout. Extra kernel parameters may be
+# given in $SVM_HOST_APPEND, extra QEMU arguments (split on blanks) in
+# $SVM_HOST_QEMU_ARGS.
+#
+# Exit status: COMMAND's; 124 if every attempt timed out; 125 if /dev/kvm is
+# missing inside the guest, or the guest / QEMU died before COMMAND finished.
+set -euo pipefail
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_root=$(cd "$script_dir/../.." && pwd)
+
+timeout=600
+retries=1
+mem=3072
+smp=2
+verbose=0
+cache_dir=${SVM_HOST_CACHE:-$repo_root/build/svm-host}
+payloads=()
+envs=()
+
+usage() {
+	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
+	exit 2
+}
+msg() { printf 'svm-host: %s\n' "$*" >&2; }
+die() { msg "error: $*"; exit 125; }
+need_arg() { [[ $# -ge 2 ]] || { msg "option $1 needs an argument"; usage; }; }
+is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--timeout) need_arg "$@"; timeout=$2; shift 2 ;;
+	--retries) need_arg "$@"; retries=$2; shift 2 ;;
+	--mem) need_arg "$@"; mem=$2; shift 2 ;;
+	--smp) need_arg "$@"; smp=$2; shift 2 ;;
+	--payload) need_arg "$@"; payloads+=("$2"); shift 2 ;;
+	--env) need_arg "$@"; envs+=("$2"); shift 2 ;;
+	--cache) need_arg "$@"; cache_dir=$2; shift 2 ;;
+	--timeout=* | --retries=* | --mem=* | --smp=* | --payload=* | --env=* | --cache=*)
+		set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
+	-v | --verbose) verbose=1; shift ;;
+	-h | --help) usage ;;
+	--) shift; break ;;
+	*) msg "unknown option: $1"; usage ;;
+	esac
+done
+[[ $# -gt 0 ]] || { msg "no COMMAND given"; usage; }
+if ! is_uint "$timeout" || ((timeout == 0)); then die "--timeout must be a positive integer"; fi
+if ! is_uint "$retries"; then die "--retries must be a non-negative integer"; fi
+if ! is_uint "$mem" || ((mem < 256)); then die "--mem must be an integer >= 256 (MiB)"; fi
+if ! is_uint "$smp" || ((smp == 0)); then die "--smp must be a positive integer"; fi
+for e in "${envs[@]}"; do
+	[[ $e =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "--env wants NAME=VALUE, got: $e"
+done
+
+# --- cache ------------------------------------------------------------------
+if [[ ! -f $cache_dir/stamp || ! -s $cache_dir/vmlinuz || ! -x $cache_dir/busybox ||
+	! -s $cache_dir/modules.order ]] || ! command -v qemu-system-x86_64 >/dev/null 2>&1 ||
+	! command -v cpio >/dev/null 2>&1; then
+	"$script_dir/prepare.sh" "$cache_dir" || die "prepare.sh failed"
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/svm-host.XXXXXX")
+qemu_pid=""
+# shellcheck disable=SC2317 # called through the EXIT trap
+cleanup() {
+	if [[ -n $qemu_pid ]]; then
+		kill "$qemu_pid" 2>/dev/null || true
+		wait "$qemu_pid" 2>/dev/null || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- host paths for the initramfs --------------------------------------------
+# The initramfs is two concatenated cpio archives: host files archived in
+# place (no copies), then a generated tree ($root: /init, busybox, modules).
+# Every host path keeps its absolute location. Symbolic links met on the way
+# (e.g. /lib -> usr/lib, /lib64/ld-linux-x86-64.so.2 -> ...) are archived as
+# links and their targets added too, so both the link and the real path
+# resolve inside. Parent directories are listed before their contents, as
+# the kernel's unpacker needs.
+root=$tmp/root
+mkdir -p "$root"
+declare -A added=()  # "MODE:path" -> resolved path
+declare -A listed=() # host path -> 1 when in the archive list
+declare -A links=()  # host symlink -> its target
+host_list=()
+dynamic=0
+
+list_host() { # PATH: archive this host path (not its contents)
+	if [[ $1 != / && -z ${listed[$1]:-} ]]; then
+		listed[$1]=1
+		host_list+=("${1#/}")
+	fi
+}
+
+is_elf() {
+	local magic=""
+	[[ -f $1 && ! -L $1 ]] || return 1
+	IFS= LC_ALL=C read -r -d '' -n 4 magic <"$1" 2>/dev/null || true
+	[[ $magic == $'\177ELF' ]]
+}
+
+add_libs() { # ELF -> add the shared libraries ldd says it needs
+	local out lib
+	out=$(LC_ALL=C ldd "$1" 2>/dev/null) || return 0 # static, or not loadable here
+	dynamic=1
+	while IFS= read -r lib; do
+		case $lib in
+		"!"*) msg "warning: $1 needs ${lib#!}, not found on the host" ;;
+		# ldd lists the whole closure, so the libraries need no ldd of their own.
+		/*) add_path "$lib" lib 0 ;;
+		esac
+	done < <(awk '$2 == "=>" && $3 == "not" { print "!" $1; next }
+		$2 == "=>" && $3 ~ /^\// { print $3; next }
+		$1 ~ /^\// { print $1 }' <<<"$out")
+}
+
+# add_path ABS_PATH MODE DEPTH
+#   MODE: copy (a file, or a directory tree, plus the libraries of its ELF
+#   files), lib (a file only), mkdir (just the directory).
+# Sets add_path_phys to the host path with every symbolic link resolved.
+add_path_phys=""
+add_path() {
+	local path=$1 mode=$2 depth=$3 phys="" cand target i n f key
+	local -a comps
+	((depth < 40)) || die "too many levels of symbolic links at $path"
+	if [[ $path == *//* || $path == */./* || $path == */../* || $path == */. ||
+		$path == */.. || $path == ?*/ ]]; then
+		path=$(realpath -ms -- "$path") # lexical normalisation only
+	fi
+	key="$mode:$path"
+	if [[ -n ${added[$key]:-} ]]; then
+		add_path_phys=${added[$key]}
+		return 0
+	fi
+	added[$key]=$path # provisional, in case of a link cycle
+	IFS=/ read -ra comps <<<"${path#/}"
+	n=${#comps[@]}
+	for ((i = 0; i < n; i++)); do
+		cand=$phys/${comps[i]}
+		if [[ -L $cand ]]; then
+			if [[ -z ${links[$cand]:-} ]]; then
+				links[$cand]=$(readlink -- "$cand")
+				list_host "$cand"
+			fi
+			target=${links[$cand]}
+			[[ $target == /* ]] || target=$phys/$target
+			if ((i < n - 1)); then
+				add_path "$target" mkdir $((depth + 1))
+			else
+				add_path "$target" "$mode" $((depth + 1))
+				added[$key]=$add_path_phys
+				return 0
+			fi
+			phys=$add_path_phys
+			[[ $phys != / ]] || phys=""
+		else
+			phys=$cand
+			if ((i < n - 1)); then list_host "$phys"; fi
+		fi
+	done
+	[[ -n $phys ]] || phys=/
+	added[$key]=$phys
+	if [[ $mode == mkdir ]]; then
+		[[ -d $phys ]] || die "not a directory: $1"
+		list_host "$phys"
+	elif [[ -d $phys ]]; then
+		[[ $mode == copy ]] || die "not a file: $1"
+		while IFS= read -r -d '' f; do
+			list_host "$f"
+			if is_elf "$f"; then add_libs "$f"; fi
+		done < <(find "$phys" -print0)
+	elif [[ -e $phys ]]; then
+		list_host "$phys"
+		if [[ $mode == copy ]] && is_elf "$phys"; then add_libs "$phys"; fi
+	else
+		die "not found: $1"
+	fi
+	add_path_phys=$phys
+}
+
+# POSIX shell single-quoting (busybox sh runs the generated scripts).
+shquote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+# --- build the initramfs ----------------------------------------------------
+cwd=$PWD
+for p in "${payloads[@]}"; do
+	[[ $p == /* ]] || p=$cwd/$p
+	[[ -e $p || -L $p ]] || die "payload not found: $p"
+	add_path "$p" copy 0
+done
+# ldd names the dynamic loader too; add the usual one explicitly anyway.
+if [[ $dynamic -eq 1 && -e /lib64/ld-linux-x86-64.so.2 ]]; then
+	add_path /lib64/ld-linux-x86-64.so.2 lib 0
+fi
+# Standard directories, mirroring the host's merged-/usr symlinks, and the
+# cwd's skeleton.
+for d in /bin /sbin /lib /lib64 /usr/bin /usr/sbin /etc "$cwd"; do
+	if [[ -d $d ]]; then add_path "$d" mkdir 0; fi
+done
+
+mkdir -p "$root"/{proc,sys,dev,tmp,run,var/tmp,etc,root} "$root/svm-host/bin" "$root/svm-host/modules"
+chmod 1777 "$root/tmp" "$root/var/tmp"
+cp "$cache_dir/busybox" "$root/svm-host/bin/busybox"
+ln -s busybox "$root/svm-host/bin/sh"
+for l in /bin/sh /usr/bin/env; do
+	# Where no payload put one, at the real location of the host's directory.
+	d=/svm-host
+	if [[ -d ${l%/*} ]]; then
+		add_path "${l%/*}" mkdir 0
+		d=${add_path_phys%/}
+	fi
+	if [[ -z ${listed[$d/${l##*/}]:-} ]]; then
+		mkdir -p "$root$d"
+		ln -sfn /svm-host/bin/busybox "$root$d/${l##*/}"
+	fi
+done
+[[ -n ${listed[/etc/passwd]:-} ]] || printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+[[ -n ${listed[/etc/group]:-} ]] || printf 'root:x:0:\ntty:x:5:\n' >"$root/etc/group"
+while IFS= read -r m; do
+	[[ -n $m ]] || continue
+	cp "$cache_dir/modules/$m" "$root/svm-host/modules/$m"
+done <"$cache_dir/modules.order"
+cp "$cache_dir/modules.order" "$root/svm-host/modules.order"
+
+token="SVMHOST-$(od -An -tx8 -N8 /dev/urandom | tr -d ' \n')"
+
+{
+	printf '# generated by tests/svm-host/run.sh\n'
+	printf 'export HOME=/root\n'
+	for e in "${envs[@]}"; do
+		printf 'export %s=%s\n' "${e%%=*}" "$(shquote "${e#*=}")"
+	done
+	printf 'cd %s || exit 125\n' "$(shquote "$cwd")"
+	printf 'exec'
+	for a in "$@"; do printf ' %s' "$(shquote "$a")"; done
+	printf '\n'
+} >"$root/svm-host/cmd"
+
+cat >"$root/init" <<EOF
+#!/svm-host/bin/busybox sh
+# generated by tests/svm-host/run.sh
+bb=/svm-host/bin/busybox
+\$bb mount -t proc proc /proc
+\$bb --install -s /svm-host/bin
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/svm-host/bin
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
+# / is the initramfs's tmpfs: /tmp (which may hold payloads) is already tmpfs.
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin
+ln -s /proc/self/fd/1 /dev/stdout
+ln -s /proc/self/fd/2 /dev/stderr
+while read -r m; do
+	insmod "/svm-host/modules/\$m" || echo "svm-host: insmod \$m failed"
+done </svm-host/modules.order
+if [ ! -c /dev/kvm ]; then
+	echo "$token-NOKVM"
+	poweroff -f
+fi
+dmesg -n 1
+echo "$token-BEGIN"
+{ sh /svm-host/cmd </dev/null; echo \$? >/svm-host/status; } 2>&1 | cat
+echo "$token-END \$(cat /svm-host/status)"
+poweroff -f
+EOF
+chmod 0755 "$root/init"
+
+{
+	if [[ ${#host_list[@]} -gt 0 ]]; then
+		(cd / && printf '%s\0' "${host_list[@]}" | cpio -o -0 -H newc -R 0:0 --quiet)
+	fi
+	(cd "$root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z | cpio -o -0 -H newc -R 0:0 --quiet)
+} >"$tmp/initramfs.cpio"
+
+# --- boot -------------------------------------------------------------------
+append="console=ttyS0 quiet panic=-1 rdinit=/init tsc=reliable no_timer_check"
+append+=" mitigations=off nokaslr cryptomgr.notests 8250.nr_uarts=1"
+append+=" i8042.noaux i8042.nokbd i8042.nopnp random.trust_cpu=on"
+append+=${SVM_HOST_APPEND:+ $SVM_HOST_APPEND}
+
+qemu_cmd=(
+	qemu-system-x86_64 -accel "tcg,thread=multi" -cpu "EPYC,+svm,+npt"
+	-smp "$smp" -m "$mem" -nodefaults -no-user-config -display none
+	-serial stdio -no-reboot
+	-kernel "$cache_dir/vmlinuz" -initrd "$tmp/initramfs.cpio" -append "$append"
+)
+if [[ -n ${SVM_HOST_QEMU_ARGS:-} ]]; then
+	read -ra extra <<<"$SVM_HOST_QEMU_ARGS"
+	qemu_cmd+=("${extra[@]}")
+fi
+
+mkfifo "$tmp/console"
+
+# attempt N -> sets $result: "status <n>", "nokvm", "timeout", "died"
+attempt() {
+	local log=$tmp/console.$1 line deadline now left status=""
+	: >"$log"
+	"${qemu_cmd[@]}" </dev/null >"$tmp/console" 2>"$tmp/qemu.err" &
+	qemu_pid=$!
+	exec {con}<"$tmp/console"
+	deadline=$((SECONDS + timeout))
+	local state=boot
+	result=died
+	while :; do
+		now=$SECONDS
+		left=$((deadline - now))
+		if ((left <= 0)); then result=timeout; break; fi
+		line=""
+		if IFS= read -r -t "$left" -u "$con" line; then
+			:
+		else
+			rc=$?
+			if ((rc > 128)); then result=timeout; break; fi
+			[[ -n $line ]] || break # EOF: QEMU exited
+		fi
+		line=${line%$'\r'}
+		printf '%s\n' "$line" >>"$log"
+		((verbose == 0)) || printf '%s\n' "$line" >&2
+		case $state in
+		boot)
+			case $line in
+			*"$token-BEGIN"*) state=run ;;
+			*"$token-NOKVM"*) result=nokvm; break ;;
+			esac
+			;;
+		run)
+			if [[ $line == *"$token-END "* ]]; then
+				status=${line##*"$token-END "}
+				line=${line%%"$token-END "*}
+				[[ -z $line ]] || printf '%s' "$line"
+				if is_uint "$status"; then result="status $status"; fi
+				break
+			fi
+			printf '%s\n' "$line"
+			;;
+		esac
+	done
+	exec {con}<&-
+	kill "$qemu_pid" 2>/dev/null || true
+	wait "$qemu_pid" 2>/dev/null || true
+	qemu_pid=""
+}
+
+last_lines() {
+	tail -n 20 "$tmp/console.$1" >&2
+	local err
+	err=$(grep -v -e 'TCG doesn.t support requested feature' -e 'terminating on signal' \
+		"$tmp/qemu.err" 2>/dev/null | tail -n 10 || true)
+	if [[ -n $err ]]; then
+		msg "qemu stderr:"
+		printf '%s\n' "$err" >&2
+	fi
+}
+
+tries=$((retries + 1))
+final=125
+for ((try = 1; try <= tries; try++)); do
+	start=$SECONDS
+	attempt "$try"
+	case $result in
+	"status "*)
+		exit "${result#status }"
+		;;
+	nokvm)
+		msg "/dev/kvm is missing inside the guest (kvm_amd did not load); last console lines:"
+		last_lines "$try"
+		exit 125
+		;;
+	timeout)
+		msg "timed out after $((SECONDS - start)) s; last console lines:"
+		last_lines "$try"
+		final=124
+		;;
+	died)
+		msg "guest exited before COMMAND finished; last console lines:"
+		last_lines "$try"
+		final=125
+		;;
+	esac
+	if ((try < tries)); then msg "retrying (attempt $((try + 1)) of $tries)"; fi
+done
+exit "$final"

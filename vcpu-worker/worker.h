@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A vCPU worker: one process per vCPU, created with
+ * clone(CLONE_VM | CLONE_PIDFD | SIGCHLD) because KVM refuses vCPU ioctls
+ * from any mm but the VM creator's (DESIGN.md). It shares the monitor's
+ * memory but has its own pid, fd table, signal handlers and seccomp filter.
+ *
+ * Everything the worker needs is prepared by the monitor in a struct
+ * vcpu_worker before the clone; the worker itself is freestanding (raw
+ * syscalls, no errno/TLS/malloc/stdio) and parses nothing but kvm_run.
+ *
+ * Layout: each worker lives in its own VCPU_WORKER_REGION_SIZE region,
+ * aligned to that size: the struct at the start, the stack at the end. A
+ * signal handler finds its worker by rounding its stack pointer down.
+ */
+#ifndef SQUIB_VCPU_WORKER_H
+#define SQUIB_VCPU_WORKER_H
+
+#include <linux/kvm.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/guest_mem.h"
+#include "proto/control.h"
+#include "proto/ring.h"
+#include "proto/wire.h"
+#include "sandbox/sandbox.h"
+#include "vcpu-worker/routes.h"
+
+#define VCPU_WORKER_REGION_SIZE (256u * 1024u)
+#define VCPU_WORKER_MAGIC 0x55504356u /* "VCPU" */
+#define VCPU_MAX_DEVICES 8
+#define VCPU_UNCLAIMED_LOG_SLOTS 32
+
+/* Start gate values (a futex word the monitor owns). */
+#define VCPU_GATE_WAIT 0u
+#define VCPU_GATE_GO 1u
+#define VCPU_GATE_ABORT 2u
+
+struct vcpu_stats {
+	uint64_t exits;
+	uint64_t pio;
+	uint64_t mmio;
+	uint64_t hypercalls;
+	uint64_t unclaimed_reads;
+	uint64_t unclaimed_writes;
+	uint64_t debug_exits;
+	uint64_t int3_injected;
+};
+
+struct vcpu_unclaimed_log {
+	uint64_t keys[VCPU_UNCLAIMED_LOG_SLOTS];
+	uint32_t count;
+	bool overflow_logged;
+};
+
+struct testdev;
+
+struct vcpu_worker {
+	uint32_t magic;
+
+	/* Prepared by the monitor before the clone; read-only afterwards. */
+	uint32_t index;
+	int vcpu_fd;
+	int log_fd; /* stderr, for rare one-line logs */
+	struct kvm_run *run;
+	size_t run_size;
+	const struct route_table *routes;
+	uint32_t ndevices;
+	struct ring_producer device_rings[VCPU_MAX_DEVICES];
+	const char *device_names[VCPU_MAX_DEVICES];
+	struct ring_producer monitor_ring; /* Debug/Shutdown/Reset/InternalError for the monitor */
+	int monitor_doorbell_fd;
+	struct vm_wire_decoder decoder; /* zone created by the monitor: no malloc here */
+	struct guest_mem mem;
+	const struct sandbox_filter *filter;
+	uint32_t single_step; /* instructions left to single-step */
+	struct testdev *inline_testdev; /* benchmark baseline, else NULL */
+	_Atomic uint32_t *start_gate;
+
+	/* Written by the worker, read by the monitor. */
+	struct worker_status status;
+	struct vcpu_stats stats;
+	_Atomic uint32_t device_faults;     /* bit d: device d broke the ring protocol */
+	_Atomic int32_t inline_exit_status; /* inline testdev exit port: status + 1, 0 if none */
+	struct vcpu_unclaimed_log unclaimed;
+};
+_Static_assert(sizeof(struct vcpu_worker) < VCPU_WORKER_REGION_SIZE / 2, "room for the stack");
+
+/* Worker exit statuses (the monitor reads them from waitid). */
+#define VCPU_EXIT_STOPPED 0  /* a terminal VmExit was posted to the monitor ring */
+#define VCPU_EXIT_SETUP 1    /* set-up failed before the guest ran; see the log */
+#define VCPU_EXIT_ABORTED 2  /* the monitor aborted the start gate */
+
+/* The clone entry point; arg is the struct vcpu_worker. Never returns. */
+int vcpu_worker_main(void *arg);
+
+#endif
