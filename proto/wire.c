@@ -4,8 +4,8 @@
  * codes and their precedence are documented in proto/SCHEMA.md, the one
  * place; keep the two in step.
  *
- * This file is compiled twice: hosted (instrumented, for the monitor and
- * device workers) and freestanding with -fno-builtin (for vCPU workers,
+ * This file is compiled twice: hosted (instrumented, for device workers and
+ * the unit tests) and freestanding with -fno-builtin (for vCPU workers,
  * which run in clone(CLONE_VM) tasks without TLS). vm_exit_encode and
  * vm_reply_decode run in those tasks, so the encode and decode paths call
  * nothing from libc (no memcpy/memset/strlen: the small loops below do the
@@ -25,16 +25,25 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 /*
  * msgpack-c's inline packer stores 16/32/64-bit big-endian values with
- * memcpy(to, &val, n). Under -fno-builtin that would be a call into libc;
- * __builtin_memcpy with a constant size is always expanded inline. Defined
- * after <string.h> and before <msgpack.h> (which wire.h includes) so that it
- * applies to the packer's inline functions only. This file itself never
- * calls memcpy.
+ * memcpy(to, &val, n), byte-swapped with ntohs/ntohl. Under -fno-builtin the
+ * memcpy is a call into libc (and so are ntohs/ntohl without optimization);
+ * the builtins below are always expanded inline. Defined after the libc
+ * headers declare the functions and before <msgpack.h> (which wire.h
+ * includes), so they apply to the packer's inline functions. This file
+ * itself never calls any of them.
  */
 #undef memcpy
 #define memcpy(dst, src, n) __builtin_memcpy((dst), (src), (n))
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#undef ntohs
+#undef ntohl
+#define ntohs(x) __builtin_bswap16(x)
+#define ntohl(x) __builtin_bswap32(x)
+#endif
 
 #include "proto/wire.h"
 
@@ -91,11 +100,19 @@ _Static_assert(sizeof(msgpack_object) % sizeof(void *) == 0,
 
 /* ---- small freestanding helpers ----------------------------------------- */
 
+/* A word that may alias anything and sit anywhere (x86 allows unaligned stores). */
+typedef uint64_t __attribute__((may_alias, aligned(1))) wire_word;
+
+/* Zeroes n bytes, padding included. volatile: never turned into a memset call. */
 static void wire_zero(void *p, size_t n)
 {
-	volatile uint8_t *b = p; /* volatile: never turned into a memset call */
+	volatile wire_word *w = p;
+	volatile uint8_t *b = p;
+	size_t i;
 
-	for (size_t i = 0; i < n; i++)
+	for (i = 0; i < n / sizeof(wire_word); i++)
+		w[i] = 0;
+	for (i *= sizeof(wire_word); i < n; i++)
 		b[i] = 0;
 }
 
@@ -311,7 +328,7 @@ static int wire_prescan(const uint8_t *buf, size_t len)
 {
 	uint64_t left[WIRE_MAX_DEPTH]; /* elements still to come in each open container */
 	unsigned depth = 0;
-	uint64_t pending = 1; /* objects still to come, all levels: sum(left) + root */
+	uint64_t pending = 1; /* objects still to come at all levels (the root first) */
 	size_t pos = 0;
 
 	do {
@@ -321,7 +338,7 @@ static int wire_prescan(const uint8_t *buf, size_t len)
 		unsigned extra = 0;       /* fixed bytes after the length field (ext type) */
 		uint64_t body = 0;        /* payload bytes */
 		uint64_t children = 0;    /* objects contained */
-		bool map = false;
+		unsigned per_item = 0;    /* with lenbytes: 1 array (n items), 2 map (n pairs) */
 
 		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
 			/* fixint, nil, bool */
@@ -350,10 +367,10 @@ static int wire_prescan(const uint8_t *buf, size_t len)
 			case 0xd6: body = 5; break;
 			case 0xd7: body = 9; break;
 			case 0xd8: body = 17; break;
-			case 0xdc: lenbytes = 2; children = 1; break; /* array16 */
-			case 0xdd: lenbytes = 4; children = 1; break; /* array32 */
-			case 0xde: lenbytes = 2; map = true; break;   /* map16 */
-			case 0xdf: lenbytes = 4; map = true; break;   /* map32 */
+			case 0xdc: lenbytes = 2; per_item = 1; break; /* array16 */
+			case 0xdd: lenbytes = 4; per_item = 1; break; /* array32 */
+			case 0xde: lenbytes = 2; per_item = 2; break; /* map16 */
+			case 0xdf: lenbytes = 4; per_item = 2; break; /* map32 */
 			default: return -EBADMSG;                    /* 0xc1, never used */
 			}
 		}
@@ -364,10 +381,8 @@ static int wire_prescan(const uint8_t *buf, size_t len)
 				return -EBADMSG;
 			n = be_read(buf + pos + 1, lenbytes);
 			hdr += lenbytes;
-			if (map)
-				children = 2 * n;
-			else if (children)
-				children = n;
+			if (per_item)
+				children = per_item * n;
 			else
 				body = n + extra;
 		}

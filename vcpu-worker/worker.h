@@ -28,6 +28,8 @@
 #include "sandbox/sandbox.h"
 #include "vcpu-worker/routes.h"
 
+_Static_assert(VM_WIRE_MAX == RING_RECORD_MAX, "a ring slot holds exactly one encoded exit");
+
 #define VCPU_WORKER_REGION_SIZE (256u * 1024u)
 #define VCPU_WORKER_MAGIC 0x55504356u /* "VCPU" */
 #define VCPU_MAX_DEVICES 8

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# run-kvm.sh OUT COMMAND [ARGS...]
+#
+# Runs COMMAND where a usable /dev/kvm exists: directly when this host has
+# one, otherwise inside the nested SVM test host (tests/svm-host/), a QEMU
+# TCG guest whose /dev/kvm is kvm_amd. OUT is the build directory whose
+# binaries COMMAND uses (build or build/san); it is copied into the test
+# host at the same path. Exits with COMMAND's status.
+set -euo pipefail
+
+out=$1
+shift
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+kvm_usable() {
+	[ -c /dev/kvm ] || return 1
+	# Opening fails with ENODEV when the module is loaded but not bound.
+	(exec 3<>/dev/kvm) 2>/dev/null
+}
+
+if [ "${SQUIB_FORCE_SVM_HOST:-0}" != 1 ] && kvm_usable; then
+	exec env SQUIB_BUILD="$out" "$@"
+fi
+
+echo "run-kvm: this host has no usable /dev/kvm; running in the nested SVM test host (tests/svm-host)" >&2
+payload=("--payload" "$repo/$out/squib-monitor" "--payload" "$repo/$out/squib-device"
+	 "--payload" "$repo/build/test-guest.bin")
+[ -d "$repo/$out/tests" ] && payload+=("--payload" "$repo/$out/tests")
+[ -d "$repo/$out/bench" ] && payload+=("--payload" "$repo/$out/bench")
+[ -d "$repo/tests/bench" ] && payload+=("--payload" "$repo/tests/bench")
+exec "$repo/tests/svm-host/run.sh" --timeout "${SQUIB_SVM_TIMEOUT:-1800}" "${payload[@]}" \
+	--env "SQUIB_BUILD=$out" --env "SQUIB_TEST_TIMEOUT=${SQUIB_TEST_TIMEOUT:-120}" \
+	${ASAN_OPTIONS:+--env "ASAN_OPTIONS=$ASAN_OPTIONS"} -- "$@"
