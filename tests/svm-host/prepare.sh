@@ -28,7 +28,7 @@ apt_updated=0
 apt_update_once() {
 	if [[ $apt_updated -eq 0 ]]; then
 		log "apt-get update"
-		apt-get update -qq >&2
+		apt-get update -qq >&2 || log "warning: apt-get update failed"
 		apt_updated=1
 	fi
 }
@@ -70,13 +70,22 @@ if [[ -z $kver || $kver == "(none)" || -z $bbver || $bbver == "(none)" ]]; then
 	apt_update_once
 	resolve_versions
 fi
-[[ -n $kpkg ]] || die "cannot resolve the package linux-image-cloud-amd64 depends on"
-[[ -n $kver && $kver != "(none)" ]] || die "no candidate version for $kpkg"
-[[ -n $bbver && $bbver != "(none)" ]] || die "no candidate version for busybox-static"
+cache_complete() {
+	[[ -f $cache_dir/stamp && -s $cache_dir/vmlinuz && -x $cache_dir/busybox &&
+		-s $cache_dir/modules.order ]]
+}
+if [[ -z $kpkg || -z $kver || $kver == "(none)" || -z $bbver || $bbver == "(none)" ]]; then
+	if cache_complete; then
+		log "warning: cannot resolve package versions; keeping the cache in $cache_dir"
+		exit 0
+	fi
+	[[ -n $kpkg ]] || die "cannot resolve the package linux-image-cloud-amd64 depends on"
+	die "no candidate version for $kpkg or busybox-static"
+fi
 
-stamp="kernel=$kpkg=$kver busybox-static=$bbver modules=${wanted_modules[*]}"
-if [[ -f $cache_dir/stamp && $(<"$cache_dir/stamp") == "$stamp" &&
-	-s $cache_dir/vmlinuz && -x $cache_dir/busybox && -s $cache_dir/modules.order ]]; then
+make_stamp() { stamp="kernel=$kpkg=$kver busybox-static=$bbver modules=${wanted_modules[*]}"; }
+make_stamp
+if cache_complete && [[ $(<"$cache_dir/stamp") == "$stamp" ]]; then
 	log "cache up to date in $cache_dir ($kpkg $kver)"
 	exit 0
 fi
@@ -89,9 +98,18 @@ chmod 0755 "$tmp"
 mkdir "$tmp/debs"
 if id _apt >/dev/null 2>&1; then chown _apt "$tmp/debs" 2>/dev/null || true; fi
 
-log "downloading $kpkg=$kver busybox-static=$bbver"
-(cd "$tmp/debs" && apt-get download -q "$kpkg=$kver" "busybox-static=$bbver" >&2) ||
-	die "apt-get download failed"
+download() {
+	log "downloading $kpkg=$kver busybox-static=$bbver"
+	(cd "$tmp/debs" && apt-get download -q "$kpkg=$kver" "busybox-static=$bbver" >&2)
+}
+if ! download; then
+	# Stale package lists name files the mirror no longer has: refresh once.
+	[[ $apt_updated -eq 0 ]] || die "apt-get download failed"
+	apt_update_once
+	resolve_versions
+	make_stamp
+	download || die "apt-get download failed"
+fi
 
 shopt -s nullglob
 kdebs=("$tmp"/debs/linux-image-*.deb)

@@ -25,7 +25,8 @@
 # $SVM_HOST_QEMU_ARGS.
 #
 # Exit status: COMMAND's; 124 if every attempt timed out; 125 if /dev/kvm is
-# missing inside the guest, or the guest / QEMU died before COMMAND finished.
+# missing inside the guest, or the guest / QEMU died before COMMAND finished,
+# or setting up failed; 2 for a usage error.
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -40,13 +41,11 @@ cache_dir=${SVM_HOST_CACHE:-$repo_root/build/svm-host}
 payloads=()
 envs=()
 
-usage() {
-	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
-	exit 2
-}
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
 msg() { printf 'svm-host: %s\n' "$*" >&2; }
 die() { msg "error: $*"; exit 125; }
-need_arg() { [[ $# -ge 2 ]] || { msg "option $1 needs an argument"; usage; }; }
+usage_error() { msg "$* (see --help)"; exit 2; }
+need_arg() { [[ $# -ge 2 ]] || usage_error "option $1 needs an argument"; }
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 
 while [[ $# -gt 0 ]]; do
@@ -61,19 +60,20 @@ while [[ $# -gt 0 ]]; do
 	--timeout=* | --retries=* | --mem=* | --smp=* | --payload=* | --env=* | --cache=*)
 		set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
 	-v | --verbose) verbose=1; shift ;;
-	-h | --help) usage ;;
+	-h | --help) usage; exit 0 ;;
 	--) shift; break ;;
-	*) msg "unknown option: $1"; usage ;;
+	*) usage_error "unknown option: $1" ;;
 	esac
 done
-[[ $# -gt 0 ]] || { msg "no COMMAND given"; usage; }
-if ! is_uint "$timeout" || ((timeout == 0)); then die "--timeout must be a positive integer"; fi
-if ! is_uint "$retries"; then die "--retries must be a non-negative integer"; fi
-if ! is_uint "$mem" || ((mem < 256)); then die "--mem must be an integer >= 256 (MiB)"; fi
-if ! is_uint "$smp" || ((smp == 0)); then die "--smp must be a positive integer"; fi
+[[ $# -gt 0 ]] || usage_error "no COMMAND given"
+if ! is_uint "$timeout" || ((timeout == 0)); then usage_error "--timeout must be a positive integer"; fi
+if ! is_uint "$retries"; then usage_error "--retries must be a non-negative integer"; fi
+if ! is_uint "$mem" || ((mem < 256)); then usage_error "--mem must be an integer >= 256 (MiB)"; fi
+if ! is_uint "$smp" || ((smp == 0)); then usage_error "--smp must be a positive integer"; fi
 for e in "${envs[@]}"; do
-	[[ $e =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "--env wants NAME=VALUE, got: $e"
+	[[ $e =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || usage_error "--env wants NAME=VALUE, got: $e"
 done
+cache_dir=$(realpath -m -- "$cache_dir")
 
 # --- cache ------------------------------------------------------------------
 if [[ ! -f $cache_dir/stamp || ! -s $cache_dir/vmlinuz || ! -x $cache_dir/busybox ||
@@ -288,9 +288,22 @@ if [ ! -c /dev/kvm ]; then
 	poweroff -f
 fi
 dmesg -n 1
+dmesg -c >/dev/null
+# COMMAND writes into a pipe (not the tty); a process it leaves behind may
+# keep the pipe open, so stop waiting for EOF 2 s after COMMAND exits.
+mkfifo /svm-host/out
+cat /svm-host/out &
+cat_pid=\$!
 echo "$token-BEGIN"
-{ sh /svm-host/cmd </dev/null; echo \$? >/svm-host/status; } 2>&1 | cat
-echo "$token-END \$(cat /svm-host/status)"
+sh /svm-host/cmd </dev/null >/svm-host/out 2>&1
+status=\$?
+(sleep 2; kill -PIPE \$cat_pid 2>/dev/null) &
+wait \$cat_pid 2>/dev/null
+echo "$token-END \$status"
+# Kernel (and /dev/kmsg) warnings and errors logged while COMMAND ran; run.sh
+# shows them on stderr.
+dmesg -r | grep -E '^<([0-4]|[89]|1[0-2])>'
+echo "$token-DONE"
 poweroff -f
 EOF
 chmod 0755 "$root/init"
@@ -323,7 +336,7 @@ mkfifo "$tmp/console"
 
 # attempt N -> sets $result: "status <n>", "nokvm", "timeout", "died"
 attempt() {
-	local log=$tmp/console.$1 line deadline now left status=""
+	local log=$tmp/console.$1 line deadline now left status="" rc
 	: >"$log"
 	"${qemu_cmd[@]}" </dev/null >"$tmp/console" 2>"$tmp/qemu.err" &
 	qemu_pid=$!
@@ -334,13 +347,19 @@ attempt() {
 	while :; do
 		now=$SECONDS
 		left=$((deadline - now))
-		if ((left <= 0)); then result=timeout; break; fi
+		if ((left <= 0)); then
+			[[ $state == end ]] || result=timeout
+			break
+		fi
 		line=""
 		if IFS= read -r -t "$left" -u "$con" line; then
 			:
 		else
 			rc=$?
-			if ((rc > 128)); then result=timeout; break; fi
+			if ((rc > 128)); then
+				[[ $state == end ]] || result=timeout
+				break
+			fi
 			[[ -n $line ]] || break # EOF: QEMU exited
 		fi
 		line=${line%$'\r'}
@@ -358,10 +377,18 @@ attempt() {
 				status=${line##*"$token-END "}
 				line=${line%%"$token-END "*}
 				[[ -z $line ]] || printf '%s' "$line"
-				if is_uint "$status"; then result="status $status"; fi
-				break
+				is_uint "$status" || break
+				result="status $status"
+				state=end
+				# Only the kernel's log is left: wait for it briefly.
+				((deadline <= SECONDS + 10)) || deadline=$((SECONDS + 10))
+				continue
 			fi
 			printf '%s\n' "$line"
+			;;
+		end)
+			[[ $line != *"$token-DONE"* ]] || break
+			msg "guest kernel: $line"
 			;;
 		esac
 	done
