@@ -123,6 +123,13 @@ $(INTEG_BIN): $(call obj,$(INTEG_SRC))
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lcriterion
 	@echo "  LD  $@"
 
+# Benchmarks: one standalone program per tests/bench/*.c, linked with the library objects.
+BENCH_SRC := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(OUT)/bench/%,$(BENCH_SRC))
+$(OUT)/bench/%: $(OUT)/obj/tests/bench/%.o $(call obj,$(COMMON_SRC) $(PROTO_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
 # ---- the test guest (freestanding, never sanitized) -----------------------
 GUEST_CFLAGS := -std=gnu11 -O2 -g -I. -Itests/guest -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-pie \
 	-mno-red-zone -mcmodel=small -fno-stack-protector -fno-asynchronous-unwind-tables -nostdlib -fno-builtin \
@@ -153,7 +160,7 @@ integration-test: $(MONITOR_BIN) $(DEVICE_BIN) $(GUEST_BIN) $(INTEG_BIN)
 	$(Q)tests/run-kvm.sh $(OUT) $(INTEG_BIN)
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all $(OUT)/bench/bench-wire
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
 	$(Q)tests/bench/run.sh $(OUT)
 
 run: deps

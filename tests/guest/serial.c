@@ -6,6 +6,14 @@
  * lock, so output of several vCPUs never interleaves. The lock remembers its
  * owner: an exception raised while this vCPU holds it (e.g. inside the
  * output loop) still prints instead of deadlocking.
+ *
+ * squib posts port writes: a vCPU resumes as soon as its write is queued on
+ * its own ring to the UART worker, and rings of different vCPUs are drained
+ * in no particular order, while a read waits until every earlier write of
+ * the same vCPU was handled (README "Architecture", rings). So before
+ * releasing the lock the writer reads LSR once: its line has then reached
+ * the UART before the next holder's first access. Without this flush, lines
+ * of different vCPUs interleave on the console despite the lock.
  */
 #include "common/platform.h"
 #include "guest.h"
@@ -42,10 +50,17 @@ static bool console_acquire(void)
 	return true;
 }
 
+/* A read completes after this vCPU's earlier (posted) writes were handled. */
+static void uart_flush(void)
+{
+	(void)inb(COM1_PORT_BASE + UART_LSR);
+}
+
 static void console_release(bool taken)
 {
 	if (!taken)
 		return;
+	uart_flush();
 	__atomic_store_n(&console_owner, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&console_lock, 0, __ATOMIC_RELEASE);
 }

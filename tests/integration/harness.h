@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Integration-test harness: runs squib-monitor as a child process with a
+ * timeout, captures its stdout, stderr and guest console in private temp
+ * files, and inspects its worker processes through /proc.
+ *
+ * Environment:
+ *   SQUIB_BUILD         build directory (default "build"); the monitor is
+ *                       $SQUIB_BUILD/squib-monitor
+ *   SQUIB_GUEST         raw test guest (default "build/test-guest.bin",
+ *                       whatever SQUIB_BUILD is: the guest is never sanitized)
+ *   SQUIB_TEST_TIMEOUT  seconds a monitor run (or a wait for guest output)
+ *                       may take before it is killed and the test fails
+ *                       (default 120: nested, emulated hosts are slow)
+ *   SQUIB_KEEP_TEMP     when set to 1, temp directories are kept and logged
+ * Relative paths are relative to the current directory (the repo root).
+ *
+ * Every test suite registers squib_teardown as its .fini, so monitors that
+ * are still running (a failed assertion aborts the test body) are killed
+ * with their process group and reaped, and temp files removed.
+ */
+#ifndef SQUIB_TESTS_INTEGRATION_HARNESS_H
+#define SQUIB_TESTS_INTEGRATION_HARNESS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Exit statuses of squib-monitor (README "Exit status"). */
+#define SQUIB_EXIT_OK 0
+#define SQUIB_EXIT_SETUP 1
+#define SQUIB_EXIT_USAGE 2
+#define SQUIB_EXIT_VCPU_DIED 3
+#define SQUIB_EXIT_DEVICE_DIED 4
+
+struct squib_run {
+	pid_t pid;      /* monitor pid (also its process group); -1 before start */
+	bool started;
+	bool done;      /* reaped */
+	bool timed_out; /* killed by the harness */
+	int status;     /* exit status, or 128 + signal when killed by a signal */
+	int signal;     /* the signal that ended it, 0 when it exited */
+	char dir[PATH_MAX - 64]; /* leaves room for the file names */
+	char out_path[PATH_MAX];
+	char err_path[PATH_MAX];
+	char console_path[PATH_MAX];
+	char *out, *err, *console; /* contents once done ("" when missing) */
+	char cmd[2048];            /* the command, for messages */
+	char desc[8192];           /* squib_describe's buffer */
+};
+
+const char *squib_build_dir(void);
+const char *squib_monitor_path(void);
+const char *squib_guest_path(void);
+/* SQUIB_TEST_TIMEOUT in seconds (> 0). */
+double squib_timeout(void);
+
+/* Creates the run's temp directory; registers it for squib_teardown. */
+void squib_run_init(struct squib_run *r);
+
+/*
+ * Starts `squib-monitor ARGS...` (NULL-terminated, without argv[0]) with
+ * stdin /dev/null, stdout/stderr to the run's files, in its own process
+ * group. Asserts that the monitor binary exists.
+ */
+void squib_start(struct squib_run *r, const char *const *args);
+
+/*
+ * Starts `squib-monitor start --kernel <guest> --console <run console>
+ * [--testdev] [--cpus N] [--cmdline CMDLINE] [EXTRA...]`; cpus 0 leaves
+ * --cpus out, cmdline NULL leaves --cmdline out; the variadic EXTRA
+ * arguments end with NULL. Asserts that /dev/kvm is usable.
+ */
+void squib_start_guest(struct squib_run *r, unsigned cpus, bool testdev, const char *cmdline, ...)
+	__attribute__((sentinel));
+
+/*
+ * Waits up to timeout_s for the monitor to end; on timeout kills its
+ * process group (SIGKILL), reaps it and sets timed_out. Then loads out,
+ * err and console. Returns !timed_out.
+ */
+bool squib_wait(struct squib_run *r, double timeout_s);
+
+/* squib_wait with squib_timeout(), asserting that it did not time out. */
+void squib_finish(struct squib_run *r);
+
+/*
+ * While the monitor runs: polls the console until it contains needle
+ * (true), the monitor ends (false, the run is then done) or timeout_s
+ * passes (false).
+ */
+bool squib_wait_console(struct squib_run *r, const char *needle, double timeout_s);
+
+/* Starts a guest, waits for it with squib_finish. */
+void squib_run_guest(struct squib_run *r, unsigned cpus, bool testdev, const char *cmdline);
+
+/*
+ * Asserts a self-checking workload passed: status 0, a `PASS` line on the
+ * console and no `FAIL` line.
+ */
+void squib_assert_pass(struct squib_run *r);
+
+/* One-paragraph description (command, status, output tails) for messages. */
+const char *squib_describe(struct squib_run *r);
+
+/* Kills (process group) and reaps a run still going; removes its files. */
+void squib_run_cleanup(struct squib_run *r);
+
+/* Criterion .fini of every suite: cleans up every run of the test. */
+void squib_teardown(void);
+
+/* ---- text helpers -------------------------------------------------------- */
+
+/* Whole file, NUL-terminated, malloc'd; NULL when it cannot be read. */
+char *slurp(const char *path);
+/* Number of lines of text that contain needle. */
+size_t count_lines_containing(const char *text, const char *needle);
+/* Case-insensitive substring test; NULL text never matches. */
+bool contains_ci(const char *text, const char *needle);
+/* Creates path with size bytes (zeroes). Asserts on failure. */
+void make_file(const char *path, size_t size);
+/* Sleeps for seconds (fractional). */
+void sleep_s(double seconds);
+/* CLOCK_MONOTONIC in seconds. */
+double now_s(void);
+
+/* ---- processes ----------------------------------------------------------- */
+
+struct proc_entry {
+	pid_t pid;
+	pid_t ppid;
+	unsigned long long start; /* start time in clock ticks since boot (stat field 22) */
+	char state;               /* stat field 3: R, S, Z, ... */
+	char comm[64];
+	char cmdline[1024];       /* arguments joined with spaces */
+	char exe[PATH_MAX];       /* readlink /proc/<pid>/exe, "" when unreadable */
+	int seccomp;              /* /proc/<pid>/status "Seccomp:", -1 when unknown */
+};
+
+/* Fills e from /proc/<pid>. false when the process does not exist. */
+bool proc_read(pid_t pid, struct proc_entry *e);
+/* The children of parent (scanning /proc/<pid>/stat ppid), up to max. */
+int proc_children(pid_t parent, struct proc_entry *out, int max);
+/* Does the process of e (same pid and start time) still exist? state_out may be NULL. */
+bool proc_still_exists(const struct proc_entry *e, char *state_out);
+
+/*
+ * Worker classification, deliberately loose (the monitor may set comm):
+ *   device worker: comm starts with "squib-device", or the command line
+ *                  mentions "squib-device";
+ *   vCPU worker:   comm starts with "squib-vcpu", or any other child whose
+ *                  /proc/<pid>/exe is the monitor's own (a clone(CLONE_VM)
+ *                  child), or, when exe cannot be read, any non-device child.
+ */
+bool proc_is_device_worker(const struct proc_entry *e);
+bool proc_is_vcpu_worker(const struct proc_entry *e, const struct proc_entry *monitor);
+/* Does a device worker serve the named device (comm or cmdline, case-insensitive)? */
+bool proc_device_is(const struct proc_entry *e, const char *name);
+
+#endif

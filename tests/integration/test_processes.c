@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The process model, seen from /proc: one vCPU worker per vCPU (a
+ * clone(CLONE_VM) child of the monitor) and one squib-device worker per
+ * device, every one of them under a seccomp filter (Seccomp: 2); SIGTERM /
+ * SIGINT stop everything with 128 + signal; a device worker killed with
+ * SIGKILL ends the VM with status 4; no worker outlives the monitor.
+ *
+ * Worker identification is loose on purpose (harness.h): a device worker
+ * has "squib-device" in its comm or command line; a vCPU worker has a comm
+ * starting with "squib-vcpu", or shares the monitor's executable.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/integration/harness.h"
+
+TestSuite(processes, .fini = squib_teardown);
+
+#define MAX_KIDS 64
+
+struct workers {
+	struct proc_entry monitor;
+	struct proc_entry kids[MAX_KIDS];
+	int nkids;
+	int vcpus;
+	int devices;
+	int sandboxed; /* kids with Seccomp: 2 */
+	bool uart, testdev;
+};
+
+static void classify(struct squib_run *r, struct workers *w)
+{
+	memset(w, 0, sizeof(*w));
+	if (!proc_read(r->pid, &w->monitor))
+		return;
+	w->nkids = proc_children(r->pid, w->kids, MAX_KIDS);
+	for (int i = 0; i < w->nkids; i++) {
+		const struct proc_entry *k = &w->kids[i];
+
+		if (k->seccomp == 2)
+			w->sandboxed++;
+		if (proc_is_device_worker(k)) {
+			w->devices++;
+			if (proc_device_is(k, "testdev"))
+				w->testdev = true;
+			else if (proc_device_is(k, "uart") || proc_device_is(k, "serial") ||
+				 proc_device_is(k, "16550") || proc_device_is(k, "com1") ||
+				 proc_device_is(k, "8250"))
+				w->uart = true;
+		} else if (proc_is_vcpu_worker(k, &w->monitor)) {
+			w->vcpus++;
+		}
+	}
+}
+
+static const char *describe_workers(const struct workers *w)
+{
+	static char buf[8192];
+	size_t len = 0;
+
+	len += (size_t)snprintf(buf, sizeof(buf), "monitor pid %d exe '%s'; %d children:\n", (int)w->monitor.pid,
+				w->monitor.exe, w->nkids);
+	for (int i = 0; i < w->nkids && len < sizeof(buf); i++) {
+		const struct proc_entry *k = &w->kids[i];
+
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+					"  pid %d state %c comm '%s' seccomp %d exe '%s' cmdline '%s'\n", (int)k->pid,
+					k->state, k->comm, k->seccomp, k->exe, k->cmdline);
+	}
+	return buf;
+}
+
+/*
+ * Waits (up to the test timeout) until the monitor shows the expected
+ * workers, all sandboxed. Returns with w filled from the last look.
+ */
+static bool wait_for_workers(struct squib_run *r, struct workers *w, int vcpus, int devices)
+{
+	double deadline = now_s() + squib_timeout();
+
+	for (;;) {
+		classify(r, w);
+		if (w->vcpus == vcpus && w->devices == devices && w->sandboxed == w->nkids)
+			return true;
+		if (now_s() >= deadline)
+			return false;
+		sleep_s(0.1);
+	}
+}
+
+/* After the monitor has been reaped: none of its children may remain (zombies included). */
+static void assert_no_leftovers(struct squib_run *r, const struct workers *w)
+{
+	double deadline = now_s() + 2.0;
+	char state = '?';
+	int left;
+
+	for (;;) {
+		left = -1;
+		for (int i = 0; i < w->nkids; i++) {
+			if (proc_still_exists(&w->kids[i], &state)) {
+				left = i;
+				break;
+			}
+		}
+		if (left < 0 || now_s() >= deadline)
+			break;
+		sleep_s(0.05);
+	}
+	cr_assert(left < 0, "worker pid %d (comm '%s') still exists in state %c after the monitor exited\n%s",
+		  left >= 0 ? (int)w->kids[left].pid : 0, left >= 0 ? w->kids[left].comm : "", state,
+		  squib_describe(r));
+}
+
+static void start_spinning(struct squib_run *r, unsigned cpus)
+{
+	squib_start_guest(r, cpus, true, "spin", NULL);
+	cr_assert(squib_wait_console(r, "spinning\n", squib_timeout()), "guest did not start spinning\n%s",
+		  squib_describe(r));
+}
+
+Test(processes, workers_sandboxed_and_sigterm_stops_all)
+{
+	struct squib_run r;
+	static struct workers w;
+
+	squib_run_init(&r);
+	start_spinning(&r, 4);
+	cr_assert(wait_for_workers(&r, &w, 4, 2),
+		  "expected 4 vCPU workers and 2 device workers, all with Seccomp: 2; found %d vCPU, "
+		  "%d device, %d of %d sandboxed\n%s\n%s",
+		  w.vcpus, w.devices, w.sandboxed, w.nkids, describe_workers(&w), squib_describe(&r));
+	cr_log_info("%s", describe_workers(&w));
+	cr_assert(w.testdev, "no testdev device worker\n%s", describe_workers(&w));
+	cr_assert(w.uart, "no uart device worker\n%s", describe_workers(&w));
+	for (int i = 0; i < w.nkids; i++) {
+		cr_assert_neq(w.kids[i].pid, r.pid, "a worker has the monitor's pid");
+		for (int j = i + 1; j < w.nkids; j++)
+			cr_assert_neq(w.kids[i].pid, w.kids[j].pid, "two workers share pid %d", (int)w.kids[i].pid);
+	}
+
+	cr_assert_eq(kill(r.pid, SIGTERM), 0, "kill: monitor already gone\n%s", squib_describe(&r));
+	squib_finish(&r);
+	cr_assert_eq(r.status, 128 + SIGTERM, "expected status 143 after SIGTERM\n%s", squib_describe(&r));
+	assert_no_leftovers(&r, &w);
+}
+
+Test(processes, sigint_stops_all)
+{
+	struct squib_run r;
+	static struct workers w;
+
+	squib_run_init(&r);
+	start_spinning(&r, 2);
+	cr_assert(wait_for_workers(&r, &w, 2, 2), "workers did not appear\n%s\n%s", describe_workers(&w),
+		  squib_describe(&r));
+	cr_assert_eq(kill(r.pid, SIGINT), 0, "kill: monitor already gone\n%s", squib_describe(&r));
+	squib_finish(&r);
+	cr_assert_eq(r.status, 128 + SIGINT, "expected status 130 after SIGINT\n%s", squib_describe(&r));
+	assert_no_leftovers(&r, &w);
+}
+
+Test(processes, killed_device_worker_ends_vm)
+{
+	struct squib_run r;
+	static struct workers w;
+	const struct proc_entry *victim = NULL;
+	char pid_str[16];
+
+	squib_run_init(&r);
+	start_spinning(&r, 1);
+	cr_assert(wait_for_workers(&r, &w, 1, 2), "workers did not appear\n%s\n%s", describe_workers(&w),
+		  squib_describe(&r));
+	for (int i = 0; i < w.nkids; i++) {
+		if (strstr(w.kids[i].cmdline, "squib-device") && strstr(w.kids[i].cmdline, "testdev"))
+			victim = &w.kids[i];
+	}
+	cr_assert(victim, "no child with 'squib-device' and 'testdev' in its command line\n%s",
+		  describe_workers(&w));
+	cr_assert_eq(kill(victim->pid, SIGKILL), 0, "kill testdev worker %d", (int)victim->pid);
+
+	squib_finish(&r);
+	cr_assert_eq(r.status, SQUIB_EXIT_DEVICE_DIED, "expected status 4\n%s", squib_describe(&r));
+	snprintf(pid_str, sizeof(pid_str), "%d", (int)victim->pid);
+	cr_assert(contains_ci(r.err, "testdev") || strstr(r.err, pid_str),
+		  "stderr names neither 'testdev' nor pid %s\n%s", pid_str, squib_describe(&r));
+	cr_assert(contains_ci(r.err, "SIGKILL") || contains_ci(r.err, "signal 9") || contains_ci(r.err, "killed"),
+		  "stderr does not name the signal (SIGKILL / signal 9 / killed)\n%s", squib_describe(&r));
+	assert_no_leftovers(&r, &w);
+}
