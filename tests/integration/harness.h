@@ -56,7 +56,11 @@ const char *squib_guest_path(void);
 /* SQUIB_TEST_TIMEOUT in seconds (> 0). */
 double squib_timeout(void);
 
-/* Creates the run's temp directory; registers it for squib_teardown. */
+/*
+ * Creates the run's temp directory; registers it for squib_teardown.
+ * r must have static storage: squib_teardown (the suites' .fini) runs after
+ * the test function has returned (or aborted on a failed assertion).
+ */
 void squib_run_init(struct squib_run *r);
 
 /*

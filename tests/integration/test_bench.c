@@ -9,7 +9,7 @@ TestSuite(bench, .fini = squib_teardown);
 
 static void bench_smoke(const char *cmdline, const char *line_prefix)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 
 	squib_run_init(&r);
 	squib_run_guest(&r, 1, true, cmdline);

@@ -14,7 +14,7 @@ TestSuite(cli, .fini = squib_teardown);
 
 static void expect_kernel_rejected(const char *file_name, size_t size, bool create, const char *memory)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 	char path[PATH_MAX + 64];
 	const char *args[] = { "start", "--kernel", path, "--console", NULL, "--testdev", NULL, NULL, NULL };
 
@@ -52,7 +52,7 @@ Test(cli, kernel_bigger_than_ram)
 
 static void expect_usage_error(const char *const *extra, const char *mention)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 	const char *args[16] = { "start", "--kernel", squib_guest_path(), "--console", NULL };
 	size_t n = 5;
 

@@ -10,7 +10,7 @@ TestSuite(interrupts, .fini = squib_teardown);
 
 Test(exceptions, int3_reaches_guest_handler)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 
 	squib_run_init(&r);
 	squib_run_guest(&r, 1, true, "int3");
@@ -22,7 +22,7 @@ Test(exceptions, int3_reaches_guest_handler)
 /* The guest's default handler reports #UD and exits with 100 + 6. */
 Test(exceptions, unhandled_ud2_reported_by_guest)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 
 	squib_run_init(&r);
 	squib_run_guest(&r, 1, true, "fault");
@@ -32,7 +32,7 @@ Test(exceptions, unhandled_ud2_reported_by_guest)
 
 Test(interrupts, lapic_timer_periodic)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 
 	squib_run_init(&r);
 	squib_run_guest(&r, 1, true, "timer");

@@ -8,7 +8,7 @@ TestSuite(debug, .fini = squib_teardown);
 
 Test(debug, single_step_logs_each_step)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 
 	squib_run_init(&r);
 	squib_start_guest(&r, 1, true, "step", "--single-step", "5", NULL);

@@ -14,7 +14,7 @@ TestSuite(hypercall, .fini = squib_teardown);
 
 Test(guest_io, serial_hello)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 
 	squib_run_init(&r);
 	squib_run_guest(&r, 1, true, "serial");
@@ -24,7 +24,7 @@ Test(guest_io, serial_hello)
 
 Test(guest_io, pio)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 
 	squib_run_init(&r);
 	squib_run_guest(&r, 1, true, "pio");
@@ -37,7 +37,7 @@ Test(guest_io, pio)
 
 Test(guest_io, mmio)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 
 	squib_run_init(&r);
 	squib_run_guest(&r, 1, true, "mmio");
@@ -49,7 +49,7 @@ Test(guest_io, mmio)
 
 Test(hypercall, functions_and_registers)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 
 	squib_run_init(&r);
 	squib_run_guest(&r, 1, true, "hypercall");

@@ -9,7 +9,7 @@ TestSuite(lifecycle, .fini = squib_teardown);
 
 Test(lifecycle, triple_fault_is_a_reset)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 
 	squib_run_init(&r);
 	squib_run_guest(&r, 1, false, "triple");
@@ -20,7 +20,7 @@ Test(lifecycle, triple_fault_is_a_reset)
 
 Test(lifecycle, i8042_reset)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 
 	squib_run_init(&r);
 	squib_run_guest(&r, 1, false, "reset");
@@ -32,7 +32,7 @@ Test(lifecycle, i8042_reset)
 
 Test(lifecycle, pm1a_poweroff)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 
 	squib_run_init(&r);
 	squib_run_guest(&r, 1, false, "poweroff");
@@ -44,7 +44,7 @@ Test(lifecycle, pm1a_poweroff)
 
 Test(lifecycle, testdev_exit_status_passes_through)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 
 	squib_run_init(&r);
 	squib_run_guest(&r, 1, true, "exit status=42");
@@ -54,7 +54,7 @@ Test(lifecycle, testdev_exit_status_passes_through)
 
 Test(lifecycle, unknown_workload_fails_in_guest)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 
 	squib_run_init(&r);
 	squib_run_guest(&r, 1, true, "no-such-workload");
@@ -65,7 +65,7 @@ Test(lifecycle, unknown_workload_fails_in_guest)
 /* `start` without --kernel boots the demo guest embedded in the monitor. */
 Test(lifecycle, embedded_demo_guest)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 	const char *args[] = { "start", "--cpus", "2", "--console", NULL, NULL };
 
 	squib_run_init(&r);

@@ -125,7 +125,7 @@ static void start_spinning(struct squib_run *r, unsigned cpus)
 
 Test(processes, workers_sandboxed_and_sigterm_stops_all)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 	static struct workers w;
 
 	squib_run_init(&r);
@@ -151,7 +151,7 @@ Test(processes, workers_sandboxed_and_sigterm_stops_all)
 
 Test(processes, sigint_stops_all)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 	static struct workers w;
 
 	squib_run_init(&r);
@@ -166,7 +166,7 @@ Test(processes, sigint_stops_all)
 
 Test(processes, killed_device_worker_ends_vm)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 	static struct workers w;
 	const struct proc_entry *victim = NULL;
 	char pid_str[16];

@@ -11,7 +11,7 @@ TestSuite(smp, .fini = squib_teardown);
 /* No --cmdline, no --testdev: the demo greets from each vCPU and powers off. */
 Test(smp, demo_two_vcpus)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 
 	squib_run_init(&r);
 	squib_run_guest(&r, 2, false, NULL);
@@ -26,7 +26,7 @@ Test(smp, demo_two_vcpus)
 
 Test(smp, four_vcpus_use_devices_at_once)
 {
-	struct squib_run r;
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 
 	squib_run_init(&r);
 	squib_run_guest(&r, 4, true, "smp");
