@@ -6,7 +6,14 @@
 void testdev_exit(unsigned status)
 {
 	outb(TESTDEV_EXIT_PORT, (uint8_t)status);
-	/* Still here: the write was dropped, testdev is not attached. */
+	/*
+	 * The write is posted: this vCPU runs on while testdev ends the VM. A
+	 * hypercall waits for testdev's reply, which comes after the exit write
+	 * was handled; if testdev answers, it is attached and the VM is ending,
+	 * so stay quiet until the monitor stops this vCPU.
+	 */
+	if (hypercall0(TESTDEV_HC_SIGNATURE) == TESTDEV_SIGNATURE)
+		park();
 	kprintf("testdev: exit %u had no effect (no --testdev?)\n", status);
 	park();
 }
