@@ -87,7 +87,7 @@ static int parse_start(int argc, char *const argv[], enum cli_command *cmd, stru
 	uint64_t v;
 	int opt, r;
 
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc also forgets its place inside a -xy cluster */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":", start_options, NULL)) != -1) {
 		const char *name = argv[optind - 1];
@@ -145,6 +145,9 @@ static int parse_start(int argc, char *const argv[], enum cli_command *cmd, stru
 		case ':':
 			return usage_error(err, err_len, "option %s needs a value", name);
 		default:
+			/* glibc sets optopt to the character of an unknown short option. */
+			if (optopt > 0 && optopt < 0x100)
+				return usage_error(err, err_len, "unknown option '-%c'", optopt);
 			return usage_error(err, err_len, "unknown option '%s'", argv[optind - 1]);
 		}
 	}

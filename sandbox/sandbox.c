@@ -140,6 +140,7 @@ int sandbox_compile(enum sandbox_role role, const struct sandbox_params *params,
  * context argument. Set once by sandbox_enter, before the filter exists.
  */
 static struct worker_status *reporter_status;
+static long reporter_pid; /* getpid() is not allowed in every role */
 
 static void sigsys_reporter(int sig, siginfo_t *info, void *uctx)
 {
@@ -155,12 +156,13 @@ static void sigsys_reporter(int sig, siginfo_t *info, void *uctx)
 	fmt_str(&f, "squib: seccomp denied syscall ");
 	fmt_dec(&f, nr);
 	fmt_str(&f, " in pid ");
-	fmt_dec(&f, raw_getpid());
+	fmt_dec(&f, reporter_pid);
 	fmt_char(&f, '\n');
 	(void)raw_write(2, line, f.len);
 	/* SIGSYS is blocked in its own handler: denying again makes the kernel
-	 * reset it to the default action, so the process dies by SIGSYS. */
-	raw_syscall6(nr, 0, 0, 0, 0, 0, 0);
+	 * reset it to the default action, so the process dies by SIGSYS. All
+	 * arguments -1: no rule admits fd -1, futex op -1 or signal -1. */
+	raw_syscall6(nr, -1, -1, -1, -1, -1, -1);
 	raw_exit_group(128 + SIGSYS);
 }
 
@@ -171,6 +173,7 @@ int sandbox_enter(enum sandbox_role role, const struct sandbox_params *params, s
 	int r;
 
 	reporter_status = status;
+	reporter_pid = getpid();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = sigsys_reporter;
 	sa.sa_flags = SA_SIGINFO;

@@ -23,7 +23,7 @@ void vcpu_internal_error(struct vm_exit *out, const char *message)
 
 uint32_t vcpu_exit_repeats(const struct kvm_run *run, size_t run_size)
 {
-	uint64_t size, count, end;
+	uint64_t size, count;
 
 	if (run->exit_reason != KVM_EXIT_IO)
 		return 1;
@@ -33,15 +33,16 @@ uint32_t vcpu_exit_repeats(const struct kvm_run *run, size_t run_size)
 		return 0;
 	if (count == 0)
 		return 0;
-	end = run->io.data_offset + size * count; /* cannot wrap: both factors are small */
-	if (run->io.data_offset < sizeof(*run) || end > run_size)
+	/* size * count cannot wrap (both are small); data_offset is 64-bit and can. */
+	if (run->io.data_offset < sizeof(*run) || run->io.data_offset > run_size ||
+	    size * count > run_size - run->io.data_offset)
 		return 0;
 	return (uint32_t)count;
 }
 
 uint8_t *vcpu_io_data(struct kvm_run *run, size_t run_size, uint32_t rep)
 {
-	if (rep >= vcpu_exit_repeats(run, run_size))
+	if (run->exit_reason != KVM_EXIT_IO || rep >= vcpu_exit_repeats(run, run_size))
 		return NULL;
 	return (uint8_t *)run + run->io.data_offset + (uint64_t)rep * run->io.size;
 }

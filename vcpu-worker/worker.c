@@ -71,7 +71,8 @@ static void vcpu_sigsys_handler(int sig, siginfo_t *info, void *uctx)
 	(void)uctx;
 	if (w->magic == VCPU_WORKER_MAGIC)
 		atomic_store(&w->status.denied_syscall, nr);
-	raw_syscall6(nr, 0, 0, 0, 0, 0, 0);
+	/* All arguments -1: no rule admits fd -1 or futex op -1. */
+	raw_syscall6(nr, -1, -1, -1, -1, -1, -1);
 	raw_exit_group(128 + SIGSYS);
 }
 
