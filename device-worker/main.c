@@ -35,7 +35,6 @@
 #include "device-worker/device.h"
 #include "device-worker/worker_loop.h"
 #include "proto/control.h"
-#include "proto/ring.h"
 #include "sandbox/sandbox.h"
 
 #define NAME_MAX_LEN 32
