@@ -390,6 +390,15 @@ static void ignore_signals(const char *name)
 	}
 }
 
+#ifdef SQUIB_SANITIZED
+/* LeakSanitizer's exit check needs clone+ptrace, which the sandbox denies. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "detect_leaks=0";
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	struct sandbox_params params;
@@ -452,6 +461,9 @@ int main(int argc, char **argv)
 	memset(&params, 0, sizeof(params));
 	params.vcpu_fd = -1;
 	params.log_fd = STDERR_FILENO;
+	params.output_fd = a.output_fd;
+	params.control_fd = a.control_fd;
+	params.doorbell_fd = a.doorbell_fd;
 	for (size_t i = 0; i < ARRAY_SIZE(params.doorbell_fds); i++)
 		params.doorbell_fds[i] = -1;
 	err = sandbox_enter(SANDBOX_ROLE_DEVICE, &params, status);

@@ -23,16 +23,15 @@ static const struct sandbox_rule vcpu_rules[] = {
 
 /* Device worker (squib-device): parses every guest-controlled byte of its device. */
 static const struct sandbox_rule device_rules[] = {
-	{ SYS_read, "draining its doorbell eventfd" },
-	{ SYS_write, "console output (uart), logs on stderr" },
-	{ SYS_ppoll, "sleeping on its doorbell and control socket (glibc's poll)" },
-	{ SYS_poll, "the same, for libcs whose poll() is the poll syscall" },
-	{ SYS_futex, "waking a vCPU worker waiting for a reply or for ring space" },
-	{ SYS_sendto, "control messages to the monitor (send)" },
-	{ SYS_recvfrom, "control messages from the monitor (recv)" },
-	{ SYS_clock_gettime, "testdev's clock hypercall (vDSO fallback)" },
+	{ SYS_read, "draining its doorbell eventfd (that fd only)" },
+	{ SYS_write, "console output (uart) and logs (its output fd and stderr only)" },
+	{ SYS_poll, "sleeping on its doorbell and control socket (glibc 2.36's poll)" },
+	{ SYS_futex, "FUTEX_WAKE of a vCPU worker waiting for a reply or ring space" },
+	{ SYS_sendto, "control messages to the monitor (its control socket only)" },
+	{ SYS_recvfrom, "control messages from the monitor (its control socket only)" },
+	{ SYS_clock_gettime, "testdev's clock hypercall (raw syscall)" },
 	{ SYS_rt_sigreturn, "returning from a signal handler" },
-	{ SYS_restart_syscall, "resuming an interrupted sleep" },
+	{ SYS_restart_syscall, "the kernel resuming an interrupted poll" },
 	{ SYS_exit_group, "exiting after CONTROL_STOP" },
 };
 

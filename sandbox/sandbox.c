@@ -69,10 +69,42 @@ static int add_vcpu_rule(scmp_filter_ctx ctx, int nr, const struct sandbox_param
 	}
 }
 
+static int allow_fd(scmp_filter_ctx ctx, int nr, int fd)
+{
+	if (fd < 0)
+		return 0;
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd));
+}
+
+static int add_device_rule(scmp_filter_ctx ctx, int nr, const struct sandbox_params *p)
+{
+	int r;
+
+	switch (nr) {
+	case SYS_read:
+		return allow_fd(ctx, nr, p->doorbell_fd);
+	case SYS_write:
+		r = allow_fd(ctx, nr, p->log_fd);
+		if (r == 0 && p->output_fd != p->log_fd)
+			r = allow_fd(ctx, nr, p->output_fd);
+		return r;
+	case SYS_sendto:
+	case SYS_recvfrom:
+		return allow_fd(ctx, nr, p->control_fd);
+	case SYS_futex:
+		/* A device only wakes vCPU workers; it never waits on a ring futex. */
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, FUTEX_WAKE));
+	default:
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+	}
+}
+
 static int add_rule(scmp_filter_ctx ctx, enum sandbox_role role, int nr, const struct sandbox_params *p)
 {
 	if (role == SANDBOX_ROLE_VCPU)
 		return add_vcpu_rule(ctx, nr, p);
+	if (role == SANDBOX_ROLE_DEVICE && !sanitized_build())
+		return add_device_rule(ctx, nr, p);
 	if (nr == SYS_kill || nr == SYS_pidfd_send_signal)
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, SIGKILL));
 	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);

@@ -59,6 +59,9 @@ static struct sandbox_params plausible_params(void)
 		p.doorbell_fds[i] = -1;
 	p.doorbell_fds[0] = TEST_DOORBELL_A;
 	p.doorbell_fds[1] = TEST_DOORBELL_B;
+	p.output_fd = -1;
+	p.control_fd = -1;
+	p.doorbell_fd = -1;
 	return p;
 }
 
@@ -356,6 +359,7 @@ Test(sandbox, enter_device_allowed_syscalls_work)
 		struct sandbox_params p = plausible_params();
 		struct timespec ts;
 
+		p.output_fd = out_pipe[1]; /* a device may write only its console and stderr */
 		child_prepare();
 		close(out_pipe[0]);
 		if (sandbox_enter(SANDBOX_ROLE_DEVICE, &p, status) != 0)
@@ -580,4 +584,40 @@ Test(sandbox, vcpu_filter_denies_getppid_and_read)
 	assert_killed_by_sigsys(ws, "getppid");
 	ws = run_vcpu_probe(PROBE_READ, out, sizeof(out));
 	assert_killed_by_sigsys(ws, "read");
+}
+
+Test(sandbox, enter_device_write_to_foreign_fd_is_denied)
+{
+	struct worker_status *status = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int out_pipe[2];
+	pid_t pid;
+	int ws;
+
+	cr_assert_neq(status, MAP_FAILED);
+	atomic_store(&status->denied_syscall, -1);
+	high_pipe(out_pipe);
+	fflush(NULL);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct sandbox_params p = plausible_params();
+
+		child_prepare();
+		close(out_pipe[0]);
+		if (sandbox_enter(SANDBOX_ROLE_DEVICE, &p, status) != 0)
+			raw_exit_group(11);
+		(void)raw_write(out_pipe[1], "no", 2); /* not its output fd: denied */
+		raw_exit_group(0);
+	}
+	close(out_pipe[0]);
+	close(out_pipe[1]);
+	ws = wait_child(pid);
+#ifdef SQUIB_SANITIZED
+	/* Sanitizer builds allow write(2) on any fd for the runtime's reports. */
+	(void)ws;
+#else
+	cr_assert(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGSYS, "write to a foreign fd killed the device worker by SIGSYS (status 0x%x)", ws);
+	cr_assert_eq(atomic_load(&status->denied_syscall), SYS_write);
+#endif
+	munmap(status, 4096);
 }
