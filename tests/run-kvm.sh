@@ -29,6 +29,6 @@ payload=("--payload" "$repo/$out/squib-monitor" "--payload" "$repo/$out/squib-de
 [ -d "$repo/$out/tests" ] && payload+=("--payload" "$repo/$out/tests")
 [ -d "$repo/$out/bench" ] && payload+=("--payload" "$repo/$out/bench")
 [ -d "$repo/tests/bench" ] && payload+=("--payload" "$repo/tests/bench")
-exec "$repo/tests/svm-host/run.sh" --timeout "${SQUIB_SVM_TIMEOUT:-1800}" "${payload[@]}" \
+exec "$repo/tests/svm-host/run.sh" --timeout "${SQUIB_SVM_TIMEOUT:-900}" "${payload[@]}" \
 	--env "SQUIB_BUILD=$out" --env "SQUIB_TEST_TIMEOUT=${SQUIB_TEST_TIMEOUT:-120}" \
 	${ASAN_OPTIONS:+--env "ASAN_OPTIONS=$ASAN_OPTIONS"} -- "$@"
