@@ -5,7 +5,7 @@
  *
  *   squib-device --device uart|testdev --name NAME --ram-fd N --ram-size BYTES
  *                --control-fd N --status-fd N --doorbell-fd N
- *                --ring-fd N [--ring-fd N ...] --ring-size BYTES [--output-fd N]
+ *                --ring-fd N [--ring-fd N ...] --ring-size BYTES [--output-fd N] [--poll-us N]
  *
  * Order (sandbox.h): acquire (check and map every fd, allocate the model
  * and decoder, close every fd not needed), narrow (sandbox_enter), then
@@ -33,6 +33,7 @@
 #include "common/compiler.h"
 #include "device-worker/control_io.h"
 #include "device-worker/device.h"
+#include "common/spin.h"
 #include "device-worker/worker_loop.h"
 #include "proto/control.h"
 #include "sandbox/sandbox.h"
@@ -51,6 +52,7 @@ struct args {
 	int ring_fds[WORKER_LOOP_MAX_RINGS];
 	unsigned nrings;
 	uint64_t ring_size;
+	uint64_t poll_us; /* busy-poll window before sleeping */
 	int output_fd;
 };
 
@@ -135,7 +137,7 @@ static bool name_valid(const char *s)
 
 enum opt_id {
 	OPT_DEVICE, OPT_NAME, OPT_RAM_FD, OPT_RAM_SIZE, OPT_CONTROL_FD, OPT_STATUS_FD,
-	OPT_DOORBELL_FD, OPT_RING_FD, OPT_RING_SIZE, OPT_OUTPUT_FD, OPT_COUNT
+	OPT_DOORBELL_FD, OPT_RING_FD, OPT_RING_SIZE, OPT_OUTPUT_FD, OPT_POLL_US, OPT_COUNT
 };
 
 static const struct {
@@ -152,6 +154,7 @@ static const struct {
 	[OPT_RING_FD] = { "--ring-fd", true },
 	[OPT_RING_SIZE] = { "--ring-size", true },
 	[OPT_OUTPUT_FD] = { "--output-fd", false },
+	[OPT_POLL_US] = { "--poll-us", false },
 };
 
 /* Every fd given must be distinct. */
@@ -182,6 +185,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 
 	memset(a, 0, sizeof(*a));
 	a->output_fd = -1;
+	a->poll_us = SPIN_DEFAULT_POLL_US;
 	for (int i = 1; i < argc; i += 2) {
 		const char *opt = argv[i], *val;
 		int id;
@@ -234,6 +238,10 @@ static void parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_OUTPUT_FD:
 			a->output_fd = parse_fd(opt, val, 1);
+			break;
+		case OPT_POLL_US:
+			if (parse_u64(val, &a->poll_us) || a->poll_us > SPIN_MAX_POLL_US)
+				usagef("%s: '%s' is not 0..%d microseconds", opt, val, SPIN_MAX_POLL_US);
 			break;
 		default:
 			break;
@@ -435,6 +443,7 @@ int main(int argc, char **argv)
 	if (err)
 		fatal(a.name, -err, "%s init", model->name);
 	err = worker_loop_init(&wl, model, state, &host, a.doorbell_fd);
+	wl.spin_iters = spin_iters_for_us((uint32_t)a.poll_us);
 	if (err)
 		fatal(a.name, -err, "decoder init");
 	wl.status = status;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "monitor/cli.h"
 
+#include "common/spin.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -21,6 +23,8 @@ const char cli_usage_text[] =
 	"  --single-step N     single-step vCPU 0 for its first N instructions, logging each pc\n"
 	"  --cmdline STRING    command line passed to the guest (rcx points at it)\n"
 	"  --inline-testdev    benchmark baseline: emulate testdev inside the vCPU workers\n"
+	"  --poll-us N         busy-poll rings for N us before sleeping (default 50, 0..10000):\n"
+	"                      lower saves CPU, higher lowers exit latency\n"
 	"  --verbose           print per-vCPU exit statistics when the VM ends\n"
 	"\n"
 	"exit status: 0 guest shut down or reset; with --testdev, the status the guest wrote\n"
@@ -54,6 +58,7 @@ enum {
 	OPT_CMDLINE,
 	OPT_INLINE_TESTDEV,
 	OPT_VERBOSE,
+	OPT_POLL_US,
 	OPT_HELP,
 };
 
@@ -67,6 +72,7 @@ static const struct option start_options[] = {
 	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
 	{ "inline-testdev", no_argument, NULL, OPT_INLINE_TESTDEV },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "poll-us", required_argument, NULL, OPT_POLL_US },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -139,6 +145,13 @@ static int parse_start(int argc, char *const argv[], enum cli_command *cmd, stru
 		case OPT_VERBOSE:
 			cfg->verbose = true;
 			break;
+		case OPT_POLL_US:
+			r = parse_u64(optarg, 0, SPIN_MAX_POLL_US, &v);
+			if (r)
+				return usage_error(err, err_len, "--poll-us expects 0..%d microseconds, not '%s'",
+						   SPIN_MAX_POLL_US, optarg);
+			cfg->poll_us = (uint32_t)v;
+			break;
 		case OPT_HELP:
 			*cmd = CLI_HELP;
 			return 0;
@@ -165,6 +178,7 @@ int cli_parse(int argc, char *const argv[], enum cli_command *cmd, struct vm_con
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->cpus = CLI_DEFAULT_CPUS;
 	cfg->memory_mib = CLI_DEFAULT_MEMORY_MIB;
+	cfg->poll_us = SPIN_DEFAULT_POLL_US;
 	if (err_len)
 		err[0] = '\0';
 	if (argc < 2)

@@ -35,6 +35,7 @@ struct vm_config {
 	uint32_t single_step;     /* vCPU 0 single-steps this many instructions */
 	const char *cmdline;      /* NULL: none */
 	bool verbose;             /* statistics at exit */
+	uint32_t poll_us;         /* busy-poll window of rings before sleeping */
 };
 
 /*

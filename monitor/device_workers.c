@@ -73,6 +73,8 @@ static int build_argv(struct vm *vm, struct device_instance *dev, int control_ch
 		r |= add_arg(argv, &argc, max, "--ring-fd");
 		r |= add_arg(argv, &argc, max, "%d", dev->ring_fds[i]);
 	}
+	r |= add_arg(argv, &argc, max, "--poll-us");
+	r |= add_arg(argv, &argc, max, "%u", vm->cfg.poll_us);
 	r |= add_arg(argv, &argc, max, "--ring-size");
 	r |= add_arg(argv, &argc, max, "%zu", dev->ring_size);
 	if (!strcmp(dev->spec->name, "uart")) {

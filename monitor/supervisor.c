@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/raw_syscall.h"
 #include "monitor/exit_status.h"
 #include "monitor/vm.h"
 
@@ -166,11 +167,19 @@ static void drain_one(struct vm *vm, struct vcpu_instance *v)
 	struct vm_exit e;
 	int r;
 
-	/* Bounded: at most one ring's worth per call, the rest on the next doorbell. */
+	/*
+	 * Bounded: at most one ring's worth per call. The monitor is event
+	 * driven, so it is always "asleep" between drains: it announces that
+	 * after emptying the ring (any later push rings the doorbell) and
+	 * drains again when a record slipped in meanwhile.
+	 */
 	for (uint32_t n = 0; n < RING_DEFAULT_SLOTS; n++) {
 		r = ring_pop(&v->monitor_ring, buf, sizeof(buf), &len, &seq);
-		if (r == -EAGAIN)
-			return;
+		if (r == -EAGAIN) {
+			if (ring_consumer_prepare_sleep(&v->monitor_ring))
+				return;
+			continue;
+		}
 		if (r == 0)
 			r = vm_exit_decode(&vm->decoder, buf, len, &e);
 		if (r < 0) {
@@ -179,6 +188,8 @@ static void drain_one(struct vm *vm, struct vcpu_instance *v)
 		}
 		handle_monitor_exit(vm, v, &e);
 	}
+	/* A full ring's worth handled: come back on the next loop iteration. */
+	(void)raw_eventfd_signal(vm->monitor_doorbell_fd);
 }
 
 static void drain_monitor_rings(struct vm *vm)

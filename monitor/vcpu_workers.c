@@ -21,10 +21,9 @@
 #include <unistd.h>
 
 #include "common/raw_syscall.h"
+#include "common/spin.h"
 #include "monitor/vm.h"
 
-/* Spin budget of a producer waiting for a reply before it sleeps. */
-#define VCPU_RING_SPIN 2000
 
 static void *map_aligned_region(size_t size)
 {
@@ -47,6 +46,7 @@ static int prepare_one(struct vm *vm, struct vcpu_instance *v)
 {
 	struct vcpu_worker *w;
 	struct sandbox_params params;
+	uint32_t spin = spin_iters_for_us(vm->cfg.poll_us);
 	int r;
 
 	w = map_aligned_region(VCPU_WORKER_REGION_SIZE);
@@ -74,7 +74,7 @@ static int prepare_one(struct vm *vm, struct vcpu_instance *v)
 
 		w->device_names[d] = dev->spec->name;
 		r = ring_producer_attach(&w->device_rings[d], dev->ring_maps[v->index], dev->ring_size,
-					 dev->doorbell_fd, VCPU_RING_SPIN);
+					 dev->doorbell_fd, spin);
 		if (r < 0)
 			return r;
 	}
@@ -88,7 +88,7 @@ static int prepare_one(struct vm *vm, struct vcpu_instance *v)
 	r = ring_region_init(v->monitor_ring_mem, v->monitor_ring_size, RING_DEFAULT_SLOTS);
 	if (r == 0)
 		r = ring_producer_attach(&w->monitor_ring, v->monitor_ring_mem, v->monitor_ring_size,
-					 vm->monitor_doorbell_fd, VCPU_RING_SPIN);
+					 vm->monitor_doorbell_fd, spin);
 	if (r == 0)
 		r = ring_consumer_attach(&v->monitor_ring, v->monitor_ring_mem, v->monitor_ring_size);
 	if (r < 0)

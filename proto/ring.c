@@ -30,17 +30,32 @@
  *   ring full:    head,      producer_waits_space, futex on head
  *   reply:        reply_seq, producer_waits_reply, futex on reply_seq
  *
- *   publisher:  X: store index    ; F1: fence(seq_cst) ; Y: load flag
- *   sleeper:    A: store flag = 1 ; F2: fence(seq_cst) ; B: load index
+ *   publisher:  X: store index       ; F1: fence(seq_cst) ; Y: load flag
+ *   sleeper:    A: store flag != 0   ; F2: fence(seq_cst) ; B: load index
  *
  * F1 and F2 are totally ordered (C11 7.17.4: seq_cst fences). If F1 is first,
  * B reads-from X or later, so the sleeper sees the new index and does not
- * sleep. If F2 is first, Y reads A (or later, and the flag is kept at 1 until
- * the sleeper leaves its wait loop), so the publisher wakes it. It cannot be
- * that Y misses the flag AND B misses the index. On x86 the plain
- * stores/loads are already release/acquire; the fences are the one mfence
- * (or locked instruction) that forbids the store->load reordering of the
- * store buffer, which is exactly what would otherwise lose a wake-up.
+ * sleep. If F2 is first, Y reads A (or later: the sleeper keeps its flag
+ * unchanged until it leaves its wait loop), so the publisher wakes it. It
+ * cannot be that Y misses the flag AND B misses the index. On x86 the plain
+ * stores/loads are already release/acquire; the fences are the one locked
+ * instruction that forbids the store->load reordering of the store buffer,
+ * which is exactly what would otherwise lose a wake-up.
+ *
+ * One wake-up per sleep, not one per record: the doorbell and ring-full flags
+ * hold a token naming the index the sleeper saw, sleep_token(i), i.e. "I
+ * sleep until the record at index i is published" (consumer: tail was i) or
+ * "... until the slot at index i is freed" (producer: head was i). The
+ * publisher wakes only when it has just published exactly that index. This
+ * loses nothing: records are published one index at a time, so the first
+ * publication after the sleeper's observation is precisely index i, and the
+ * argument above applies to that one (if it missed the token, the sleeper's
+ * re-check B saw it and did not sleep). Later publications while the peer
+ * is still waking up (it takes ~10 us here, long enough for many records)
+ * no longer pay a syscall each. A token from another lap (2^32 indices
+ * later) or the 0xFFFFFFFF/0 alias below only costs an extra wake-up. The
+ * flags are still written only by their owner, as proto/ring.h says. The
+ * reply flag is a plain 1: there is one reply per wait.
  *
  * The wake-up itself cannot be lost between "decided to sleep" and "slept":
  * - futex: the publisher wakes only after X; futex_wait atomically re-checks
@@ -50,8 +65,8 @@
  *   reaches poll() makes poll() return at once.
  * Spurious returns (0 with the index unchanged, -EINTR, -EAGAIN) just loop
  * back to re-reading the index. A sleeper leaves its flag set across such
- * loops and clears it only when done; a publisher that sees a stale 1 pays an
- * unneeded wake, never a missed one.
+ * loops and clears it only when done; a publisher that sees a stale flag
+ * pays an unneeded wake, never a missed one.
  *
  * Threat model: the peer may write anything anywhere in the region at any
  * time. Every shared value we act on is read once into a local and validated
@@ -110,6 +125,14 @@ static inline uint32_t read_once_u32(const uint32_t *p)
 static inline const volatile uint32_t *futex_word(_Atomic uint32_t *a)
 {
 	return (const volatile uint32_t *)(volatile void *)a;
+}
+
+/* Never 0 (0 means awake); index 0xFFFFFFFF shares token 1 with index 0. */
+static inline uint32_t sleep_token(uint32_t index)
+{
+	uint32_t v = index + 1;
+
+	return v ? v : 1;
 }
 
 static bool nslots_valid(uint32_t n)
@@ -188,6 +211,7 @@ int ring_producer_attach(struct ring_producer *p, void *mem, size_t size, int do
 	/* Resume where a previous producer stopped. Not trusted: every push
 	 * checks tail - head against nslots. */
 	p->tail = atomic_load_explicit(&p->hdr->tail, memory_order_relaxed);
+	p->head_cache = p->tail - n; /* "full": the first push reads head */
 	p->doorbell_fd = doorbell_fd;
 	p->spin_iters = spin_iters;
 	p->doorbells = 0;
@@ -212,6 +236,7 @@ int ring_consumer_attach(struct ring_consumer *c, void *mem, size_t size)
 	c->mask = n - 1;
 	/* Resume where a previous consumer stopped; checked by every pop. */
 	c->head = atomic_load_explicit(&c->hdr->head, memory_order_relaxed);
+	c->tail_cache = c->head; /* "empty": the first pop reads tail */
 	return 0;
 }
 
@@ -221,7 +246,7 @@ int ring_consumer_attach(struct ring_consumer *c, void *mem, size_t size)
  * The ring looked full for tail t: spin, then sleep on the head futex until
  * the consumer frees a slot. 0, or -EPROTO if head becomes impossible.
  */
-static int wait_space(struct ring_producer *p, uint32_t t)
+static int wait_space(struct ring_producer *p, uint32_t t, uint32_t *head)
 {
 	struct ring_header *hdr = p->hdr;
 	uint32_t spins = 0, h, used;
@@ -240,6 +265,7 @@ static int wait_space(struct ring_producer *p, uint32_t t)
 			break;
 		}
 		if (used < p->nslots) {
+			*head = h;
 			err = 0;
 			break;
 		}
@@ -249,11 +275,13 @@ static int wait_space(struct ring_producer *p, uint32_t t)
 			continue;
 		}
 		if (!flagged) {
-			/* Sleeper side (A, F2): announce, fence, then the loop
-			 * re-reads head (B) before any futex_wait. The flag
-			 * stays 1 until we leave, so F2 covers every later
-			 * re-check. Pairs with F1 in ring_pop. */
-			atomic_store_explicit(&hdr->producer_waits_space, 1, memory_order_relaxed);
+			/* Sleeper side (A, F2): announce "asleep until slot h
+			 * is freed", fence, then the loop re-reads head (B)
+			 * before any futex_wait. The flag keeps this value
+			 * until we leave (head cannot move on without freeing
+			 * slot h first), so F2 covers every later re-check.
+			 * Pairs with F1 in ring_pop. */
+			atomic_store_explicit(&hdr->producer_waits_space, sleep_token(h), memory_order_relaxed);
 			atomic_thread_fence(memory_order_seq_cst);
 			flagged = true;
 			continue;
@@ -286,15 +314,20 @@ int ring_push(struct ring_producer *p, const void *rec, uint32_t len, uint32_t *
 	if (len == 0 || len > RING_RECORD_MAX)
 		return -EMSGSIZE;
 
-	/* Acquire: as in wait_space (the slot at t is no longer being read). */
-	h = atomic_load_explicit(&hdr->head, memory_order_acquire);
-	used = t - h;
-	if (unlikely(used > p->nslots))
-		return -EPROTO;
-	if (unlikely(used == p->nslots)) {
-		int err = wait_space(p, t);
-		if (err)
-			return err;
+	/* The cached head was validated when read and only grows stale
+	 * towards "full": re-read the shared one only then. */
+	if (unlikely(t - p->head_cache >= p->nslots)) {
+		/* Acquire: as in wait_space (slot t is no longer being read). */
+		h = atomic_load_explicit(&hdr->head, memory_order_acquire);
+		used = t - h;
+		if (unlikely(used > p->nslots))
+			return -EPROTO;
+		if (unlikely(used == p->nslots)) {
+			int err = wait_space(p, t, &h);
+			if (err)
+				return err;
+		}
+		p->head_cache = h;
 	}
 
 	s = &p->slots[t & p->mask];
@@ -308,9 +341,10 @@ int ring_push(struct ring_producer *p, const void *rec, uint32_t len, uint32_t *
 	atomic_store_explicit(&hdr->tail, t, memory_order_release);
 	/* F1 of the doorbell triple: the tail store is globally visible before
 	 * we read consumer_sleeping. Pairs with F2 in
-	 * ring_consumer_prepare_sleep: either it sees our tail or we see its flag. */
+	 * ring_consumer_prepare_sleep: either it sees our tail or we see its
+	 * flag. Ring only if it waits for this very record (see the top). */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&hdr->consumer_sleeping, memory_order_relaxed))
+	if (atomic_load_explicit(&hdr->consumer_sleeping, memory_order_relaxed) == sleep_token(t - 1))
 		ring_doorbell(p);
 	*seq = t - 1;
 	return 0;
@@ -324,7 +358,11 @@ int ring_wait_reply(struct ring_producer *p, uint32_t seq, void *buf, uint32_t c
 	bool flagged = false, slept = false;
 	int err;
 
-	/* Only a request already pushed can be answered. */
+	/* Only a request already pushed can be answered (a caller bug, not
+	 * the peer's: -EINVAL). At most one read may be outstanding: there is
+	 * one reply area. Known limit of a 32-bit reply_seq: a reply left from
+	 * exactly 2^32 records earlier (or the initial 0 for seq 0xFFFFFFFF,
+	 * i.e. no reply at all in the first 2^32 records) is taken for ours. */
 	if ((int32_t)(p->tail - want) < 0)
 		return -EINVAL;
 
@@ -385,20 +423,29 @@ int ring_pop(struct ring_consumer *c, void *buf, uint32_t cap, uint32_t *len, ui
 	const volatile struct ring_slot *s;
 	uint32_t h = c->head, t, avail, l, sq;
 
+	/* The header's precondition; checked, since a shorter buffer would
+	 * make a valid record look like the producer's fault. */
 	if (cap < RING_RECORD_MAX)
 		return -EINVAL;
 	/* Acquire: pairs with the store-release of tail in ring_push, so the
 	 * slot contents are complete before we read them. */
-	t = atomic_load_explicit(&hdr->tail, memory_order_acquire);
-	avail = t - h;
-	if (avail == 0)
-		return -EAGAIN;
-	if (avail > c->nslots)
-		return -EPROTO;
+	if (c->tail_cache == h) {
+		t = atomic_load_explicit(&hdr->tail, memory_order_acquire);
+		avail = t - h;
+		if (avail == 0)
+			return -EAGAIN;
+		if (avail > c->nslots)
+			return -EPROTO;
+		c->tail_cache = t;
+	}
 
 	s = &c->slots[h & c->mask];
 	/* Snapshot len and seq once; only the snapshot is validated and used
-	 * (the producer may rewrite the slot under us). */
+	 * (the producer may rewrite the slot under us), and the copy below is
+	 * bounded by it. seq must be the record's index: anything else is a
+	 * slot the producer published without writing (e.g. one from the
+	 * previous lap). A bad record is not consumed: every later pop
+	 * reports it again. */
 	l = s->len;
 	sq = s->seq;
 	if (l == 0 || l > RING_RECORD_MAX || sq != h)
@@ -411,9 +458,10 @@ int ring_pop(struct ring_consumer *c, void *buf, uint32_t cap, uint32_t *len, ui
 	 * (X of the ring-full triple). Pairs with the acquire loads of head. */
 	atomic_store_explicit(&hdr->head, h, memory_order_release);
 	/* F1 of the ring-full triple: head is visible before we read the flag;
-	 * pairs with F2 in wait_space. */
+	 * pairs with F2 in wait_space. Wake only if the producer waits for
+	 * this very slot (h - 1, just freed). */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&hdr->producer_waits_space, memory_order_relaxed))
+	if (atomic_load_explicit(&hdr->producer_waits_space, memory_order_relaxed) == sleep_token(h - 1))
 		(void)raw_futex_wake(futex_word(&hdr->head), 1);
 	*len = l;
 	*seq = sq;
@@ -444,8 +492,9 @@ bool ring_consumer_prepare_sleep(struct ring_consumer *c)
 	uint32_t t;
 
 	/* Sleeper side (A, F2) of the doorbell triple; pairs with F1 in
-	 * ring_push: a push whose tail we miss here sees the flag and rings. */
-	atomic_store_explicit(&hdr->consumer_sleeping, 1, memory_order_relaxed);
+	 * ring_push: if the push of record `head` is missed by the re-check
+	 * below, it sees our token and rings. */
+	atomic_store_explicit(&hdr->consumer_sleeping, sleep_token(c->head), memory_order_relaxed);
 	atomic_thread_fence(memory_order_seq_cst);
 	/* B. Acquire is not needed for the comparison alone, but the caller
 	 * drains right after a false return. */

@@ -17,7 +17,14 @@
  * - No syscall while the peer is awake: each side announces that it is going
  *   to sleep in a flag word, re-checks, and only then sleeps. The other side
  *   checks the flag after publishing (both with a seq_cst fence between, the
- *   Dekker pattern) and only then pays for a wake-up. The consumer sleeps on
+ *   Dekker pattern) and only then pays for a wake-up. The consumer_sleeping
+ *   and producer_waits_space flags hold a sleep token, index + 1 (1 for
+ *   index 0xFFFFFFFF), naming the index the sleeper waits for: the publisher
+ *   wakes it only when it publishes exactly that index, so one sleep costs
+ *   one wake-up however many records follow while the sleeper wakes up.
+ * - A record's sequence number is its ring index; the consumer rejects a
+ *   slot whose seq is not its index (-EPROTO). At most one read is
+ *   outstanding (there is one reply area). The consumer sleeps on
  *   an eventfd doorbell (so it can wait on many rings and other fds at once);
  *   the producer sleeps on a futex (head when the ring is full, reply_seq
  *   when waiting for a reply).
@@ -63,12 +70,14 @@ struct ring_header {
 
 	/* Written only by the producer. */
 	ALIGNED(CACHELINE) _Atomic uint32_t tail;
-	_Atomic uint32_t producer_waits_space; /* producer asleep on `head` */
-	_Atomic uint32_t producer_waits_reply; /* producer asleep on `reply_seq` */
+	/* Rarely written: own line, so reading them costs no cache miss while
+	 * the indices bounce between the two sides. */
+	ALIGNED(CACHELINE) _Atomic uint32_t producer_waits_space; /* 0, or token of the head value it sleeps on */
+	_Atomic uint32_t producer_waits_reply; /* 0, or 1: asleep on `reply_seq` */
 
 	/* Written only by the consumer. */
 	ALIGNED(CACHELINE) _Atomic uint32_t head;
-	_Atomic uint32_t consumer_sleeping; /* producer must ring the doorbell */
+	ALIGNED(CACHELINE) _Atomic uint32_t consumer_sleeping; /* 0, or token of the tail it sleeps on */
 
 	/* Written only by the consumer: the reply to the latest waiting request. */
 	ALIGNED(CACHELINE) _Atomic uint32_t reply_seq; /* seq + 1 of the request answered */
@@ -92,6 +101,7 @@ struct ring_producer {
 	uint32_t nslots;
 	uint32_t mask;
 	uint32_t tail;       /* private copy: the shared tail is never read back */
+	uint32_t head_cache; /* last validated head; re-read only when it says full */
 	int doorbell_fd;     /* eventfd of the consumer */
 	uint32_t spin_iters; /* busy-wait iterations before sleeping */
 	/* Statistics, for benchmarks and logs. */
@@ -106,12 +116,14 @@ struct ring_consumer {
 	uint32_t nslots;
 	uint32_t mask;
 	uint32_t head; /* private copy */
+	uint32_t tail_cache; /* last validated tail; re-read only when it says empty */
 };
 
 /*
  * Attach to an initialized region of `size` bytes. Validates magic, version,
  * nslots and size (the header was written by the monitor, but the region is
- * shared with the peer, so it is checked anyway). 0 or -EINVAL.
+ * shared with the peer, so it is checked anyway), a 64-byte aligned mem and,
+ * for the producer, doorbell_fd >= 0. 0 or -EINVAL.
  * The private index starts from the shared one (so a restarted peer resumes).
  */
 int ring_producer_attach(struct ring_producer *p, void *mem, size_t size, int doorbell_fd,
@@ -129,20 +141,25 @@ int ring_push(struct ring_producer *p, const void *rec, uint32_t len, uint32_t *
 /*
  * Waits for the reply to request `seq` and copies it into buf (cap bytes).
  * 0 with *len set, or -EPROTO when the consumer's reply is malformed
- * (length over cap or RING_RECORD_MAX, or it answers a request not sent).
+ * (length over cap or RING_RECORD_MAX, or it answers a request newer than
+ * seq); -EINVAL if seq was not pushed yet. Replies to older requests are
+ * waited past. reply_seq is 32 bits: a stale reply exactly 2^32 records old
+ * (no reply in between) would be taken for this one.
  */
 int ring_wait_reply(struct ring_producer *p, uint32_t seq, void *buf, uint32_t cap,
 		    uint32_t *len) MUST_USE;
 
 /*
  * Removes the oldest record, copying it into buf (cap >= RING_RECORD_MAX).
- * 0 with *len and *seq set; -EAGAIN when empty; -EPROTO when the producer
- * published an impossible tail or a record longer than RING_RECORD_MAX.
+ * 0 with *len and *seq set; -EAGAIN when empty; -EINVAL when cap is smaller;
+ * -EPROTO when the producer published an impossible tail, a record of length
+ * 0 or longer than RING_RECORD_MAX, or a slot whose seq is not its index
+ * (the bad record stays: every later call reports it again).
  * Wakes a producer sleeping for space.
  */
 int ring_pop(struct ring_consumer *c, void *buf, uint32_t cap, uint32_t *len, uint32_t *seq) MUST_USE;
 
-/* Publishes the reply to request seq and wakes the producer if it sleeps. 0 or -EMSGSIZE. */
+/* Publishes the reply (0..RING_RECORD_MAX bytes) to request seq and wakes the producer if it sleeps. 0 or -EMSGSIZE. */
 int ring_reply(struct ring_consumer *c, uint32_t seq, const void *rec, uint32_t len) MUST_USE;
 
 /*
@@ -154,7 +171,7 @@ bool ring_consumer_prepare_sleep(struct ring_consumer *c);
 /* Consumer woke up: producers need not ring the doorbell any more. */
 void ring_consumer_end_sleep(struct ring_consumer *c);
 
-/* Records waiting to be consumed (for draining on shutdown). */
+/* Records waiting to be consumed (for draining on shutdown); an impossible tail reads as nslots. */
 uint32_t ring_pending(const struct ring_consumer *c);
 
 #endif

@@ -187,13 +187,14 @@ static struct run run_once(uint32_t spin, uint64_t n, int round_trips, int do_pi
 	return out;
 }
 
-static void report(const char *what, uint64_t n, uint32_t spin, const struct run *r)
+static void report(int round_trips, uint64_t n, uint32_t spin, const struct run *r)
 {
-	printf("ring: %-11s %8llu %-12s spin %-5u %9.0f ns/op %10.0f ops/s  doorbells=%llu consumer_sleeps=%llu "
+	printf("ring: %s %llu %s (spin %u): %.0f ns/%s, %.2f M/s, doorbells=%llu consumer_sleeps=%llu "
 	       "full_waits=%llu reply_sleeps=%llu\n",
-	       what, (unsigned long long)n, strcmp(what, "posted") == 0 ? "records," : "round trips,", spin,
-	       r->ns, 1e9 / r->ns, (unsigned long long)r->doorbells, (unsigned long long)r->consumer_sleeps,
-	       (unsigned long long)r->full_waits, (unsigned long long)r->reply_sleeps);
+	       round_trips ? "read round trip," : "posted", (unsigned long long)n, round_trips ? "reads" : "records",
+	       spin, r->ns, round_trips ? "read" : "record", 1e3 / r->ns, (unsigned long long)r->doorbells,
+	       (unsigned long long)r->consumer_sleeps, (unsigned long long)r->full_waits,
+	       (unsigned long long)r->reply_sleeps);
 	fflush(stdout);
 }
 
@@ -229,11 +230,11 @@ int main(int argc, char **argv)
 	const uint32_t spins[2] = { spin, 0 };
 	for (int i = 0; i < 2; i++) {
 		struct run r = run_once(spins[i], n, 0, do_pin);
-		report("posted", n, spins[i], &r);
+		report(0, n, spins[i], &r);
 	}
 	for (int i = 0; i < 2; i++) {
 		struct run r = run_once(spins[i], rt, 1, do_pin);
-		report("round trip", rt, spins[i], &r);
+		report(1, rt, spins[i], &r);
 	}
 	return 0;
 }
