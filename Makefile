@@ -165,7 +165,7 @@ bench: deps
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)tests/run-kvm.sh $(OUT) $(MONITOR_BIN) start --cpus 2
+	$(Q)tests/run-kvm.sh $(OUT) $(MONITOR_BIN) start --cpus 2 --verbose
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/squib

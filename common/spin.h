@@ -11,8 +11,8 @@
 
 #include <stdint.h>
 
-/* Default polling window, microseconds (QEMU's iothreads poll up to 32 us). */
-#define SPIN_DEFAULT_POLL_US 50
+/* Longest polling window, microseconds (KVM halt-polls up to 200 us by default). */
+#define SPIN_DEFAULT_POLL_US 200
 #define SPIN_MAX_POLL_US 10000
 
 /* cpu_relax() iterations that take about `us` microseconds on this CPU. */

@@ -443,7 +443,9 @@ int main(int argc, char **argv)
 	if (err)
 		fatal(a.name, -err, "%s init", model->name);
 	err = worker_loop_init(&wl, model, state, &host, a.doorbell_fd);
-	wl.spin_iters = spin_iters_for_us((uint32_t)a.poll_us);
+	wl.spin_max = spin_iters_for_us((uint32_t)a.poll_us);
+	wl.spin_iters = wl.spin_max / 4;
+	wl.poll_max_ns = a.poll_us * 1000u;
 	if (err)
 		fatal(a.name, -err, "decoder init");
 	wl.status = status;

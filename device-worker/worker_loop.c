@@ -42,6 +42,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
@@ -284,6 +285,25 @@ static bool prepare_sleep(struct worker_loop *wl)
 }
 
 /* Polls the doorbell and the control socket. CONTINUE, STOP or -errno. */
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no syscall */
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void adapt_polling(struct worker_loop *wl, uint64_t slept_ns)
+{
+	if (slept_ns < wl->poll_max_ns) {
+		uint64_t grown = wl->spin_iters ? (uint64_t)wl->spin_iters * 2 : wl->spin_max / 16 + 1;
+
+		wl->spin_iters = grown > wl->spin_max ? wl->spin_max : (uint32_t)grown;
+	} else {
+		wl->spin_iters /= 2;
+	}
+}
+
 static int sleep_and_wake(struct worker_loop *wl, int timeout_ms)
 {
 	struct pollfd pfd[2] = {
@@ -328,6 +348,8 @@ static int sleep_and_wake(struct worker_loop *wl, int timeout_ms)
 
 int worker_loop_run_once(struct worker_loop *wl, int timeout_ms)
 {
+	uint64_t slept;
+	int r;
 	uint32_t handled;
 	int err;
 
@@ -353,7 +375,13 @@ int worker_loop_run_once(struct worker_loop *wl, int timeout_ms)
 	if (!prepare_sleep(wl))
 		return WORKER_LOOP_CONTINUE;
 	wl->model->idle(wl->state);
-	return sleep_and_wake(wl, timeout_ms);
+	if (wl->spin_max == 0)
+		return sleep_and_wake(wl, timeout_ms);
+	slept = monotonic_ns();
+	r = sleep_and_wake(wl, timeout_ms);
+	slept = monotonic_ns() - slept;
+	adapt_polling(wl, slept);
+	return r;
 }
 
 int worker_loop_run(struct worker_loop *wl)

@@ -63,7 +63,16 @@ struct worker_loop {
 	void *state;
 	const struct device_host *host; /* name and log_fd for log lines */
 	struct worker_status *status;   /* records counter, or NULL */
+	/*
+	 * Adaptive polling (the idea of KVM's halt_poll_ns): the loop spins up to
+	 * spin_iters before sleeping. A sleep that ends sooner than the longest
+	 * window (poll_max_ns) means a longer spin would have caught the record:
+	 * the window doubles, up to spin_max. A longer sleep halves it, so an
+	 * idle device soon stops burning CPU. spin_max == 0 disables polling.
+	 */
 	uint32_t spin_iters;
+	uint32_t spin_max;
+	uint64_t poll_max_ns;
 	uint32_t drain_budget;
 	uint32_t since_control; /* records handled since the control socket was last checked */
 	bool stopped;

@@ -23,7 +23,7 @@ const char cli_usage_text[] =
 	"  --single-step N     single-step vCPU 0 for its first N instructions, logging each pc\n"
 	"  --cmdline STRING    command line passed to the guest (rcx points at it)\n"
 	"  --inline-testdev    benchmark baseline: emulate testdev inside the vCPU workers\n"
-	"  --poll-us N         busy-poll rings for N us before sleeping (default 50, 0..10000):\n"
+	"  --poll-us N         poll rings for up to N us before sleeping (default 200, 0..10000):\n"
 	"                      lower saves CPU, higher lowers exit latency\n"
 	"  --verbose           print per-vCPU exit statistics when the VM ends\n"
 	"\n"

@@ -294,10 +294,28 @@ static void open_gate(struct vm *vm, uint32_t value)
 	(void)raw_futex_wake((volatile uint32_t *)&vm->start_gate, INT32_MAX);
 }
 
+static void print_workers(const struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		mlog("vcpu%u: worker pid %d", i, (int)vm->vcpus[i].pid);
+	for (unsigned d = 0; d < vm->ndevices; d++)
+		mlog("device %s: worker pid %d", vm->devices[d].spec->name, (int)vm->devices[d].pid);
+}
+
 static void print_stats(const struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->ncpus; i++) {
-		const struct vcpu_stats *s = &vm->vcpus[i].worker->stats;
+		const struct vcpu_worker *w = vm->vcpus[i].worker;
+		const struct vcpu_stats *s = &w->stats;
+		uint64_t doorbells = 0, reply_sleeps = 0, full_waits = 0;
+
+		for (unsigned d = 0; d < w->ndevices; d++) {
+			doorbells += w->device_rings[d].doorbells;
+			reply_sleeps += w->device_rings[d].reply_sleeps;
+			full_waits += w->device_rings[d].full_waits;
+		}
+		mlog("vcpu%u: rings: %llu doorbells, %llu reply sleeps, %llu full-ring waits", i,
+		     (unsigned long long)doorbells, (unsigned long long)reply_sleeps, (unsigned long long)full_waits);
 
 		mlog("vcpu%u: %llu exits (pio %llu, mmio %llu, hypercalls %llu, debug %llu, int3 injected %llu), "
 		     "unclaimed reads %llu, writes %llu",
@@ -327,6 +345,8 @@ int vm_run(struct vm *vm)
 		open_gate(vm, VCPU_GATE_ABORT);
 		vm_end(vm, EXIT_SETUP_FAILED, "aborting start-up");
 	} else {
+		if (vm->cfg.verbose)
+			print_workers(vm);
 		open_gate(vm, VCPU_GATE_GO);
 	}
 	if (!vm->ending || vm->ndevices)
