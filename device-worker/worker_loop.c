@@ -167,22 +167,42 @@ static int drain_ring(struct worker_loop *wl, unsigned idx, uint32_t max, uint32
 }
 
 /* Round-robin passes over every live ring until all are empty or budget records were handled. */
+/*
+ * The ring whose oldest record has the earliest order stamp, or -1 when all
+ * are empty. Stamps come from one counter per device (ring_producer's
+ * order_counter), so serving the earliest first keeps a write one vCPU
+ * posted before another vCPU's access (ordered by a guest lock) in front of
+ * it, as on hardware. Stamps are compared modulo 2^32: records in flight
+ * are far fewer than 2^31.
+ */
+static int earliest_ring(const struct worker_loop *wl)
+{
+	int best = -1;
+	uint32_t best_order = 0, order;
+
+	for (unsigned i = 0; i < wl->nrings; i++) {
+		if (wl->rings[i].dead || ring_peek_order(&wl->rings[i].c, &order) < 0)
+			continue;
+		if (best < 0 || (int32_t)(order - best_order) < 0) {
+			best = (int)i;
+			best_order = order;
+		}
+	}
+	return best;
+}
+
 static int drain(struct worker_loop *wl, uint32_t budget, uint32_t *handled)
 {
-	uint32_t before;
-	int err;
+	int idx, err;
 
 	*handled = 0;
-	do {
-		before = *handled;
-		for (unsigned i = 0; i < wl->nrings && *handled < budget; i++) {
-			uint32_t room = budget - *handled;
-
-			err = drain_ring(wl, i, room < WORKER_LOOP_BATCH ? room : WORKER_LOOP_BATCH, handled);
-			if (err)
-				return err;
-		}
-	} while (*handled != before && *handled < budget);
+	if (wl->nrings == 1)
+		return wl->rings[0].dead ? 0 : drain_ring(wl, 0, budget, handled);
+	while (*handled < budget && (idx = earliest_ring(wl)) >= 0) {
+		err = drain_ring(wl, (unsigned)idx, 1, handled);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
@@ -202,23 +222,21 @@ static bool any_pending(const struct worker_loop *wl)
  */
 static int stop(struct worker_loop *wl)
 {
-	uint32_t handled = 0;
+	uint32_t handled = 0, pending = 0;
 	int err;
 
 	for (unsigned i = 0; i < wl->nrings; i++) {
 		struct worker_ring *r = &wl->rings[i];
-		uint32_t pending;
 
 		if (r->dead)
 			continue;
-		pending = ring_pending(&r->c);
-		if (pending > r->c.nslots)
-			pending = r->c.nslots; /* ring_pop reports the impossible tail */
 		/* +1 so an impossible tail is popped (and reported) rather than ignored. */
-		err = drain_ring(wl, i, pending + 1, &handled);
-		if (err)
-			return err;
+		pending += ring_pending(&r->c) + 1;
 	}
+	/* In order stamps across rings (as drain does), bounded by what was queued. */
+	err = drain(wl, pending, &handled);
+	if (err)
+		return err;
 	wl->model->idle(wl->state);
 	wl->stopped = true;
 	return WORKER_LOOP_STOP;

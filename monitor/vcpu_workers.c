@@ -77,6 +77,7 @@ static int prepare_one(struct vm *vm, struct vcpu_instance *v)
 					 dev->doorbell_fd, spin);
 		if (r < 0)
 			return r;
+		w->device_rings[d].order_counter = &dev->order;
 	}
 	v->monitor_ring_size = ring_region_size(RING_DEFAULT_SLOTS);
 	v->monitor_ring_mem = mmap(NULL, v->monitor_ring_size, PROT_READ | PROT_WRITE,

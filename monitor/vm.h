@@ -55,6 +55,7 @@ struct device_instance {
 	void *ring_maps[CLI_MAX_CPUS];
 	size_t ring_size;
 	bool alive;
+	_Atomic uint32_t order; /* order stamps of records to it (monitor memory: the device cannot touch it) */
 	struct event *ev_pid;
 	struct event *ev_control;
 	struct vm *vm;

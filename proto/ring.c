@@ -214,6 +214,7 @@ int ring_producer_attach(struct ring_producer *p, void *mem, size_t size, int do
 	p->head_cache = p->tail - n; /* "full": the first push reads head */
 	p->doorbell_fd = doorbell_fd;
 	p->spin_iters = spin_iters;
+	p->order_counter = NULL;
 	p->doorbells = 0;
 	p->full_waits = 0;
 	p->reply_sleeps = 0;
@@ -333,6 +334,7 @@ int ring_push(struct ring_producer *p, const void *rec, uint32_t len, uint32_t *
 	s = &p->slots[t & p->mask];
 	s->len = len;
 	s->seq = t;
+	s->order = p->order_counter ? atomic_fetch_add_explicit(p->order_counter, 1, memory_order_relaxed) : 0;
 	copy_to_shared(s->bytes, rec, len);
 	t++;
 	p->tail = t;
@@ -522,4 +524,17 @@ uint32_t ring_pending(const struct ring_consumer *c)
 	/* An impossible tail reads as a full ring: the drain then pops and
 	 * gets -EPROTO instead of the garbage being hidden. */
 	return avail > c->nslots ? c->nslots : avail;
+}
+
+int ring_peek_order(const struct ring_consumer *c, uint32_t *order)
+{
+	uint32_t tail = atomic_load_explicit(&c->hdr->tail, memory_order_acquire);
+	const volatile struct ring_slot *s;
+
+	if (tail == c->head)
+		return -EAGAIN;
+	/* Acquire above: the slot's content is visible. */
+	s = (const volatile struct ring_slot *)&c->slots[c->head & c->mask];
+	*order = s->order;
+	return 0;
 }

@@ -49,14 +49,16 @@
 
 #define RING_MAGIC 0x47525153u /* "SQRG" */
 #define RING_VERSION 1u
-#define RING_RECORD_MAX 120u      /* == VM_WIRE_MAX */
+#define RING_RECORD_MAX 112u      /* == VM_WIRE_MAX */
 #define RING_SLOTS_OFFSET 4096u   /* slots start one page into the region */
 #define RING_DEFAULT_SLOTS 256u
 #define RING_MAX_SLOTS 65536u
 
 struct ring_slot {
-	uint32_t len; /* bytes used in `bytes` */
-	uint32_t seq; /* producer's sequence number for this record */
+	uint32_t len;   /* bytes used in `bytes` */
+	uint32_t seq;   /* producer's sequence number for this record */
+	uint32_t order; /* device-wide order stamp (see ring_producer.order_counter) */
+	uint32_t reserved; /* keeps bytes 8-byte aligned */
 	uint8_t bytes[RING_RECORD_MAX];
 };
 _Static_assert(sizeof(struct ring_slot) == 128, "ring slot is two cache lines");
@@ -108,6 +110,14 @@ struct ring_producer {
 	uint64_t doorbells;   /* eventfd signals sent */
 	uint64_t full_waits;  /* times the ring was full */
 	uint64_t reply_sleeps;/* times a reply wait went to sleep */
+	/*
+	 * Shared by every producer feeding one device (NULL: stamps are 0).
+	 * Each record takes the next value, so a record pushed after another
+	 * one's push completed (e.g. a vCPU's read after another vCPU's write,
+	 * ordered by a guest lock) carries a later stamp, and the device serves
+	 * its rings in stamp order: cross-vCPU order is kept as on hardware.
+	 */
+	_Atomic uint32_t *order_counter;
 };
 
 struct ring_consumer {
@@ -170,6 +180,13 @@ int ring_reply(struct ring_consumer *c, uint32_t seq, const void *rec, uint32_t 
 bool ring_consumer_prepare_sleep(struct ring_consumer *c);
 /* Consumer woke up: producers need not ring the doorbell any more. */
 void ring_consumer_end_sleep(struct ring_consumer *c);
+
+/*
+ * The order stamp of the oldest record without consuming it: 0, or -EAGAIN
+ * when the ring is empty. The stamp is the producer's word, not validated:
+ * a lying producer can only reorder its own records.
+ */
+int ring_peek_order(const struct ring_consumer *c, uint32_t *order) MUST_USE;
 
 /* Records waiting to be consumed (for draining on shutdown); an impossible tail reads as nslots. */
 uint32_t ring_pending(const struct ring_consumer *c);

@@ -27,7 +27,7 @@
 /* Bumped whenever the encoding of any message changes incompatibly. */
 #define VM_WIRE_VERSION 1
 /* No encoded exit or reply is longer than this; longer input is refused. */
-#define VM_WIRE_MAX 120
+#define VM_WIRE_MAX 112
 
 struct vm_wire_decoder {
 	msgpack_zone zone;

@@ -18,6 +18,7 @@
 #include "device-worker/testdev_model.h"
 #include "device-worker/uart_model.h"
 #include "device-worker/worker_loop.h"
+#include <stdatomic.h>
 #include "proto/wire.h"
 
 #define NRINGS 2
@@ -458,4 +459,28 @@ Test(device_loop, busy_producer_never_rings, .init = setup_testdev, .fini = tear
 	}
 	cr_assert_eq(fx.prod[0].doorbells + fx.prod[1].doorbells, 0,
 		     "records pushed while the loop is awake need no doorbell");
+}
+
+/*
+ * Two vCPUs write one console: vCPU 1 posts "ab", then (after a guest lock
+ * hand-over, say) vCPU 0 posts "cd", then vCPU 1 "e". With one order counter
+ * per device, the device serves them in push order across rings, as
+ * hardware would, not ring by ring.
+ */
+Test(device_loop, records_are_served_in_push_order_across_rings, .init = setup_uart, .fini = teardown)
+{
+	static _Atomic uint32_t order;
+	const unsigned ring_of[] = { 1, 1, 0, 0, 1 };
+	const char *msg = "abcde";
+	char buf[16] = { 0 };
+
+	atomic_store(&order, 0xfffffffeu); /* stamps wrap around in the middle */
+	for (unsigned i = 0; i < NRINGS; i++)
+		fx.prod[i].order_counter = &order;
+	for (unsigned i = 0; i < 5; i++)
+		push_pio(ring_of[i], COM1_PORT_BASE, true, 1, (uint8_t)msg[i]);
+	send_control(CONTROL_STOP, sizeof(struct control_msg));
+	cr_assert_eq(worker_loop_run_once(&fx.wl, 1000), WORKER_LOOP_STOP);
+	cr_assert_eq(read(fx.out_r, buf, sizeof(buf) - 1), 5);
+	cr_assert_str_eq(buf, "abcde", "console shows the push order, got '%s'", buf);
 }

@@ -841,7 +841,7 @@ static bool stress_is_read(uint32_t i)
 	return i % STRESS_READ_EVERY == STRESS_READ_EVERY - 1;
 }
 
-/* Record i: [index][fnv1a(payload)][payload], 9..120 bytes. */
+/* Record i: [index][fnv1a(payload)][payload], 9..RING_RECORD_MAX bytes. */
 static uint32_t stress_record(uint32_t i, uint8_t *rec)
 {
 	uint32_t len = 9 + mix32(i) % (RING_RECORD_MAX - 8), x = mix32(i ^ 0xabcdef01u);
@@ -856,7 +856,7 @@ static uint32_t stress_record(uint32_t i, uint8_t *rec)
 	return len;
 }
 
-/* Reply to read i: [~i][bytes], 4..120 bytes. */
+/* Reply to read i: [~i][bytes], 4..RING_RECORD_MAX bytes. */
 static uint32_t stress_reply(uint32_t i, uint8_t *rep)
 {
 	uint32_t len = 4 + i % (RING_RECORD_MAX - 3), v = ~i;

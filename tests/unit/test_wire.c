@@ -500,7 +500,7 @@ Test(wire, worst_case_sizes)
 	cr_assert_eq(len, 13);
 	max = len > max ? len : max;
 	cr_assert_leq(max, VM_WIRE_MAX);
-	cr_assert_leq(VM_WIRE_MAX, 120, "ring slots hold 120 bytes");
+	cr_assert_leq(VM_WIRE_MAX, 112, "ring slots hold 112 bytes");
 }
 
 /* ---- encoder rejections ------------------------------------------------- */
@@ -843,7 +843,7 @@ Test(wire, decode_empty_and_oversized)
 	memset(big + 5, 'q', 116);
 	cr_assert_eq(vm_exit_decode(&dec, guarded(big, 121, true), 121, &e), -EMSGSIZE);
 	cr_assert(all_bytes(&e, sizeof(e), 0));
-	/* 120 bytes (a 115-byte str): parsed, then the message is too long. */
+	/* 120 bytes (a 115-byte str): over VM_WIRE_MAX, refused as too long. */
 	big[4] = 115;
 	cr_assert_eq(vm_exit_decode(&dec, guarded(big, 120, true), 120, &e), -EMSGSIZE);
 	/* A length the buffer does not have is never read. */
@@ -981,7 +981,7 @@ Test(wire, no_malloc_steady_state)
 	/* Hostile inputs that would make msgpack-c allocate if they reached it. */
 	static const uint8_t huge_array[] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0x01, 0x06 };
 	static const uint8_t huge_map[] = { 0xdf, 0x00, 0x10, 0x00, 0x00, 0x01, 0x06 };
-	/* Well-formed and zone-hungry: 120 bytes, 117 elements (only 119 are possible). */
+	/* Zone-hungry: claims 117 elements in VM_WIRE_MAX bytes (refused by the pre-scan). */
 	uint8_t wide[VM_WIRE_MAX] = { 0xdc, 0x00, 117, 0x01, 0x06 };
 	char m[VM_EXIT_MESSAGE_MAX + 1];
 	size_t n = 0;
