@@ -287,8 +287,8 @@ out:
 
 static void open_gate(struct vm *vm, uint32_t value)
 {
-	/* The monitor sleeps in its event loop: vCPUs must ring its doorbell. */
-	for (unsigned i = 0; i < vm->ncpus; i++)
+	/* The monitor sleeps in its event loop: running vCPUs must ring its doorbell. */
+	for (unsigned i = 0; value == VCPU_GATE_GO && vm->vcpus && i < vm->ncpus; i++)
 		(void)ring_consumer_prepare_sleep(&vm->vcpus[i].monitor_ring);
 	atomic_store(&vm->start_gate, value);
 	(void)raw_futex_wake((volatile uint32_t *)&vm->start_gate, INT32_MAX);
