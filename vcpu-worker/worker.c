@@ -471,8 +471,15 @@ static void handle_mmio(struct vcpu_worker *w)
 /*
  * Some KVM backends (the PVM backend among them) cannot emulate int3 and
  * report an emulation failure instead. When the faulting instruction is
- * int3 (0xcc), do what hardware does: advance rip past it and deliver #BP to
- * the guest's own handler. Returns false when the error is something else.
+ * int3 (0xcc), do what hardware does: deliver #BP to the guest's own
+ * handler, which returns to the next instruction.
+ *
+ * rip stays AT the int3: KVM treats #BP as a soft exception and advances
+ * past the instruction itself when it delivers one (SVM decodes it to fill
+ * next_rip). Advancing rip here first, as a first version did, made SVM
+ * skip the following instruction instead and drop the event; the
+ * forced-emulation integration test caught it.
+ * Returns false when the error is something else.
  */
 static bool try_inject_int3(struct vcpu_worker *w)
 {
@@ -492,11 +499,9 @@ static bool try_inject_int3(struct vcpu_worker *w)
 		return false;
 	if (kvm_vcpu_get_events(w->vcpu_fd, &ev) < 0)
 		return false;
-	regs.rip += 1;
-	if (kvm_vcpu_set_regs(w->vcpu_fd, &regs) < 0)
-		return false;
+	/* Replaces whatever KVM queued for the failure (a #UD at CPL 0). */
 	ev.exception.injected = 1;
-	ev.exception.nr = 3; /* #BP: a trap, so the saved rip is the next instruction */
+	ev.exception.nr = 3; /* #BP */
 	ev.exception.has_error_code = 0;
 	ev.exception.error_code = 0;
 	ev.flags = 0;

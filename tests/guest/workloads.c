@@ -10,6 +10,7 @@ static const struct workload table[] = {
 	{ "mmio", wl_mmio },
 	{ "hypercall", wl_hypercall },
 	{ "int3", wl_int3 },
+	{ "int3-emulated", wl_int3_emulated },
 	{ "timer", wl_timer },
 	{ "triple", wl_triple },
 	{ "fault", wl_fault },

@@ -21,6 +21,7 @@ void wl_pio(unsigned cpu);
 void wl_mmio(unsigned cpu);
 void wl_hypercall(unsigned cpu);
 void wl_int3(unsigned cpu);
+void wl_int3_emulated(unsigned cpu);
 void wl_timer(unsigned cpu);
 void wl_triple(unsigned cpu);
 void wl_fault(unsigned cpu);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Exceptions and interrupts inside the guest: int3, an unhandled #UD, the LAPIC timer. */
 #include <criterion/criterion.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tests/integration/harness.h"
@@ -17,6 +19,45 @@ Test(exceptions, int3_reaches_guest_handler)
 	squib_assert_pass(&r);
 	cr_assert(strstr(r.console, "ok int3-count\n"), "%s", squib_describe(&r));
 	cr_assert(strstr(r.console, "ok int3-rip\n"), "%s", squib_describe(&r));
+}
+
+/*
+ * The int3 fallback: KVM's forced-emulation prefix makes KVM emulate the int3,
+ * which its emulator cannot do in 64-bit mode, so KVM reports an emulation
+ * failure exactly as the PVM backend does for every int3. squib must inject
+ * #BP itself (vcpu-worker/worker.c, try_inject_int3) for the guest to pass.
+ */
+#define FEP_PARAM "/sys/module/kvm/parameters/force_emulation_prefix"
+
+static bool write_param(const char *path, const char *value)
+{
+	FILE *f = fopen(path, "w");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fputs(value, f) >= 0;
+	return fclose(f) == 0 && ok;
+}
+
+static void restore_fep(void)
+{
+	(void)write_param(FEP_PARAM, "0");
+	squib_teardown();
+}
+
+Test(exceptions, int3_emulation_failure_is_injected_as_bp, .fini = restore_fep)
+{
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
+
+	if (!write_param(FEP_PARAM, "1"))
+		cr_skip_test("cannot enable %s (needs root and kvm.ko): the int3 fallback is untested here", FEP_PARAM);
+	squib_run_init(&r);
+	squib_start_guest(&r, 1, true, "int3-emulated", "--verbose", NULL);
+	squib_finish(&r);
+	squib_assert_pass(&r);
+	cr_assert(strstr(r.console, "ok int3-rip\n"), "%s", squib_describe(&r));
+	cr_assert(strstr(r.err, "int3 injected 1)"), "the monitor counted one injected #BP\n%s", squib_describe(&r));
 }
 
 /* The guest's default handler reports #UD and exits with 100 + 6. */
