@@ -216,6 +216,22 @@ static void on_doorbell(evutil_socket_t fd, short what, void *arg)
 	drain_monitor_rings(vm);
 }
 
+/*
+ * A worker's pidfd became readable: stop watching it and reap the worker.
+ * false when there is nothing to reap (already reaped at teardown).
+ */
+static bool reap_worker(struct event *ev, int pidfd, bool *alive, siginfo_t *info)
+{
+	event_del(ev);
+	if (!*alive)
+		return false;
+	memset(info, 0, sizeof(*info));
+	if (waitid(P_PIDFD, (id_t)pidfd, info, WEXITED) < 0)
+		return false;
+	*alive = false;
+	return true;
+}
+
 static void on_vcpu_exit(evutil_socket_t fd, short what, void *arg)
 {
 	struct vcpu_instance *v = arg;
@@ -224,13 +240,8 @@ static void on_vcpu_exit(evutil_socket_t fd, short what, void *arg)
 	char how[160];
 
 	(void)what;
-	event_del(v->ev_pid);
-	if (!v->alive)
+	if (!reap_worker(v->ev_pid, fd, &v->alive, &info))
 		return;
-	memset(&info, 0, sizeof(info));
-	if (waitid(P_PIDFD, (id_t)fd, &info, WEXITED) < 0)
-		return;
-	v->alive = false;
 	drain_one(vm, v); /* the reason it stopped, if it said one */
 	if (vm->ending)
 		return;
@@ -250,15 +261,10 @@ static void on_device_exit(evutil_socket_t fd, short what, void *arg)
 	char how[160];
 
 	(void)what;
-	event_del(dev->ev_pid);
-	if (!dev->alive) {
+	if (!reap_worker(dev->ev_pid, fd, &dev->alive, &info)) {
 		check_all_stopped(vm);
 		return;
 	}
-	memset(&info, 0, sizeof(info));
-	if (waitid(P_PIDFD, (id_t)fd, &info, WEXITED) < 0)
-		return;
-	dev->alive = false;
 	describe_death(&info, dev->status, how, sizeof(how));
 	if (vm->ending) {
 		if (!(info.si_code == CLD_EXITED && info.si_status == 0))
