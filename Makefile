@@ -130,6 +130,12 @@ $(OUT)/bench/%: $(OUT)/obj/tests/bench/%.o $(call obj,$(COMMON_SRC) $(PROTO_SRC)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
+# A device worker that violates its sandbox on purpose (integration tests).
+FAKE_DEVICE_BIN := $(OUT)/tests/fake-device
+$(FAKE_DEVICE_BIN): $(call obj,tests/fake-device/main.c $(SANDBOX_SRC) $(COMMON_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
 # ---- the test guest (freestanding, never sanitized) -----------------------
 GUEST_CFLAGS := -std=gnu11 -O2 -g -I. -Itests/guest -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-pie \
 	-mno-red-zone -mcmodel=small -fno-stack-protector -fno-asynchronous-unwind-tables -nostdlib -fno-builtin \
@@ -150,13 +156,13 @@ guest: $(GUEST_BIN)
 
 # ---- top-level targets ----------------------------------------------------
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN)
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN) $(FAKE_DEVICE_BIN)
 	$(Q)$(MAKE) --no-print-directory unit-test integration-test
 
 unit-test: $(UNIT_BIN)
 	$(Q)$(UNIT_BIN) --jobs=2
 
-integration-test: $(MONITOR_BIN) $(DEVICE_BIN) $(GUEST_BIN) $(INTEG_BIN)
+integration-test: $(MONITOR_BIN) $(DEVICE_BIN) $(GUEST_BIN) $(INTEG_BIN) $(FAKE_DEVICE_BIN)
 	$(Q)tests/run-kvm.sh $(OUT) $(INTEG_BIN) --jobs=1
 
 bench: deps

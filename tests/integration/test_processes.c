@@ -192,3 +192,26 @@ Test(processes, killed_device_worker_ends_vm)
 		  "stderr does not name the signal (SIGKILL / signal 9 / killed)\n%s", squib_describe(&r));
 	assert_no_leftovers(&r, &w);
 }
+
+/*
+ * A device worker that breaks its seccomp filter: the monitor names the
+ * worker, its pid and the denied syscall, ends the VM with status 4 and
+ * leaves no process behind. tests/fake-device enters the real device
+ * sandbox, says READY, then calls getppid().
+ */
+Test(processes, seccomp_violation_names_the_syscall)
+{
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
+	static char fake[PATH_MAX];
+
+	snprintf(fake, sizeof(fake), "%s/tests/fake-device", squib_build_dir());
+	cr_assert_eq(access(fake, X_OK), 0, "%s is missing: make %s", fake, fake);
+	cr_assert_eq(setenv("SQUIB_DEVICE_BINARY", fake, 1), 0);
+	squib_run_init(&r);
+	squib_start_guest(&r, 1, false, "spin", NULL);
+	squib_finish(&r);
+	cr_assert_eq(r.status, SQUIB_EXIT_DEVICE_DIED, "expected status 4\n%s", squib_describe(&r));
+	cr_assert(strstr(r.err, "device worker uart (pid "), "stderr names the worker\n%s", squib_describe(&r));
+	cr_assert(strstr(r.err, "killed by SIGSYS: seccomp denied syscall getppid"),
+		  "stderr names the signal and the syscall\n%s", squib_describe(&r));
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A stand-in for squib-device that breaks its sandbox on purpose, so the
+ * integration tests can check, end to end, how the monitor reports a
+ * seccomp violation: role, pid and the denied syscall's name.
+ *
+ * It takes squib-device's command line, maps its status page, enters the
+ * real device sandbox (sandbox_enter), reports CONTROL_READY and then calls
+ * getppid(), which no device role allows. Used only through
+ * SQUIB_DEVICE_BINARY by tests/integration/test_processes.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "proto/control.h"
+#include "sandbox/sandbox.h"
+
+static int fd_arg(int argc, char **argv, const char *name)
+{
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], name))
+			return atoi(argv[i + 1]);
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	int control_fd = fd_arg(argc, argv, "--control-fd");
+	int status_fd = fd_arg(argc, argv, "--status-fd");
+	struct control_msg ready = { .type = CONTROL_READY };
+	struct sandbox_params params;
+	struct worker_status *status;
+
+	if (control_fd < 0 || status_fd < 0) {
+		fprintf(stderr, "fake-device: needs --control-fd and --status-fd\n");
+		return 2;
+	}
+	status = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, status_fd, 0);
+	if (status == MAP_FAILED) {
+		perror("fake-device: mmap status");
+		return 1;
+	}
+	memset(&params, 0, sizeof(params));
+	params.vcpu_fd = -1;
+	params.log_fd = 2;
+	params.output_fd = -1;
+	params.control_fd = control_fd;
+	params.doorbell_fd = -1;
+	for (size_t i = 0; i < sizeof(params.doorbell_fds) / sizeof(params.doorbell_fds[0]); i++)
+		params.doorbell_fds[i] = -1;
+	if (sandbox_enter(SANDBOX_ROLE_DEVICE, &params, status) < 0) {
+		fprintf(stderr, "fake-device: sandbox_enter failed\n");
+		return 1;
+	}
+	if (send(control_fd, &ready, sizeof(ready), MSG_NOSIGNAL) != (ssize_t)sizeof(ready))
+		_exit(1);
+	syscall(SYS_getppid); /* denied: SIGSYS */
+	_exit(3);
+}
