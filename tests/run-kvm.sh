@@ -31,4 +31,4 @@ payload=("--payload" "$repo/$out/squib-monitor" "--payload" "$repo/$out/squib-de
 [ -d "$repo/tests/bench" ] && payload+=("--payload" "$repo/tests/bench")
 exec "$repo/tests/svm-host/run.sh" --timeout "${SQUIB_SVM_TIMEOUT:-900}" "${payload[@]}" \
 	--env "SQUIB_BUILD=$out" --env "SQUIB_TEST_TIMEOUT=${SQUIB_TEST_TIMEOUT:-120}" \
-	${ASAN_OPTIONS:+--env "ASAN_OPTIONS=$ASAN_OPTIONS"} -- "$@"
+	${ASAN_OPTIONS:+--env "ASAN_OPTIONS=$ASAN_OPTIONS"} ${BENCH_N:+--env "BENCH_N=$BENCH_N"} -- "$@"
