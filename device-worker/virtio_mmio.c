@@ -9,6 +9,8 @@
  */
 #include "device-worker/virtio_mmio.h"
 
+#include "device-worker/virtqueue.h" /* the one definition of the ring layout */
+
 #include <errno.h>
 #include <string.h>
 
@@ -73,17 +75,17 @@ static const char *queue_layout_problem(uint32_t num, uint32_t num_max, uint64_t
 		return "queue size is not a power of two";
 	if (num > num_max || num > VIRTIO_STATE_QUEUE_SIZE_MAX)
 		return "queue size exceeds QueueNumMax";
-	if (desc % VIRTIO_DESC_ALIGN)
+	if (desc % VIRTQ_DESC_ALIGN)
 		return "descriptor table not 16-byte aligned";
-	if (driver % VIRTIO_DRIVER_ALIGN)
+	if (driver % VIRTQ_AVAIL_ALIGN)
 		return "driver ring not 2-byte aligned";
-	if (device % VIRTIO_DEVICE_ALIGN)
+	if (device % VIRTQ_USED_ALIGN)
 		return "device ring not 4-byte aligned";
-	if (!range_in_ram(desc, VIRTIO_DESC_RING_BYTES(num), ram_size))
+	if (!range_in_ram(desc, virtq_desc_bytes(num), ram_size))
 		return "descriptor table outside guest RAM";
-	if (!range_in_ram(driver, VIRTIO_DRIVER_RING_BYTES(num), ram_size))
+	if (!range_in_ram(driver, virtq_avail_bytes(num), ram_size))
 		return "driver ring outside guest RAM";
-	if (!range_in_ram(device, VIRTIO_DEVICE_RING_BYTES(num), ram_size))
+	if (!range_in_ram(device, virtq_used_bytes(num), ram_size))
 		return "device ring outside guest RAM";
 	return NULL;
 }

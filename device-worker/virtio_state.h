@@ -118,14 +118,6 @@
 	(VIRTIO_FEAT_ACCESS_PLATFORM | VIRTIO_FEAT_RING_PACKED | VIRTIO_FEAT_SR_IOV |           \
 	 VIRTIO_FEAT_NOTIFICATION_DATA | VIRTIO_FEAT_NOTIF_CONFIG_DATA | VIRTIO_FEAT_RING_RESET)
 
-/* Split virtqueue ring sizes and alignments (virtio 1.2 section 2.7). */
-#define VIRTIO_DESC_RING_BYTES(num) (16ull * (num))
-#define VIRTIO_DRIVER_RING_BYTES(num) (6ull + 2ull * (num))  /* flags, idx, ring[], used_event */
-#define VIRTIO_DEVICE_RING_BYTES(num) (6ull + 8ull * (num))  /* flags, idx, ring[], avail_event */
-#define VIRTIO_DESC_ALIGN 16u
-#define VIRTIO_DRIVER_ALIGN 2u
-#define VIRTIO_DEVICE_ALIGN 4u
-
 /* One virtqueue. Offsets relative to the entry. */
 struct virtio_queue_state {
 	uint32_t num;            /* 0x00 QueueNum as last written (any value; checked at QueueReady) */
