@@ -163,7 +163,7 @@ unit-test: $(UNIT_BIN)
 	$(Q)$(UNIT_BIN) --jobs=2
 
 integration-test: $(MONITOR_BIN) $(DEVICE_BIN) $(GUEST_BIN) $(INTEG_BIN) $(FAKE_DEVICE_BIN)
-	$(Q)tests/run-kvm.sh $(OUT) $(INTEG_BIN) --jobs=1
+	$(Q)tests/run-kvm.sh $(OUT) $(INTEG_BIN) --jobs=1 --verbose
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
