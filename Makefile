@@ -159,8 +159,10 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN) $(FAKE_DEVICE_BIN)
 	$(Q)$(MAKE) --no-print-directory unit-test integration-test
 
+# Leaks inside criterion itself are suppressed (tests/lsan-suppressions.txt).
+LSAN_ENV := LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan-suppressions.txt:print_suppressions=0
 unit-test: $(UNIT_BIN)
-	$(Q)$(UNIT_BIN) --jobs=2
+	$(Q)$(LSAN_ENV) $(UNIT_BIN) --jobs=2
 
 integration-test: $(MONITOR_BIN) $(DEVICE_BIN) $(GUEST_BIN) $(INTEG_BIN) $(FAKE_DEVICE_BIN)
 	$(Q)tests/run-kvm.sh $(OUT) $(INTEG_BIN) --jobs=1 --verbose
