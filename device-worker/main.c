@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -467,6 +468,18 @@ int main(int argc, char **argv)
 	snprintf(comm, sizeof(comm), "squib-dev-%s", a.name);
 	if (prctl(PR_SET_NAME, comm) < 0)
 		fatal(a.name, errno, "prctl(PR_SET_NAME)");
+
+	/*
+	 * No core dumps: this process maps all of guest RAM, and a tenant's
+	 * memory must never land in a core file. Also makes the worker
+	 * non-dumpable, so processes of the same uid cannot ptrace it.
+	 */
+	{
+		const struct rlimit no_core = { 0, 0 };
+
+		if (setrlimit(RLIMIT_CORE, &no_core) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0)
+			fatal(a.name, errno, "disabling core dumps");
+	}
 
 	/* Narrow. */
 	memset(&params, 0, sizeof(params));

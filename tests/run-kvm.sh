@@ -11,7 +11,8 @@
 # the first probes, 2 in ~14 runs here; cause not found, the harness's own
 # per-test timeouts stop firing too). run.sh then kills it after
 # SQUIB_SVM_TIMEOUT seconds (default 300; a whole integration run takes
-# 10-90 s), prints the last console lines, and retries once.
+# 10-90 s), prints the last console lines, and retries, up to
+# SQUIB_SVM_RETRIES times (default 2).
 set -euo pipefail
 
 out=$1
@@ -35,6 +36,6 @@ payload=("--payload" "$repo/$out/squib-monitor" "--payload" "$repo/$out/squib-de
 [ -d "$repo/$out/tests" ] && payload+=("--payload" "$repo/$out/tests")
 [ -d "$repo/$out/bench" ] && payload+=("--payload" "$repo/$out/bench")
 [ -d "$repo/tests/bench" ] && payload+=("--payload" "$repo/tests/bench")
-exec "$repo/tests/svm-host/run.sh" --timeout "${SQUIB_SVM_TIMEOUT:-300}" "${payload[@]}" \
+exec "$repo/tests/svm-host/run.sh" --timeout "${SQUIB_SVM_TIMEOUT:-300}" --retries "${SQUIB_SVM_RETRIES:-2}" "${payload[@]}" \
 	--env "SQUIB_BUILD=$out" --env "SQUIB_TEST_TIMEOUT=${SQUIB_TEST_TIMEOUT:-120}" \
 	${ASAN_OPTIONS:+--env "ASAN_OPTIONS=$ASAN_OPTIONS"} ${BENCH_N:+--env "BENCH_N=$BENCH_N"} -- "$@"

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -44,6 +46,15 @@ int main(int argc, char **argv)
 	if (status == MAP_FAILED) {
 		perror("fake-device: mmap status");
 		return 1;
+	}
+	{
+		/* As squib-device does: no core file of a process mapping guest RAM. */
+		const struct rlimit no_core = { 0, 0 };
+
+		if (setrlimit(RLIMIT_CORE, &no_core) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0) {
+			perror("fake-device: disabling core dumps");
+			return 1;
+		}
 	}
 	memset(&params, 0, sizeof(params));
 	params.vcpu_fd = -1;
