@@ -25,6 +25,18 @@ static inline void fmt_init(struct fmt_buf *f, char *buf, size_t cap)
 		buf[0] = '\0';
 }
 
+/* Continues a NUL-terminated string already in buf (cap bytes). */
+static inline void fmt_resume(struct fmt_buf *f, char *buf, size_t cap)
+{
+	f->buf = buf;
+	f->cap = cap;
+	f->len = 0;
+	while (f->len + 1 < cap && buf[f->len])
+		f->len++;
+	if (cap)
+		buf[f->len] = '\0';
+}
+
 static inline void fmt_char(struct fmt_buf *f, char c)
 {
 	if (f->cap == 0 || f->len + 1 >= f->cap)

@@ -11,14 +11,19 @@ static void zero_exit(struct vm_exit *out)
 		p[i] = 0;
 }
 
+void vcpu_internal_error_fmt(struct vm_exit *out, struct fmt_buf *f, const char *message)
+{
+	zero_exit(out);
+	out->kind = VM_EXIT_INTERNAL_ERROR;
+	fmt_init(f, out->u.internal_error.message, sizeof(out->u.internal_error.message));
+	fmt_str(f, message);
+}
+
 void vcpu_internal_error(struct vm_exit *out, const char *message)
 {
 	struct fmt_buf f;
 
-	zero_exit(out);
-	out->kind = VM_EXIT_INTERNAL_ERROR;
-	fmt_init(&f, out->u.internal_error.message, sizeof(out->u.internal_error.message));
-	fmt_str(&f, message);
+	vcpu_internal_error_fmt(out, &f, message);
 }
 
 uint32_t vcpu_exit_repeats(const struct kvm_run *run, size_t run_size)
@@ -54,9 +59,7 @@ static void decode_io(const struct kvm_run *run, size_t run_size, uint32_t rep, 
 	struct fmt_buf f;
 
 	if (rep >= vcpu_exit_repeats(run, run_size)) {
-		vcpu_internal_error(out, "");
-		fmt_init(&f, out->u.internal_error.message, sizeof(out->u.internal_error.message));
-		fmt_str(&f, "invalid KVM_EXIT_IO: size ");
+		vcpu_internal_error_fmt(out, &f, "invalid KVM_EXIT_IO: size ");
 		fmt_dec(&f, run->io.size);
 		fmt_str(&f, " count ");
 		fmt_dec(&f, run->io.count);
@@ -80,9 +83,7 @@ static void decode_mmio(const struct kvm_run *run, struct vm_exit *out)
 	struct fmt_buf f;
 
 	if (len < 1 || len > VM_MMIO_DATA_MAX) {
-		vcpu_internal_error(out, "");
-		fmt_init(&f, out->u.internal_error.message, sizeof(out->u.internal_error.message));
-		fmt_str(&f, "invalid KVM_EXIT_MMIO length ");
+		vcpu_internal_error_fmt(out, &f, "invalid KVM_EXIT_MMIO length ");
 		fmt_dec(&f, len);
 		return;
 	}
@@ -109,9 +110,7 @@ static void decode_system_event(const struct kvm_run *run, struct vm_exit *out)
 		vcpu_internal_error(out, "guest reported a crash (KVM_SYSTEM_EVENT_CRASH)");
 		return;
 	default:
-		vcpu_internal_error(out, "");
-		fmt_init(&f, out->u.internal_error.message, sizeof(out->u.internal_error.message));
-		fmt_str(&f, "unknown KVM system event type ");
+		vcpu_internal_error_fmt(out, &f, "unknown KVM system event type ");
 		fmt_dec(&f, run->system_event.type);
 		return;
 	}
@@ -121,9 +120,7 @@ static void decode_internal(const struct kvm_run *run, struct vm_exit *out)
 {
 	struct fmt_buf f;
 
-	vcpu_internal_error(out, "");
-	fmt_init(&f, out->u.internal_error.message, sizeof(out->u.internal_error.message));
-	fmt_str(&f, "KVM internal error, suberror ");
+	vcpu_internal_error_fmt(out, &f, "KVM internal error, suberror ");
 	fmt_dec(&f, run->internal.suberror);
 	switch (run->internal.suberror) {
 	case KVM_INTERNAL_ERROR_EMULATION:
@@ -171,17 +168,13 @@ void vcpu_decode_exit(const struct kvm_run *run, size_t run_size, uint32_t rep, 
 		decode_internal(run, out);
 		return;
 	case KVM_EXIT_FAIL_ENTRY:
-		vcpu_internal_error(out, "");
-		fmt_init(&f, out->u.internal_error.message, sizeof(out->u.internal_error.message));
-		fmt_str(&f, "VM entry failed, hardware reason ");
+		vcpu_internal_error_fmt(out, &f, "VM entry failed, hardware reason ");
 		fmt_hex(&f, run->fail_entry.hardware_entry_failure_reason);
 		fmt_str(&f, " on cpu ");
 		fmt_dec(&f, run->fail_entry.cpu);
 		return;
 	default:
-		vcpu_internal_error(out, "");
-		fmt_init(&f, out->u.internal_error.message, sizeof(out->u.internal_error.message));
-		fmt_str(&f, "unknown KVM exit reason ");
+		vcpu_internal_error_fmt(out, &f, "unknown KVM exit reason ");
 		fmt_dec(&f, run->exit_reason);
 		return;
 	}

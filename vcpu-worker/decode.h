@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "common/compiler.h"
+#include "common/fmt.h"
 #include "proto/vmexit.h"
 
 /*
@@ -47,5 +48,12 @@ void vcpu_make_hypercall(const struct kvm_regs *regs, struct vm_exit *out);
 
 /* Sets out to InternalError with message (truncated to fit). */
 void vcpu_internal_error(struct vm_exit *out, const char *message);
+
+/*
+ * Sets out to InternalError with message and points f at the end of it, so
+ * the caller can append numbers (fmt_dec, fmt_hex). Also used to append to
+ * an InternalError that already holds a message.
+ */
+void vcpu_internal_error_fmt(struct vm_exit *out, struct fmt_buf *f, const char *message);
 
 #endif

@@ -198,9 +198,7 @@ static NORETURN void stop_with_error(struct vcpu_worker *w, const char *what, lo
 	struct vm_exit e;
 	struct fmt_buf f;
 
-	vcpu_internal_error(&e, "");
-	fmt_init(&f, e.u.internal_error.message, sizeof(e.u.internal_error.message));
-	fmt_str(&f, what);
+	vcpu_internal_error_fmt(&e, &f, what);
 	fmt_str(&f, " failed: errno ");
 	fmt_dec(&f, -err);
 	stop_with(w, &e);
@@ -559,14 +557,9 @@ static void handle_exit(struct vcpu_worker *w)
 	if (e.kind == VM_EXIT_INTERNAL_ERROR) {
 		struct kvm_regs regs;
 		struct fmt_buf f;
-		size_t end;
 
 		if (kvm_vcpu_get_regs(w->vcpu_fd, &regs) == 0) {
-			for (end = 0; e.u.internal_error.message[end]; end++)
-				;
-			f.buf = e.u.internal_error.message;
-			f.cap = sizeof(e.u.internal_error.message);
-			f.len = end;
+			fmt_resume(&f, e.u.internal_error.message, sizeof(e.u.internal_error.message));
 			fmt_str(&f, " at rip ");
 			fmt_hex(&f, regs.rip);
 		}
