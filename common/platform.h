@@ -43,6 +43,24 @@
 #define I8042_COMMAND_PORT 0x64
 #define I8042_CMD_RESET 0xfe
 
+/*
+ * virtio-mmio device windows (virtio 1.2 section 4.2, version 2 registers).
+ * Slot i is the window [VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_STRIDE, + 0x200)
+ * with its own IOAPIC pin VIRTIO_MMIO_GSI_BASE + i, level-triggered, active
+ * high. The monitor fills slots in this order: every --disk in command-line
+ * order, then every --net, then --rng. An empty slot reads all ones (no
+ * virtio magic). This is the one table; the ACPI DSDT for Linux guests will
+ * describe the same windows. Pins 16..23 are IOAPIC-only (no 8259 twin), so
+ * level semantics through KVM's resample irqfd are clean.
+ */
+#define VIRTIO_MMIO_BASE 0xd0000000ULL
+#define VIRTIO_MMIO_STRIDE 0x1000ULL
+#define VIRTIO_MMIO_WINDOW 0x200ULL
+#define VIRTIO_MMIO_SLOTS 8
+#define VIRTIO_MMIO_GSI_BASE 16
+#define VIRTIO_MMIO_SLOT_BASE(i) (VIRTIO_MMIO_BASE + (unsigned long long)(i) * VIRTIO_MMIO_STRIDE)
+#define VIRTIO_MMIO_SLOT_GSI(i) (VIRTIO_MMIO_GSI_BASE + (i))
+
 /* In-kernel irqchip addresses. */
 #define LAPIC_BASE 0xfee00000ULL
 #define IOAPIC_BASE 0xfec00000ULL
