@@ -25,6 +25,18 @@ enum sandbox_role {
 	SANDBOX_ROLE_COUNT
 };
 
+/*
+ * One more syscall a device model needs (virtio_device.h): allowed only with
+ * its first argument equal to fd, or with any arguments when fd is -1.
+ */
+struct sandbox_fd_rule {
+	int nr;
+	int fd;
+	const char *why;
+};
+
+#define SANDBOX_MAX_EXTRA_RULES 32
+
 /* What a role's filter may refer to (fd numbers for argument checks). */
 struct sandbox_params {
 	int vcpu_fd;        /* VCPU: the only fd ioctl is allowed on */
@@ -33,6 +45,9 @@ struct sandbox_params {
 	int output_fd;      /* DEVICE: console output fd it may write, -1 if none */
 	int control_fd;     /* DEVICE: its control socket (send/recv) */
 	int doorbell_fd;    /* DEVICE: its own doorbell eventfd (read) */
+	/* DEVICE: the model's own needs (device_model.sandbox_rules). */
+	struct sandbox_fd_rule extra[SANDBOX_MAX_EXTRA_RULES];
+	unsigned nextra;
 };
 
 /* A compiled filter, ready for seccomp(SECCOMP_SET_MODE_FILTER). */
