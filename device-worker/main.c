@@ -187,7 +187,7 @@ static bool repeatable(int id)
 	return id == OPT_RING_FD || id == OPT_NOTIFY_FD || id == OPT_PARAM;
 }
 
-/* A --param: KEY or KEY=VALUE, printable ASCII without spaces or commas, at most 64 bytes. */
+/* A --param: KEY or KEY=VALUE, printable ASCII (spaces allowed in the value) without commas, at most 64 bytes. */
 static bool param_valid(const char *s)
 {
 	size_t n = strlen(s);
@@ -195,7 +195,7 @@ static bool param_valid(const char *s)
 	if (n == 0 || n > 64 || s[0] == '=')
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] <= ' ' || s[i] > '~' || s[i] == ',')
+		if (s[i] < ' ' || s[i] > '~' || s[i] == ',' || (s[i] == ' ' && !strchr(s, '=')))
 			return false;
 	}
 	return true;
@@ -324,7 +324,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 			if (a->nparams >= DEVICE_MAX_PARAMS)
 				usagef("%s: more than %d parameters", opt, DEVICE_MAX_PARAMS);
 			if (!param_valid(val))
-				usagef("%s: '%s' is not KEY or KEY=VALUE (printable, no spaces or commas)", opt, val);
+				usagef("%s: '%s' is not KEY or KEY=VALUE (printable ASCII, no commas)", opt, val);
 			a->params[a->nparams++] = val;
 			break;
 		default:
