@@ -81,12 +81,18 @@ static int uring_setup(struct blk_io *io, const char **step)
 		*step = "registering the backend as fixed file 0";
 		goto fail;
 	}
-	r = io_uring_register_restrictions(&io->ring, res, ARRAY_SIZE(res));
+	/*
+	 * liburing 2.3 (Debian 12) declares io_uring_register_restrictions and
+	 * io_uring_enable_rings but its shared library does not export them
+	 * (missing from its symbol map until 2.4): the raw register call
+	 * instead, which 2.3 does export. Same syscall, same arguments.
+	 */
+	r = io_uring_register((unsigned)io->ring.ring_fd, IORING_REGISTER_RESTRICTIONS, res, ARRAY_SIZE(res));
 	if (r < 0) {
 		*step = "registering the ring's restrictions";
 		goto fail;
 	}
-	r = io_uring_enable_rings(&io->ring);
+	r = io_uring_register((unsigned)io->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
 	if (r < 0) {
 		*step = "enabling the ring";
 		goto fail;
