@@ -15,12 +15,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* io_uring_wait_cqe interruptions tolerated while draining before giving up. */
+/* Interrupted waits (or refused submits) tolerated while draining before giving up. */
 #define BLK_IO_DRAIN_EINTR_MAX 1000u
 
 const char *blk_io_engine_name(const struct blk_io *io)
@@ -452,10 +455,15 @@ void blk_io_drain(struct blk_io *io)
 		uint64_t tag;
 		int r;
 
-		if (io->unsubmitted && blk_io_submit(io) < 0 && io->unsubmitted == io->busy) {
-			/* Nothing is in the kernel, and it will not take the rest. */
-			io->broken = true;
-			break;
+		if (io->unsubmitted) {
+			r = blk_io_submit(io);
+			if (io->unsubmitted >= io->busy) {
+				/* Nothing is in the kernel to wait for: try again, a bounded number of times. */
+				if (++interrupted > BLK_IO_DRAIN_EINTR_MAX || (r < 0 && r != -EAGAIN && r != -EINTR &&
+									      r != -EBUSY))
+					io->broken = true;
+				continue;
+			}
 		}
 		/* Precondition: at least one operation is in the kernel (busy > unsubmitted). */
 		r = io_uring_wait_cqe(&io->ring, &cqe);
@@ -558,6 +566,92 @@ unsigned blk_io_zero_iov(const struct blk_io *io, uint64_t len, struct iovec *io
 	}
 	*covered = done;
 	return n;
+}
+
+void blk_io_copy(const struct iovec *dst, unsigned ndst, const struct iovec *src, unsigned nsrc, uint64_t len)
+{
+	unsigned di = 0, si = 0;
+	size_t doff = 0, soff = 0;
+
+	while (len > 0 && di < ndst && si < nsrc) {
+		size_t take = dst[di].iov_len - doff;
+
+		if (src[si].iov_len - soff < take)
+			take = src[si].iov_len - soff;
+		if (len < take)
+			take = (size_t)len;
+		memcpy((uint8_t *)dst[di].iov_base + doff, (const uint8_t *)src[si].iov_base + soff, take);
+		len -= take;
+		doff += take;
+		soff += take;
+		if (doff == dst[di].iov_len) {
+			di++;
+			doff = 0;
+		}
+		if (soff == src[si].iov_len) {
+			si++;
+			soff = 0;
+		}
+	}
+}
+
+/* ---- the backend ---------------------------------------------------------------- */
+
+int blk_io_probe(int fd, bool want_direct, struct blk_backend *out, const char **why)
+{
+	struct stat st;
+	int fl;
+
+	memset(out, 0, sizeof(*out));
+	if (fstat(fd, &st) < 0) {
+		*why = "fstat";
+		return -errno;
+	}
+	out->lbs = 512;
+	if (S_ISREG(st.st_mode)) {
+		out->size = st.st_size < 0 ? 0 : (uint64_t)st.st_size;
+		if (st.st_blksize > 0 && st.st_blksize <= (1 << 20))
+			out->fs_block = (uint32_t)st.st_blksize;
+	} else if (S_ISBLK(st.st_mode)) {
+		int ssz = 0;
+
+		out->blkdev = true;
+		if (ioctl(fd, BLKGETSIZE64, &out->size) < 0 || ioctl(fd, BLKSSZGET, &ssz) < 0) {
+			*why = "block device size";
+			return -errno;
+		}
+		if (ssz > 0)
+			out->lbs = (uint32_t)ssz;
+	} else {
+		*why = "neither a regular file nor a block device";
+		return -EINVAL;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0) {
+		*why = "F_GETFL";
+		return -errno;
+	}
+	out->accmode = fl & O_ACCMODE;
+	if (want_direct && !(fl & O_DIRECT)) {
+		if (fcntl(fd, F_SETFL, fl | O_DIRECT) < 0) {
+			*why = "setting O_DIRECT";
+			return -errno;
+		}
+		fl |= O_DIRECT;
+		out->direct_set_here = true;
+	}
+	out->direct = (fl & O_DIRECT) != 0;
+	if (out->direct) {
+		struct statx stx;
+
+		memset(&stx, 0, sizeof(stx));
+		if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 && (stx.stx_mask & STATX_DIOALIGN)) {
+			out->dio_reported = true;
+			out->dio_mem_align = stx.stx_dio_mem_align;
+			out->dio_offset_align = stx.stx_dio_offset_align;
+		}
+	}
+	return 0;
 }
 
 /* ---- sandbox ------------------------------------------------------------------ */

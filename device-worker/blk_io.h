@@ -210,6 +210,33 @@ void blk_io_bounce_put(struct blk_io *io, const struct iovec *iov, unsigned n);
 unsigned blk_io_zero_iov(const struct blk_io *io, uint64_t len, struct iovec *iov, unsigned max,
 			 uint64_t *covered);
 
+/* Copies len bytes between two iovec lists (both covering at least len bytes). */
+void blk_io_copy(const struct iovec *dst, unsigned ndst, const struct iovec *src, unsigned nsrc, uint64_t len);
+
+/* What a backend fd is (blk_io_probe). */
+struct blk_backend {
+	uint64_t size;             /* bytes */
+	bool blkdev;               /* a block device (else a regular file) */
+	int accmode;               /* O_RDONLY, O_WRONLY or O_RDWR */
+	bool direct;               /* O_DIRECT is set */
+	bool direct_set_here;      /* ... because blk_io_probe set it */
+	uint32_t lbs;              /* logical block size (BLKSSZGET); 512 for a file */
+	uint32_t fs_block;         /* a file's st_blksize; 0 for a device */
+	uint32_t dio_mem_align;    /* statx STATX_DIOALIGN (O_DIRECT only); 0: not reported */
+	uint32_t dio_offset_align;
+	bool dio_reported;         /* the two above are the file system's answer */
+};
+
+/*
+ * Before the sandbox: size, kind and access mode of fd, which must be a
+ * regular file or a block device. With want_direct, sets O_DIRECT on it
+ * (F_SETFL: this changes the open file description, which the monitor
+ * shares) when it is not set yet. 0, or -errno with *why naming what
+ * failed. Preconditions: fd is the monitor's backend fd (trusted);
+ * fstat, fcntl, statx and ioctl(BLKGETSIZE64, BLKSSZGET) are allowed.
+ */
+int blk_io_probe(int fd, bool want_direct, struct blk_backend *out, const char **why) MUST_USE;
+
 /* The syscalls the engine needs inside the sandbox, each tied to its fd. */
 unsigned blk_io_sandbox_rules(const struct blk_io *io, struct sandbox_fd_rule *out, unsigned max);
 

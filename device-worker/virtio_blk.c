@@ -17,11 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
-#include <linux/fs.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* What the engine operation in flight for a request does. */
 enum blk_step {
@@ -64,11 +60,11 @@ static void log_backend_error(struct virtio_blk *b, const struct blk_req *r, con
 /* Guest mistakes answered on the request: the first 16, then quiet. */
 static void log_guest_error(struct virtio_blk *b, const char *what)
 {
-	uint64_t n = b->stats.ioerr + b->stats.unsupp;
+	uint64_t n = b->stats.ioerr + b->stats.unsupp; /* refusals before this one */
 
-	if (n <= 16)
+	if (n < 16)
 		device_log(b->host, "virtio-blk: request refused: %s%s", what,
-			   n == 16 ? " (further refusals not logged)" : "");
+			   n == 15 ? " (further refusals not logged)" : "");
 }
 
 /* ---- completing --------------------------------------------------------------- */
@@ -140,34 +136,6 @@ static void blk_finish_ok(struct virtio_blk *b, struct blk_req *r, uint32_t data
 
 /* ---- reads and writes --------------------------------------------------------- */
 
-/* Copies len bytes between two iovec lists (both cover at least len). */
-static void iov_copy(const struct iovec *dst, unsigned ndst, const struct iovec *src, unsigned nsrc, uint64_t len)
-{
-	unsigned di = 0, si = 0;
-	size_t doff = 0, soff = 0;
-
-	while (len > 0 && di < ndst && si < nsrc) {
-		size_t take = dst[di].iov_len - doff;
-
-		if (src[si].iov_len - soff < take)
-			take = src[si].iov_len - soff;
-		if (len < take)
-			take = (size_t)len;
-		memcpy((uint8_t *)dst[di].iov_base + doff, (const uint8_t *)src[si].iov_base + soff, take);
-		len -= take;
-		doff += take;
-		soff += take;
-		if (doff == dst[di].iov_len) {
-			di++;
-			doff = 0;
-		}
-		if (soff == src[si].iov_len) {
-			si++;
-			soff = 0;
-		}
-	}
-}
-
 static void defer_push(struct virtio_blk *b, struct blk_req *r)
 {
 	r->state = BLK_REQ_DEFERRED;
@@ -221,7 +189,7 @@ static int blk_launch_bounced(struct virtio_blk *b, struct blk_req *r)
 	r->nbounce = (unsigned)n;
 	/* The guest's data, as it is now: later changes by the guest do not reach the disk. */
 	if (write)
-		iov_copy(r->biov, r->nbounce, r->iov, r->niov, r->len);
+		blk_io_copy(r->biov, r->nbounce, r->iov, r->niov, r->len);
 	op.iov = r->biov;
 	op.niov = r->nbounce;
 	blk_start(b, r, write ? STEP_WRITE : STEP_READ, &op);
@@ -507,7 +475,7 @@ static void blk_on_done(struct virtio_blk *b, unsigned tag, int res)
 			return;
 		}
 		if (r->step == STEP_READ && r->nbounce)
-			iov_copy(r->iov, r->niov, r->biov, r->nbounce, r->len);
+			blk_io_copy(r->iov, r->niov, r->biov, r->nbounce, r->len);
 		if (r->nbounce) {
 			blk_io_bounce_put(&b->io, r->biov, r->nbounce);
 			r->nbounce = 0;
@@ -806,95 +774,57 @@ static int parse_params(const struct virtio_dev *vd, struct blk_params *p)
 }
 
 /*
- * Size, kind and access mode of the backend fd. Preconditions: fd is the
- * monitor's (trusted) backend fd; fstat, fcntl and ioctl(BLKGETSIZE64,
- * BLKSSZGET) are called before the sandbox.
+ * The backend against the parameters: a size that is a positive multiple
+ * of 512, the access mode the disk needs (O_RDONLY for ro, O_RDWR
+ * otherwise), and for direct I/O an alignment 512-byte sectors can meet.
+ * Sets capacity, blkdev, direct, dio_align and *discard_align (sectors).
  */
-static int check_backend(struct virtio_blk *b, const struct blk_params *p, uint32_t *lbs)
+static int check_backend(struct virtio_blk *b, const struct blk_params *p, uint32_t *discard_align)
 {
-	struct stat st;
-	uint64_t size;
-	int fl, want = p->ro ? O_RDONLY : O_RDWR;
+	static const char *const mode[] = { "read-only", "write-only", "read-write", "?" };
+	struct blk_backend be;
+	const char *why = "?";
+	int r = blk_io_probe(b->fd, p->direct, &be, &why);
 
-	if (fstat(b->fd, &st) < 0) {
-		device_log(b->host, "virtio-blk: backend fd %d: %s", b->fd, strerrordesc_np(errno));
-		return -errno;
+	if (r < 0) {
+		device_log(b->host, "virtio-blk: backend fd %d: %s: %s", b->fd, why, strerrordesc_np(-r));
+		return r;
 	}
-	*lbs = VIRTIO_BLK_SECTOR;
-	if (S_ISREG(st.st_mode)) {
-		if (st.st_size < 0)
-			return -EINVAL;
-		size = (uint64_t)st.st_size;
-	} else if (S_ISBLK(st.st_mode)) {
-		int ssz = 0;
-
-		b->blkdev = true;
-		if (ioctl(b->fd, BLKGETSIZE64, &size) < 0 || ioctl(b->fd, BLKSSZGET, &ssz) < 0) {
-			device_log(b->host, "virtio-blk: block device size: %s", strerrordesc_np(errno));
-			return -errno;
-		}
-		if (ssz > 0)
-			*lbs = (uint32_t)ssz;
-	} else {
-		device_log(b->host, "virtio-blk: the backend is neither a regular file nor a block device");
-		return -EINVAL;
-	}
-	if (size == 0 || size % VIRTIO_BLK_SECTOR || size > INT64_MAX) {
+	if (be.size == 0 || be.size % VIRTIO_BLK_SECTOR || be.size > INT64_MAX) {
 		device_log(b->host, "virtio-blk: image size %llu is not a positive multiple of 512",
-			   (unsigned long long)size);
+			   (unsigned long long)be.size);
 		return -EINVAL;
 	}
-	b->capacity = size / VIRTIO_BLK_SECTOR;
-	fl = fcntl(b->fd, F_GETFL);
-	if (fl < 0)
-		return -errno;
-	if ((fl & O_ACCMODE) != want) {
-		device_log(b->host, "virtio-blk: the backend fd is %s, the disk is %s",
-			   (fl & O_ACCMODE) == O_RDONLY ? "read-only" : (fl & O_ACCMODE) == O_WRONLY ? "write-only" : "read-write",
-			   p->ro ? "read-only (ro)" : "read-write: it must be O_RDWR");
+	if (be.accmode != (p->ro ? O_RDONLY : O_RDWR)) {
+		device_log(b->host, "virtio-blk: the backend fd is %s but the disk is %s", mode[be.accmode & 3],
+			   p->ro ? "read-only (ro): it must be O_RDONLY" : "read-write: it must be O_RDWR");
 		return -EINVAL;
 	}
-	if (p->direct && !(fl & O_DIRECT)) {
-		if (fcntl(b->fd, F_SETFL, fl | O_DIRECT) < 0) {
-			device_log(b->host, "virtio-blk: cache=none: cannot set O_DIRECT on the backend: %s",
-				   strerrordesc_np(errno));
-			return -errno;
-		}
+	b->capacity = be.size / VIRTIO_BLK_SECTOR;
+	b->blkdev = be.blkdev;
+	b->direct = be.direct;
+	if (be.direct_set_here)
 		device_log(b->host, "virtio-blk: cache=none: O_DIRECT set on the backend fd");
-		fl |= O_DIRECT;
-	}
-	b->direct = (fl & O_DIRECT) != 0;
-	return 0;
-}
+	if (b->direct) {
+		/* Guest buffers are bounced unless address and length are multiples of dio_align. */
+		uint32_t mem = be.dio_mem_align > VIRTIO_BLK_SECTOR ? be.dio_mem_align : VIRTIO_BLK_SECTOR;
+		uint32_t off = be.dio_offset_align > be.lbs ? be.dio_offset_align : be.lbs;
 
-/*
- * Direct I/O alignment: the memory alignment from statx(STATX_DIOALIGN)
- * where the file system reports it, at least 512 (guest buffers are
- * bounced when their address or length is not a multiple). An offset
- * alignment above 512 cannot serve 512-byte sectors: refused.
- * Precondition: before the sandbox (statx).
- */
-static int check_direct(struct virtio_blk *b, uint32_t lbs)
-{
-	struct statx stx;
-	uint32_t mem = VIRTIO_BLK_SECTOR, off = lbs;
-
-	memset(&stx, 0, sizeof(stx));
-	if (statx(b->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 && (stx.stx_mask & STATX_DIOALIGN)) {
-		if (stx.stx_dio_offset_align == 0) {
+		if (be.dio_reported && be.dio_offset_align == 0) {
 			device_log(b->host, "virtio-blk: cache=none: the backend does not support direct I/O");
 			return -EINVAL;
 		}
-		off = stx.stx_dio_offset_align > off ? stx.stx_dio_offset_align : off;
-		if (stx.stx_dio_mem_align > mem)
-			mem = stx.stx_dio_mem_align;
+		if (off > VIRTIO_BLK_SECTOR || mem > 4096 || (mem & (mem - 1))) {
+			device_log(b->host, "virtio-blk: cache=none: the backend needs %u-byte offsets and %u-byte buffers",
+				   off, mem);
+			return -EINVAL;
+		}
+		b->dio_align = mem;
 	}
-	if (off > VIRTIO_BLK_SECTOR || mem > 4096 || (mem & (mem - 1))) {
-		device_log(b->host, "virtio-blk: cache=none: the backend needs %u-byte offsets and %u-byte buffers",
-			   off, mem);
-		return -EINVAL;
-	}
-	b->dio_align = mem;
+	/* Discards aligned to the file system block (files) or the logical block (devices). */
+	*discard_align = (be.fs_block >= VIRTIO_BLK_SECTOR ? be.fs_block : be.lbs) / VIRTIO_BLK_SECTOR;
+	if (*discard_align == 0)
+		*discard_align = 1;
 	return 0;
 }
 
@@ -922,10 +852,9 @@ static int blk_init(struct virtio_dev *vd, void *ms, uint64_t *features)
 {
 	struct virtio_blk *b = ms;
 	struct blk_params p;
-	uint32_t lbs = VIRTIO_BLK_SECTOR, discard_align;
+	uint32_t discard_align = 1;
 	int uring_err = 0, r;
 	const char *uring_step = NULL;
-	struct stat st;
 
 	b->vd = vd;
 	b->host = vd->host;
@@ -940,20 +869,9 @@ static int blk_init(struct virtio_dev *vd, void *ms, uint64_t *features)
 	b->ro = p.ro;
 	memset(b->id, 0, sizeof(b->id));
 	memcpy(b->id, p.id, strlen(p.id));
-	r = check_backend(b, &p, &lbs);
+	r = check_backend(b, &p, &discard_align);
 	if (r < 0)
 		return r;
-	if (b->direct) {
-		r = check_direct(b, lbs);
-		if (r < 0)
-			return r;
-	}
-	/* Discards aligned to the file system block (files) or logical block (devices), in sectors. */
-	discard_align = lbs / VIRTIO_BLK_SECTOR;
-	if (!b->blkdev && fstat(b->fd, &st) == 0 && st.st_blksize >= VIRTIO_BLK_SECTOR && st.st_blksize <= (1 << 20))
-		discard_align = (uint32_t)st.st_blksize / VIRTIO_BLK_SECTOR;
-	if (discard_align == 0)
-		discard_align = 1;
 	r = blk_io_init(&b->io, b->fd, VIRTIO_BLK_QUEUE_SIZE, p.want_uring, b->direct ? VIRTIO_BLK_BOUNCE_BYTES : 0,
 			&uring_err, &uring_step);
 	if (r < 0) {
