@@ -134,10 +134,16 @@ static int add_disk(struct vm_config *cfg, char *arg, char *err, size_t err_len)
 	r = disk_arg_parse(arg, &d, err, err_len);
 	if (r)
 		return r;
-	for (unsigned i = 0; d.id[0] && i < cfg->ndisks; i++)
-		if (!strcmp(cfg->disks[i].id, d.id))
-			return usage_error(err, err_len, "--disk %s: id=%s is already used by --disk %s", d.path, d.id,
-					   cfg->disks[i].path);
+	for (unsigned i = 0; d.id[0] && i < cfg->ndisks; i++) {
+		char q1[ARG_QUOTE_MAX], q2[ARG_QUOTE_MAX];
+
+		if (strcmp(cfg->disks[i].id, d.id))
+			continue;
+		/* Failing after disk_arg_parse cut PATH at its ',' is fine: argv is not parsed again. */
+		return usage_error(err, err_len, "--disk '%s': id=%s is already used by --disk '%s'",
+				   arg_escape(q1, sizeof(q1), d.path, strlen(d.path)), d.id,
+				   arg_escape(q2, sizeof(q2), cfg->disks[i].path, strlen(cfg->disks[i].path)));
+	}
 	cfg->disks[cfg->ndisks++] = d;
 	return 0;
 }
@@ -155,15 +161,18 @@ static int add_net(struct vm_config *cfg, const char *arg, char *err, size_t err
 		return r;
 	for (unsigned i = 0; i < cfg->nnets; i++) {
 		const uint8_t *m = cfg->nets[i].mac;
+		char qa[ARG_QUOTE_MAX];
 
+		/* Tap names are validated: plain [A-Za-z0-9_.-]. */
 		if (!strcmp(cfg->nets[i].tap, n.tap))
-			return usage_error(err, err_len, "--net '%s': tap %s is already used by another --net", arg,
-					   n.tap);
+			return usage_error(err, err_len, "--net '%s': tap %s is already used by another --net",
+					   arg_escape(qa, sizeof(qa), arg, strlen(arg)), n.tap);
 		if (!memcmp(m, n.mac, sizeof(n.mac)))
 			return usage_error(err, err_len,
 					   "--net '%s': mac %02x:%02x:%02x:%02x:%02x:%02x is already used by --net "
 					   "tap=%s",
-					   arg, m[0], m[1], m[2], m[3], m[4], m[5], cfg->nets[i].tap);
+					   arg_escape(qa, sizeof(qa), arg, strlen(arg)), m[0], m[1], m[2], m[3], m[4],
+					   m[5], cfg->nets[i].tap);
 	}
 	cfg->nets[cfg->nnets++] = n;
 	return 0;

@@ -18,6 +18,50 @@ __attribute__((format(printf, 3, 4))) static int arg_error(char *err, size_t err
 	return -EINVAL;
 }
 
+static size_t escaped_len(unsigned char c)
+{
+	if (c == '\\')
+		return 2;
+	return c >= 0x20 && c <= 0x7e ? 1 : 4;
+}
+
+const char *arg_escape(char *buf, size_t buf_len, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t total = 0, room, o = 0;
+
+	if (!buf_len)
+		return buf;
+	for (size_t i = 0; i < len; i++)
+		total += escaped_len((unsigned char)s[i]);
+	/* Everything when it fits, else as much as fits before "...". */
+	room = total < buf_len ? total : (buf_len > 4 ? buf_len - 4 : 0);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		size_t need = escaped_len(c);
+
+		if (o + need > room)
+			break;
+		if (need == 1) {
+			buf[o++] = (char)c;
+		} else if (need == 2) {
+			buf[o++] = '\\';
+			buf[o++] = '\\';
+		} else {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 15];
+		}
+	}
+	if (total >= buf_len && buf_len > 4) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 /* One "key[=value]" between commas; the value is NULL when there is no '='. */
 struct arg_item {
 	const char *key;
@@ -70,36 +114,40 @@ int disk_arg_parse(char *arg, struct disk_config *out, char *err, size_t err_len
 	bool seen_ro = false, seen_id = false, seen_cache = false;
 	char *comma;
 	const char *pos;
+	char qa[ARG_QUOTE_MAX], qv[ARG_QUOTE_MAX];
 
+	if (err_len)
+		err[0] = '\0';
 	if (!arg || !*arg)
 		return arg_error(err, err_len, "--disk needs a PATH");
+	arg_escape(qa, sizeof(qa), arg, strlen(arg));
 	comma = strchr(arg, ',');
 	if (comma == arg)
-		return arg_error(err, err_len, "--disk '%s': empty PATH before ','", arg);
+		return arg_error(err, err_len, "--disk '%s': empty PATH before ','", qa);
 	pos = comma ? comma + 1 : NULL;
 	while (pos) {
 		size_t len;
 		struct arg_item it = next_item(&pos, &len);
 
 		if (len == 0)
-			return arg_error(err, err_len, "--disk '%s': empty option between ',' (%s)", arg,
+			return arg_error(err, err_len, "--disk '%s': empty option between ',' (%s)", qa,
 					 DISK_PATH_NOTE);
 		if (item_is(&it, "ro")) {
 			if (it.value)
-				return arg_error(err, err_len, "--disk '%s': ro takes no value", arg);
+				return arg_error(err, err_len, "--disk '%s': ro takes no value", qa);
 			if (seen_ro)
-				return arg_error(err, err_len, "--disk '%s': ro given twice", arg);
+				return arg_error(err, err_len, "--disk '%s': ro given twice", qa);
 			seen_ro = true;
 			d.read_only = true;
 		} else if (item_is(&it, "id")) {
 			if (seen_id)
-				return arg_error(err, err_len, "--disk '%s': id given twice", arg);
+				return arg_error(err, err_len, "--disk '%s': id given twice", qa);
 			seen_id = true;
 			if (!it.value || !it.value_len)
-				return arg_error(err, err_len, "--disk '%s': id needs a value (id=NAME)", arg);
+				return arg_error(err, err_len, "--disk '%s': id needs a value (id=NAME)", qa);
 			if (it.value_len > CLI_DISK_ID_MAX)
-				return arg_error(err, err_len, "--disk '%s': id '%.*s' is longer than %d bytes", arg,
-						 (int)it.value_len, it.value, CLI_DISK_ID_MAX);
+				return arg_error(err, err_len, "--disk '%s': id '%s' is longer than %d bytes", qa,
+						 arg_escape(qv, sizeof(qv), it.value, it.value_len), CLI_DISK_ID_MAX);
 			for (size_t i = 0; i < it.value_len; i++) {
 				unsigned char c = (unsigned char)it.value[i];
 
@@ -113,21 +161,21 @@ int disk_arg_parse(char *arg, struct disk_config *out, char *err, size_t err_len
 			d.id[it.value_len] = '\0';
 		} else if (item_is(&it, "cache")) {
 			if (seen_cache)
-				return arg_error(err, err_len, "--disk '%s': cache given twice", arg);
+				return arg_error(err, err_len, "--disk '%s': cache given twice", qa);
 			seen_cache = true;
 			if (!it.value || !it.value_len)
 				return arg_error(err, err_len, "--disk '%s': cache needs a value (none or writeback)",
-						 arg);
+						 qa);
 			if (value_is(&it, "none"))
 				d.cache = DISK_CACHE_NONE;
 			else if (value_is(&it, "writeback"))
 				d.cache = DISK_CACHE_WRITEBACK;
 			else
-				return arg_error(err, err_len, "--disk '%s': cache=%.*s: expected none or writeback",
-						 arg, (int)it.value_len, it.value);
+				return arg_error(err, err_len, "--disk '%s': cache=%s: expected none or writeback",
+						 qa, arg_escape(qv, sizeof(qv), it.value, it.value_len));
 		} else {
-			return arg_error(err, err_len, "--disk '%s': unknown option '%.*s' (%s)", arg, (int)it.key_len,
-					 it.key, DISK_PATH_NOTE);
+			return arg_error(err, err_len, "--disk '%s': unknown option '%s' (%s)", qa,
+					 arg_escape(qv, sizeof(qv), it.key, it.key_len), DISK_PATH_NOTE);
 		}
 	}
 	if (comma)
@@ -196,70 +244,71 @@ int net_arg_parse(const char *arg, unsigned index, struct net_config *out, char 
 	struct net_config n;
 	bool seen_tap = false, seen_mac = false;
 	const char *pos = arg;
+	char qa[ARG_QUOTE_MAX], qv[ARG_QUOTE_MAX];
 
 	memset(&n, 0, sizeof(n));
+	if (err_len)
+		err[0] = '\0';
 	if (!arg || !*arg)
 		return arg_error(err, err_len, "--net needs tap=NAME");
+	arg_escape(qa, sizeof(qa), arg, strlen(arg));
 	while (pos) {
 		size_t len;
 		struct arg_item it = next_item(&pos, &len);
 
 		if (len == 0)
-			return arg_error(err, err_len, "--net '%s': empty option between ','", arg);
+			return arg_error(err, err_len, "--net '%s': empty option between ','", qa);
 		if (item_is(&it, "tap")) {
 			char name[CLI_TAP_NAME_MAX + 1];
 
 			if (seen_tap)
-				return arg_error(err, err_len, "--net '%s': tap given twice", arg);
+				return arg_error(err, err_len, "--net '%s': tap given twice", qa);
 			seen_tap = true;
 			if (!it.value || !it.value_len)
-				return arg_error(err, err_len, "--net '%s': tap needs a value (tap=NAME)", arg);
+				return arg_error(err, err_len, "--net '%s': tap needs a value (tap=NAME)", qa);
 			if (it.value_len > CLI_TAP_NAME_MAX)
-				return arg_error(err, err_len, "--net '%s': tap name '%.*s' is longer than %d characters",
-						 arg, (int)it.value_len, it.value, CLI_TAP_NAME_MAX);
+				return arg_error(err, err_len, "--net '%s': tap name '%s' is longer than %d characters",
+						 qa, arg_escape(qv, sizeof(qv), it.value, it.value_len), CLI_TAP_NAME_MAX);
 			memcpy(name, it.value, it.value_len);
 			name[it.value_len] = '\0';
 			if (!tap_name_valid(name))
 				return arg_error(err, err_len,
 						 "--net '%s': tap name '%s' is not valid (A-Z a-z 0-9 _ . - only, "
 						 "not '.' or '..')",
-						 arg, name);
+						 qa, arg_escape(qv, sizeof(qv), name, it.value_len));
 			memcpy(n.tap, name, it.value_len + 1);
 		} else if (item_is(&it, "mac")) {
 			char text[18];
 
 			if (seen_mac)
-				return arg_error(err, err_len, "--net '%s': mac given twice", arg);
+				return arg_error(err, err_len, "--net '%s': mac given twice", qa);
 			seen_mac = true;
 			if (!it.value || !it.value_len)
 				return arg_error(err, err_len, "--net '%s': mac needs a value (mac=XX:XX:XX:XX:XX:XX)",
-						 arg);
-			if (it.value_len != 17)
-				return arg_error(err, err_len,
-						 "--net '%s': mac '%.*s' is not six two-digit hex groups "
-						 "(XX:XX:XX:XX:XX:XX)",
-						 arg, (int)it.value_len, it.value);
-			memcpy(text, it.value, 17);
-			text[17] = '\0';
-			if (mac_parse(text, n.mac))
+						 qa);
+			if (it.value_len == 17) {
+				memcpy(text, it.value, 17);
+				text[17] = '\0';
+			}
+			if (it.value_len != 17 || mac_parse(text, n.mac))
 				return arg_error(err, err_len,
 						 "--net '%s': mac '%s' is not six two-digit hex groups "
 						 "(XX:XX:XX:XX:XX:XX)",
-						 arg, text);
+						 qa, arg_escape(qv, sizeof(qv), it.value, it.value_len));
 			if (n.mac[0] & 1)
 				return arg_error(err, err_len,
 						 "--net '%s': mac %s is a multicast address (low bit of the first "
 						 "octet set), not a NIC's",
-						 arg, text);
+						 qa, text);
 			if (!(n.mac[0] | n.mac[1] | n.mac[2] | n.mac[3] | n.mac[4] | n.mac[5]))
-				return arg_error(err, err_len, "--net '%s': mac %s is all zero", arg, text);
+				return arg_error(err, err_len, "--net '%s': mac %s is all zero", qa, text);
 		} else {
-			return arg_error(err, err_len, "--net '%s': unknown option '%.*s' (expected tap= or mac=)", arg,
-					 (int)it.key_len, it.key);
+			return arg_error(err, err_len, "--net '%s': unknown option '%s' (expected tap= or mac=)", qa,
+					 arg_escape(qv, sizeof(qv), it.key, it.key_len));
 		}
 	}
 	if (!seen_tap)
-		return arg_error(err, err_len, "--net '%s': tap=NAME is required", arg);
+		return arg_error(err, err_len, "--net '%s': tap=NAME is required", qa);
 	if (!seen_mac)
 		net_default_mac(index, n.mac);
 	*out = n;

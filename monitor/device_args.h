@@ -6,7 +6,8 @@
  *   --net tap=NAME[,mac=XX:XX:XX:XX:XX:XX]
  *
  * No I/O: every failure is -EINVAL with a one-line message in err that
- * names the option and the offending value. cli_parse calls these.
+ * names the option and the offending value (err is "" on success). cli_parse
+ * calls these.
  */
 #ifndef SQUIB_MONITOR_DEVICE_ARGS_H
 #define SQUIB_MONITOR_DEVICE_ARGS_H
@@ -40,6 +41,16 @@ int net_arg_parse(const char *arg, unsigned index, struct net_config *out, char 
  * 0, or -EINVAL for bad syntax; the multicast/zero policy is the caller's.
  */
 int mac_parse(const char *s, uint8_t mac[6]) MUST_USE;
+
+/* Buffer size for arg_escape() in messages: long values are cut with "...". */
+#define ARG_QUOTE_MAX 128
+
+/*
+ * Hostile text made safe to quote in a one-line message: the first len bytes
+ * of s as printable ASCII, '\\' doubled and any other byte as \xHH,
+ * cut with "..." to fit buf_len. Returns buf.
+ */
+const char *arg_escape(char *buf, size_t buf_len, const char *s, size_t len);
 
 /* 52:54:00:12:34:(0x56 + index). */
 void net_default_mac(unsigned index, uint8_t mac[6]);
