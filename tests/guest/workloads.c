@@ -25,6 +25,7 @@ static const struct workload table[] = {
 	{ "bench-mmio-read", wl_bench_mmio_read },
 	{ "bench-mmio-counter", wl_bench_mmio_counter },
 	{ "bench-hypercall", wl_bench_hypercall },
+	{ "rng", wl_rng },
 };
 
 const struct workload *workload_find(const char *name)

@@ -36,5 +36,6 @@ void wl_bench_pio_read(unsigned cpu);
 void wl_bench_mmio_read(unsigned cpu);
 void wl_bench_mmio_counter(unsigned cpu);
 void wl_bench_hypercall(unsigned cpu);
+void wl_rng(unsigned cpu);
 
 #endif
