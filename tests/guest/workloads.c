@@ -32,6 +32,8 @@ static const struct workload table[] = {
 	{ "net-send", wl_net_send },
 	{ "net-echo", wl_net_echo },
 	{ "net-bench", wl_net_bench },
+	{ "virtio-smp", wl_virtio_smp },
+	{ "hostile", wl_hostile },
 };
 
 const struct workload *workload_find(const char *name)

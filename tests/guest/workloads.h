@@ -43,5 +43,7 @@ void wl_blk_bench(unsigned cpu);
 void wl_net_send(unsigned cpu);
 void wl_net_echo(unsigned cpu);
 void wl_net_bench(unsigned cpu);
+void wl_virtio_smp(unsigned cpu);
+void wl_hostile(unsigned cpu);
 
 #endif
