@@ -16,12 +16,17 @@
 #ifndef SQUIB_DEVICE_DEVICE_H
 #define SQUIB_DEVICE_DEVICE_H
 
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/compiler.h"
 #include "common/guest_mem.h"
 #include "proto/vmexit.h"
+#include "sandbox/sandbox.h"
+
+#define DEVICE_MAX_NOTIFY_FDS 8
+#define DEVICE_MAX_PARAMS 8
 
 /* What a model may use. Filled by squib-device (or a test) before init. */
 struct device_host {
@@ -30,6 +35,17 @@ struct device_host {
 	int control_fd;      /* SOCK_SEQPACKET to the monitor */
 	int log_fd;          /* one-line diagnostics (2) */
 	struct guest_mem mem;/* guest RAM (MAP_SHARED); not used by uart/testdev yet */
+	/* virtio devices (virtio_device.h); unused (-1 / 0 / NULL) for the others. */
+	void *state;         /* the mapped device-state memfd (--state-fd) */
+	size_t state_size;
+	uint64_t mmio_base;  /* --mmio-base: the virtio-mmio window */
+	int notify_fds[DEVICE_MAX_NOTIFY_FDS]; /* --notify-fd, queue i's ioeventfd */
+	unsigned nnotify;
+	int irq_fd;          /* --irq-fd: KVM irqfd (write 1: assert the line) */
+	int resample_fd;     /* --resample-fd: KVM signals it when the guest EOIs */
+	int backend_fd;      /* --backend-fd: disk image or tap */
+	const char *params[DEVICE_MAX_PARAMS]; /* --param key=value, in order */
+	unsigned nparams;
 	/*
 	 * Asks the monitor to end the VM with status (0..255): sends
 	 * CONTROL_VM_EXIT on control_fd. 0 or -errno. device_host_init points it
@@ -51,6 +67,16 @@ struct device_model {
 	void (*handle)(void *state, const struct vm_exit *exit, struct vm_reply *reply);
 	/* Nothing is pending: flush batched work (may block briefly, never forever). */
 	void (*idle)(void *state);
+	/*
+	 * Optional: more fds for the loop to poll (eventfds, backends): fills at
+	 * most max entries (events 0 = not now) and returns how many. Asked
+	 * before every sleep.
+	 */
+	unsigned (*pollfds)(void *state, struct pollfd *pfd, unsigned max);
+	/* Optional: the poll results for those n fds (revents may be 0). */
+	void (*poll_events)(void *state, const struct pollfd *pfd, unsigned n);
+	/* Optional: syscalls (with their fd) the model needs inside the sandbox. */
+	unsigned (*sandbox_rules)(void *state, struct sandbox_fd_rule *out, unsigned max);
 };
 
 /* Fills *host with no output, guest memory absent and the default request_vm_exit. */
@@ -78,5 +104,6 @@ extern const size_t device_model_count;
 /* Defined by the model files; referenced only by the table in devices.c. */
 extern const struct device_model uart_device_model;
 extern const struct device_model testdev_device_model;
+extern const struct device_model virtio_rng_device_model;
 
 #endif

@@ -26,6 +26,9 @@ void device_host_init(struct device_host *host, const char *name, int control_fd
 	host->control_fd = control_fd;
 	host->log_fd = log_fd;
 	host->request_vm_exit = device_host_send_vm_exit;
+	host->irq_fd = host->resample_fd = host->backend_fd = -1;
+	for (unsigned i = 0; i < DEVICE_MAX_NOTIFY_FDS; i++)
+		host->notify_fds[i] = -1;
 }
 
 void device_log(const struct device_host *host, const char *fmt, ...)

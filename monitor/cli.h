@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "common/compiler.h"
+#include "common/platform.h"
 
 #define CLI_DEFAULT_CPUS 1
 #define CLI_DEFAULT_MEMORY_MIB 128
@@ -18,6 +19,30 @@
 #define CLI_MAX_MEMORY_MIB 3072 /* one RAM slot below the 3 GiB device hole for now */
 #define CLI_MAX_CPUS 48         /* raw-guest stacks below 1 MiB limit this; KVM may limit further */
 #define CLI_MAX_CMDLINE 4095
+
+/* virtio devices: --disk, --net and --rng share the VIRTIO_MMIO_SLOTS windows. */
+#define CLI_MAX_VIRTIO_DEVICES VIRTIO_MMIO_SLOTS
+#define CLI_DISK_ID_MAX 20  /* virtio-blk GET_ID: 20 bytes, NUL-padded */
+#define CLI_TAP_NAME_MAX 15 /* IFNAMSIZ - 1 */
+
+enum disk_cache {
+	DISK_CACHE_WRITEBACK = 0, /* page cache; flush = fdatasync (the default) */
+	DISK_CACHE_NONE = 1,      /* O_DIRECT; flush = fdatasync */
+};
+
+/* --disk PATH[,ro][,id=NAME][,cache=none|writeback] */
+struct disk_config {
+	const char *path;               /* points into argv */
+	bool read_only;
+	char id[CLI_DISK_ID_MAX + 1];   /* "" when not given: the device then reports "squib-disk<N>" */
+	enum disk_cache cache;
+};
+
+/* --net tap=NAME[,mac=XX:XX:XX:XX:XX:XX] */
+struct net_config {
+	char tap[CLI_TAP_NAME_MAX + 1];
+	uint8_t mac[6];                 /* a default is filled in when mac= is absent */
+};
 
 enum cli_command {
 	CLI_HELP = 1,
@@ -36,6 +61,11 @@ struct vm_config {
 	const char *cmdline;      /* NULL: none */
 	bool verbose;             /* statistics at exit */
 	uint32_t poll_us;         /* busy-poll window of rings before sleeping */
+	struct disk_config disks[CLI_MAX_VIRTIO_DEVICES];
+	unsigned ndisks;
+	struct net_config nets[CLI_MAX_VIRTIO_DEVICES];
+	unsigned nnets;
+	bool rng;                 /* --rng: virtio-rng fed from getrandom() */
 };
 
 /*

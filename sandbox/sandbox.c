@@ -123,6 +123,15 @@ static int build_ctx(enum sandbox_role role, const struct sandbox_params *p, scm
 		return -ENOMEM;
 	for (unsigned i = 0; i < d->nrules && r == 0; i++)
 		r = add_rule(ctx, role, d->rules[i].nr, p);
+	/* A device model's own needs, each tied to its fd where it has one. */
+	for (unsigned i = 0; role == SANDBOX_ROLE_DEVICE && i < p->nextra && i < SANDBOX_MAX_EXTRA_RULES && r == 0; i++) {
+		if (p->extra[i].fd >= 0)
+			r = allow_fd(ctx, p->extra[i].nr, p->extra[i].fd);
+		else
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, p->extra[i].nr, 0);
+		if (r == -EEXIST)
+			r = 0;
+	}
 	/* Sanitizer builds add their runtime's needs (never in release builds). */
 	for (unsigned i = 0; sanitized_build() && role != SANDBOX_ROLE_VCPU && i < d->nsan_rules && r == 0; i++) {
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, d->san_rules[i].nr, 0);

@@ -25,14 +25,29 @@ enum sandbox_role {
 	SANDBOX_ROLE_COUNT
 };
 
+/*
+ * One more syscall a device model needs (virtio_device.h): allowed only with
+ * its first argument equal to fd, or with any arguments when fd is -1.
+ */
+struct sandbox_fd_rule {
+	int nr;
+	int fd;
+	const char *why;
+};
+
+#define SANDBOX_MAX_EXTRA_RULES 32
+
 /* What a role's filter may refer to (fd numbers for argument checks). */
 struct sandbox_params {
 	int vcpu_fd;        /* VCPU: the only fd ioctl is allowed on */
 	int log_fd;         /* VCPU/DEVICE: fd write(2) is allowed on for logs (usually 2) */
-	int doorbell_fds[9];/* VCPU: eventfds it may write (monitor + one per device); -1 = unused */
+	int doorbell_fds[1 + 12];/* VCPU: eventfds it may write (monitor + one per device); -1 = unused */
 	int output_fd;      /* DEVICE: console output fd it may write, -1 if none */
 	int control_fd;     /* DEVICE: its control socket (send/recv) */
 	int doorbell_fd;    /* DEVICE: its own doorbell eventfd (read) */
+	/* DEVICE: the model's own needs (device_model.sandbox_rules). */
+	struct sandbox_fd_rule extra[SANDBOX_MAX_EXTRA_RULES];
+	unsigned nextra;
 };
 
 /* A compiled filter, ready for seccomp(SECCOMP_SET_MODE_FILTER). */
