@@ -13,7 +13,13 @@
  * Cases (the "data" descriptor is blk's data buffer, rng's only buffer,
  * net's frame):
  *   loop             the chain's last descriptor links back to its head
- *   long             an indirect table of queue size + 1 descriptors
+ *   long             a chain through every descriptor of the queue whose last
+ *                    links back to the head (longer than the queue only by
+ *                    revisiting: a direct chain cannot be longer otherwise)
+ *   indirect-long    an indirect table of 32769 chained descriptors, more
+ *                    than any queue may have (virtio 1.2 2.7.5.3.1: no chain
+ *                    longer than the queue size; a device may tolerate
+ *                    tables longer than its own queue, as Linux builds them)
  *   addr-past-ram    data at the first address past guest RAM (rdx at boot)
  *   addr-wrap        data at 0xfffffffffffff000, length 0x2000
  *   zero-len         data length 0
@@ -44,10 +50,12 @@
 #define CONFIG_IRQ_WAIT_NS 1000000000ull
 #define RNG_LEN 64
 #define FRAME_LEN 60
+#define HUGE_TABLE 32769u /* one more than the largest queue size (32768) */
 
 enum hostile_case {
 	C_LOOP,
 	C_LONG,
+	C_IND_LONG,
 	C_ADDR_PAST_RAM,
 	C_ADDR_WRAP,
 	C_ZERO_LEN,
@@ -66,7 +74,8 @@ static const struct {
 	bool indirect;
 } cases[C_COUNT] = {
 	[C_LOOP] = { "loop", false },
-	[C_LONG] = { "long", true },
+	[C_LONG] = { "long", false },
+	[C_IND_LONG] = { "indirect-long", true },
 	[C_ADDR_PAST_RAM] = { "addr-past-ram", false },
 	[C_ADDR_WRAP] = { "addr-wrap", false },
 	[C_ZERO_LEN] = { "zero-len", false },
@@ -84,7 +93,8 @@ struct hostile_mem {
 	struct virtio_blk_req_hdr *hdr;
 	uint8_t *status;
 	uint8_t *data;               /* 512 bytes: blk data, rng buffer, net header + frame */
-	struct virtq_desc *table;    /* VIRTQ_MAX_SIZE + 1 entries */
+	struct virtq_desc *table;    /* VIRTQ_MAX_SIZE entries */
+	struct virtq_desc *huge;     /* HUGE_TABLE entries */
 	struct virtq_desc *table2;   /* the nested table */
 };
 
@@ -110,9 +120,10 @@ static bool alloc_mem(void)
 	mem.hdr = dma_alloc(sizeof(*mem.hdr));
 	mem.status = dma_alloc(1);
 	mem.data = dma_alloc(BLK_SECTOR_SIZE);
-	mem.table = dma_alloc((VIRTQ_MAX_SIZE + 1) * sizeof(struct virtq_desc));
+	mem.table = dma_alloc(VIRTQ_MAX_SIZE * sizeof(struct virtq_desc));
+	mem.huge = dma_alloc(HUGE_TABLE * sizeof(struct virtq_desc));
 	mem.table2 = dma_alloc(4 * sizeof(struct virtq_desc));
-	return mem.hdr && mem.status && mem.data && mem.table && mem.table2;
+	return mem.hdr && mem.status && mem.data && mem.table && mem.table2 && mem.huge;
 }
 
 /* The well-formed request of each device type. */
@@ -205,21 +216,30 @@ static void post_case(struct hostile_dev *h, enum hostile_case c)
 		vq->desc[last].next = 0;
 		virtq_publish_raw(vq, 0);
 		break;
-	case C_LONG: {
-		unsigned len = (unsigned)size + 1;
+	case C_LONG:
+		/* Every descriptor of the queue in order, the last linking back to the first. */
+		for (unsigned i = 0; i < size; i++) {
+			const struct virtq_buf *src = i == 0 ? &b[0] : i == size - 1u ? &b[last] : &b[h->data_idx];
 
-		/* First and last buffers of the template, its data buffer in between. */
-		for (unsigned i = 0; i < len; i++) {
-			const struct virtq_buf *src = i == 0 ? &b[0] : i == len - 1 ? &b[last] : &b[h->data_idx];
-
-			mem.table[i] = (struct virtq_desc){ src->addr, src->len,
-				(uint16_t)((src->writable ? VIRTQ_DESC_F_WRITE : 0) | (i + 1 < len ? VIRTQ_DESC_F_NEXT : 0)),
-				(uint16_t)(i + 1 < len ? i + 1 : 0) };
+			vq->desc[i] = (struct virtq_desc){ src->addr, src->len,
+				(uint16_t)((src->writable ? VIRTQ_DESC_F_WRITE : 0) | VIRTQ_DESC_F_NEXT),
+				(uint16_t)((i + 1) % size) };
 		}
-		indirect_head(vq, mem.table, len * (uint32_t)sizeof(struct virtq_desc));
 		virtq_publish_raw(vq, 0);
 		break;
-	}
+	case C_IND_LONG:
+		/* A table with more descriptors than the largest queue the spec allows. */
+		for (unsigned i = 0; i < HUGE_TABLE; i++) {
+			const struct virtq_buf *src = i == 0 ? &b[0] : i == HUGE_TABLE - 1 ? &b[last] : &b[h->data_idx];
+
+			mem.huge[i] = (struct virtq_desc){ src->addr, src->len,
+				(uint16_t)((src->writable ? VIRTQ_DESC_F_WRITE : 0) |
+					   (i + 1 < HUGE_TABLE ? VIRTQ_DESC_F_NEXT : 0)),
+				(uint16_t)(i + 1 < HUGE_TABLE ? i + 1 : 0) };
+		}
+		indirect_head(vq, mem.huge, HUGE_TABLE * (uint32_t)sizeof(struct virtq_desc));
+		virtq_publish_raw(vq, 0);
+		break;
 	case C_IND_LEN:
 		write_chain(mem.table, b, n);
 		indirect_head(vq, mem.table, n * (uint32_t)sizeof(struct virtq_desc) + 8);
