@@ -9,7 +9,9 @@
  *   ok blk-ro-discard       DISCARD of sector 0: status IOERR
  *   ok blk-ro-unchanged     sector 0 reads back as before
  * then PASS/FAILED. The OUT data is the bitwise inverse of what was read,
- * so an accepted write would show.
+ * so an accepted write would show. WRITE_ZEROES and DISCARD are sent even
+ * when not negotiated (a read-only device need not offer them): a read-only
+ * disk must refuse every write.
  */
 #include "check.h"
 #include "cmdline.h"
