@@ -224,7 +224,7 @@ struct virtio_blk {
 	bool direct;            /* the fd has O_DIRECT: alignment rules apply */
 	bool blkdev;            /* a block device (else a regular file) */
 	bool no_punch, no_zero_range; /* learned: the backend answers EOPNOTSUPP */
-	bool resume;            /* the last queue_notify stopped early: continue */
+	bool resume;            /* chains are pending without a kick to come: take them */
 	uint64_t capacity;      /* sectors */
 	uint32_t dio_align;     /* cache=none: required buffer alignment (address, length) */
 	char id[VIRTIO_BLK_ID_BYTES];
