@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* What the engine operation in flight for a request does. */
@@ -747,6 +748,7 @@ static int param_bool(const struct virtio_dev *vd, const char *key, bool dflt, b
 struct blk_params {
 	bool ro, direct, want_uring;
 	const char *id;
+	uint32_t dio_align; /* the monitor's dio-align=N, 0 when absent */
 };
 
 static int parse_params(const struct virtio_dev *vd, struct blk_params *p)
@@ -781,6 +783,18 @@ static int parse_params(const struct virtio_dev *vd, struct blk_params *p)
 	if (strlen(p->id) > VIRTIO_BLK_ID_BYTES) {
 		device_log(vd->host, "virtio-blk: --param id=%s: longer than %u bytes", p->id, VIRTIO_BLK_ID_BYTES);
 		return -EINVAL;
+	}
+	p->dio_align = 0;
+	if (virtio_dev_param(vd, "dio-align")) {
+		const char *v = virtio_dev_param(vd, "dio-align");
+		char *end = NULL;
+		unsigned long a = strtoul(v, &end, 10);
+
+		if (!*v || *end || a == 0 || a > 4096 || (a & (a - 1))) {
+			device_log(vd->host, "virtio-blk: --param dio-align=%s: expected a power of two up to 4096", v);
+			return -EINVAL;
+		}
+		p->dio_align = (uint32_t)a;
 	}
 	return 0;
 }
@@ -831,7 +845,8 @@ static int check_backend(struct virtio_blk *b, const struct blk_params *p, uint3
 				   off, mem);
 			return -EINVAL;
 		}
-		b->dio_align = mem;
+		/* The monitor's figure (dio-align) too: the larger rule is the safe one. */
+		b->dio_align = p->dio_align > mem ? p->dio_align : mem;
 	}
 	/* Discards aligned to the file system block (files) or the logical block (devices). */
 	*discard_align = (be.fs_block >= VIRTIO_BLK_SECTOR ? be.fs_block : be.lbs) / VIRTIO_BLK_SECTOR;

@@ -15,6 +15,10 @@
  *                        guest buffers that are not aligned are bounced.
  *                        writeback (default): the host page cache.
  *   direct=1             the same as cache=none (from the monitor).
+ *   dio-align=N          cache=none: the monitor's direct-I/O alignment (a
+ *                        power of two up to 4096); guest buffers are bounced
+ *                        unless aligned to the larger of N and the model's
+ *                        own statx(STATX_DIOALIGN) figure (at least 512).
  *   io=uring|sync        the I/O engine (default uring, falling back to
  *                        sync where io_uring is unavailable); sync is for
  *                        tests and comparisons.

@@ -311,6 +311,7 @@ Test(virtio_blk, init_refuses_bad_backends_and_params)
 	const char *const bad_cache[] = { "cache=sometimes", NULL };
 	const char *const long_id[] = { "id=123456789012345678901", NULL };
 	const char *const bad_ro[] = { "ro=maybe", NULL };
+	const char *const bad_align[] = { "cache=none", "dio-align=3000", NULL };
 	const char *const ro[] = { "ro", NULL };
 
 	cr_assert_lt(open_disk_in("/tmp", 1000, O_RDWR, NULL), 0, "size not a multiple of 512");
@@ -322,6 +323,8 @@ Test(virtio_blk, init_refuses_bad_backends_and_params)
 	cr_assert_lt(open_disk_in("/tmp", IMG_BYTES, O_RDWR, long_id), 0);
 	teardown();
 	cr_assert_lt(open_disk_in("/tmp", IMG_BYTES, O_RDWR, bad_ro), 0);
+	teardown();
+	cr_assert_lt(open_disk_in("/tmp", IMG_BYTES, O_RDWR, bad_align), 0);
 	teardown();
 	cr_assert_lt(open_disk_in("/tmp", IMG_BYTES, O_RDWR, ro), 0, "ro with a writable fd");
 	teardown();
@@ -846,7 +849,7 @@ Test(virtio_blk, reset_waits_for_requests_in_flight)
 
 Test(virtio_blk, cache_none_bounces_unaligned_buffers)
 {
-	const char *const params[] = { "cache=none", NULL };
+	const char *const params[] = { "cache=none", "dio-align=4096", NULL };
 	uint64_t w, r, aligned;
 	uint8_t file[4096];
 
@@ -861,6 +864,7 @@ Test(virtio_blk, cache_none_bounces_unaligned_buffers)
 	cr_assert(fake_virtio_start(&f, ALL_FEATURES));
 	cr_assert(fcntl(img_fd, F_GETFL) & O_DIRECT, "O_DIRECT set on the backend");
 	cr_assert(blk->direct);
+	cr_assert_eq(blk->dio_align, 4096, "the monitor's dio-align is honoured");
 	for (unsigned i = 0; i < 4096; i++)
 		((uint8_t *)fake_ptr(&f, w))[i] = (uint8_t)(i * 5 + 1);
 	cr_assert_eq(run(VIRTIO_BLK_T_OUT, 64, wd, 2, NULL), VIRTIO_BLK_S_OK);
