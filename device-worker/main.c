@@ -6,6 +6,8 @@
  *   squib-device --device uart|testdev --name NAME --ram-fd N --ram-size BYTES
  *                --control-fd N --status-fd N --doorbell-fd N
  *                --ring-fd N [--ring-fd N ...] --ring-size BYTES [--output-fd N] [--poll-us N]
+ *                [--state-fd N --mmio-base ADDR --notify-fd N... --irq-fd N --resample-fd N]
+ *                [--backend-fd N] [--param KEY[=VALUE]]...
  *
  * Order (sandbox.h): acquire (check and map every fd, allocate the model
  * and decoder, close every fd not needed), narrow (sandbox_enter), then
@@ -35,6 +37,7 @@
 #include "device-worker/control_io.h"
 #include "device-worker/device.h"
 #include "common/spin.h"
+#include "device-worker/virtio_device.h"
 #include "device-worker/worker_loop.h"
 #include "proto/control.h"
 #include "sandbox/sandbox.h"
@@ -55,6 +58,17 @@ struct args {
 	uint64_t ring_size;
 	uint64_t poll_us; /* busy-poll window before sleeping */
 	int output_fd;
+	/* virtio devices */
+	int state_fd;
+	uint64_t mmio_base;
+	bool mmio_base_set;
+	int notify_fds[DEVICE_MAX_NOTIFY_FDS];
+	unsigned nnotify;
+	int irq_fd;
+	int resample_fd;
+	int backend_fd;
+	const char *params[DEVICE_MAX_PARAMS];
+	unsigned nparams;
 };
 
 static NORETURN void usage(const char *why)
@@ -64,6 +78,8 @@ static NORETURN void usage(const char *why)
 		"usage: squib-device --device DEVICE --name NAME --ram-fd N --ram-size BYTES\n"
 		"                    --control-fd N --status-fd N --doorbell-fd N\n"
 		"                    --ring-fd N [--ring-fd N ...] --ring-size BYTES [--output-fd N]\n"
+		"                    [--state-fd N --mmio-base ADDR --notify-fd N... --irq-fd N --resample-fd N]\n"
+		"                    [--backend-fd N] [--param KEY[=VALUE]]...\n"
 		"DEVICE is one of:");
 	for (size_t i = 0; i < device_model_count; i++)
 		fprintf(stderr, " %s", device_models[i]->name);
@@ -138,7 +154,8 @@ static bool name_valid(const char *s)
 
 enum opt_id {
 	OPT_DEVICE, OPT_NAME, OPT_RAM_FD, OPT_RAM_SIZE, OPT_CONTROL_FD, OPT_STATUS_FD,
-	OPT_DOORBELL_FD, OPT_RING_FD, OPT_RING_SIZE, OPT_OUTPUT_FD, OPT_POLL_US, OPT_COUNT
+	OPT_DOORBELL_FD, OPT_RING_FD, OPT_RING_SIZE, OPT_OUTPUT_FD, OPT_POLL_US, OPT_STATE_FD,
+	OPT_MMIO_BASE, OPT_NOTIFY_FD, OPT_IRQ_FD, OPT_RESAMPLE_FD, OPT_BACKEND_FD, OPT_PARAM, OPT_COUNT
 };
 
 static const struct {
@@ -156,12 +173,38 @@ static const struct {
 	[OPT_RING_SIZE] = { "--ring-size", true },
 	[OPT_OUTPUT_FD] = { "--output-fd", false },
 	[OPT_POLL_US] = { "--poll-us", false },
+	[OPT_STATE_FD] = { "--state-fd", false },
+	[OPT_MMIO_BASE] = { "--mmio-base", false },
+	[OPT_NOTIFY_FD] = { "--notify-fd", false },
+	[OPT_IRQ_FD] = { "--irq-fd", false },
+	[OPT_RESAMPLE_FD] = { "--resample-fd", false },
+	[OPT_BACKEND_FD] = { "--backend-fd", false },
+	[OPT_PARAM] = { "--param", false },
 };
+
+static bool repeatable(int id)
+{
+	return id == OPT_RING_FD || id == OPT_NOTIFY_FD || id == OPT_PARAM;
+}
+
+/* A --param: KEY or KEY=VALUE, printable ASCII (spaces allowed in the value) without commas, at most 64 bytes. */
+static bool param_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || s[0] == '=')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < ' ' || s[i] > '~' || s[i] == ',' || (s[i] == ' ' && !strchr(s, '=')))
+			return false;
+	}
+	return true;
+}
 
 /* Every fd given must be distinct. */
 static void check_distinct(const struct args *a)
 {
-	int fds[WORKER_LOOP_MAX_RINGS + 5];
+	int fds[WORKER_LOOP_MAX_RINGS + DEVICE_MAX_NOTIFY_FDS + 9];
 	unsigned n = 0;
 
 	fds[n++] = a->ram_fd;
@@ -172,6 +215,16 @@ static void check_distinct(const struct args *a)
 		fds[n++] = a->output_fd;
 	for (unsigned i = 0; i < a->nrings; i++)
 		fds[n++] = a->ring_fds[i];
+	for (unsigned i = 0; i < a->nnotify; i++)
+		fds[n++] = a->notify_fds[i];
+	if (a->state_fd >= 0)
+		fds[n++] = a->state_fd;
+	if (a->irq_fd >= 0)
+		fds[n++] = a->irq_fd;
+	if (a->resample_fd >= 0)
+		fds[n++] = a->resample_fd;
+	if (a->backend_fd >= 0)
+		fds[n++] = a->backend_fd;
 	for (unsigned i = 0; i < n; i++) {
 		for (unsigned j = i + 1; j < n; j++) {
 			if (fds[i] == fds[j])
@@ -186,6 +239,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 
 	memset(a, 0, sizeof(*a));
 	a->output_fd = -1;
+	a->state_fd = a->irq_fd = a->resample_fd = a->backend_fd = -1;
 	a->poll_us = SPIN_DEFAULT_POLL_US;
 	for (int i = 1; i < argc; i += 2) {
 		const char *opt = argv[i], *val;
@@ -200,7 +254,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		if (i + 1 >= argc)
 			usagef("%s needs a value", opt);
 		val = argv[i + 1];
-		if (seen[id] && id != OPT_RING_FD)
+		if (seen[id] && !repeatable(id))
 			usagef("%s given twice", opt);
 		seen[id] = true;
 		switch (id) {
@@ -244,6 +298,35 @@ static void parse_args(int argc, char **argv, struct args *a)
 			if (parse_u64(val, &a->poll_us) || a->poll_us > SPIN_MAX_POLL_US)
 				usagef("%s: '%s' is not 0..%d microseconds", opt, val, SPIN_MAX_POLL_US);
 			break;
+		case OPT_STATE_FD:
+			a->state_fd = parse_fd(opt, val, 3);
+			break;
+		case OPT_MMIO_BASE:
+			if (parse_u64(val, &a->mmio_base) || a->mmio_base % 8 != 0)
+				usagef("%s: '%s' is not an 8-aligned decimal address", opt, val);
+			a->mmio_base_set = true;
+			break;
+		case OPT_NOTIFY_FD:
+			if (a->nnotify >= DEVICE_MAX_NOTIFY_FDS)
+				usagef("%s: more than %d queues", opt, DEVICE_MAX_NOTIFY_FDS);
+			a->notify_fds[a->nnotify++] = parse_fd(opt, val, 3);
+			break;
+		case OPT_IRQ_FD:
+			a->irq_fd = parse_fd(opt, val, 3);
+			break;
+		case OPT_RESAMPLE_FD:
+			a->resample_fd = parse_fd(opt, val, 3);
+			break;
+		case OPT_BACKEND_FD:
+			a->backend_fd = parse_fd(opt, val, 3);
+			break;
+		case OPT_PARAM:
+			if (a->nparams >= DEVICE_MAX_PARAMS)
+				usagef("%s: more than %d parameters", opt, DEVICE_MAX_PARAMS);
+			if (!param_valid(val))
+				usagef("%s: '%s' is not KEY or KEY=VALUE (printable ASCII, no commas)", opt, val);
+			a->params[a->nparams++] = val;
+			break;
 		default:
 			break;
 		}
@@ -253,6 +336,13 @@ static void parse_args(int argc, char **argv, struct args *a)
 			usagef("%s is required", options[id].name);
 	}
 	check_distinct(a);
+	if (strncmp(a->device, "virtio-", 7) == 0) {
+		if (a->state_fd < 0 || !a->mmio_base_set || a->irq_fd < 0 || a->resample_fd < 0 || a->nnotify == 0)
+			usagef("%s needs --state-fd, --mmio-base, --notify-fd, --irq-fd and --resample-fd", a->device);
+	} else if (a->state_fd >= 0 || a->nnotify || a->irq_fd >= 0 || a->resample_fd >= 0 || a->backend_fd >= 0 ||
+		   a->nparams || a->mmio_base_set) {
+		usagef("%s takes no virtio options", a->device);
+	}
 }
 
 /* ---- acquiring resources --------------------------------------------------- */
@@ -295,25 +385,25 @@ static void *map_memfd(const char *name, const char *opt, int fd, uint64_t min_s
 	return p;
 }
 
-/* The doorbell must be an eventfd: /proc names it, else (no /proc) at least not a file. */
-static void check_eventfd(const char *name, int fd)
+/* An eventfd (doorbell, ioeventfd, irqfd): /proc names it, else (no /proc) at least not a file. */
+static void check_eventfd(const char *name, const char *opt, int fd)
 {
 	char path[64], target[64];
 	struct stat st;
 	ssize_t n;
 
 	if (fstat(fd, &st) < 0)
-		fatal(name, errno, "--doorbell-fd %d", fd);
+		fatal(name, errno, "%s %d", opt, fd);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	n = readlink(path, target, sizeof(target) - 1);
 	if (n >= 0) {
 		target[n] = '\0';
 		if (strcmp(target, "anon_inode:[eventfd]") != 0)
-			fatal(name, EINVAL, "--doorbell-fd %d is %s, not an eventfd", fd, target);
+			fatal(name, EINVAL, "%s %d is %s, not an eventfd", opt, fd, target);
 		return;
 	}
 	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode))
-		fatal(name, EINVAL, "--doorbell-fd %d is not an eventfd", fd);
+		fatal(name, EINVAL, "%s %d is not an eventfd", opt, fd);
 }
 
 static void check_control(const char *name, int fd)
@@ -417,7 +507,8 @@ int main(int argc, char **argv)
 	struct worker_loop wl;
 	struct args a;
 	char comm[16];
-	int keep[4];
+	int keep[8 + DEVICE_MAX_NOTIFY_FDS];
+	unsigned nkeep = 0;
 	void *ram, *state;
 	int err;
 
@@ -427,7 +518,13 @@ int main(int argc, char **argv)
 
 	/* Acquire. */
 	check_control(a.name, a.control_fd);
-	check_eventfd(a.name, a.doorbell_fd);
+	check_eventfd(a.name, "--doorbell-fd", a.doorbell_fd);
+	for (unsigned i = 0; i < a.nnotify; i++)
+		check_eventfd(a.name, "--notify-fd", a.notify_fds[i]);
+	if (a.irq_fd >= 0)
+		check_eventfd(a.name, "--irq-fd", a.irq_fd);
+	if (a.resample_fd >= 0)
+		check_eventfd(a.name, "--resample-fd", a.resample_fd);
 	if (a.output_fd >= 0)
 		check_output(a.name, a.output_fd);
 	status = map_status(a.name, a.status_fd);
@@ -437,6 +534,20 @@ int main(int argc, char **argv)
 	host.output_fd = a.output_fd;
 	host.mem.host_base = ram;
 	host.mem.size = a.ram_size;
+	if (a.state_fd >= 0) {
+		host.state = map_memfd(a.name, "--state-fd", a.state_fd, VIRTIO_DEVICE_STATE_SIZE, VIRTIO_DEVICE_STATE_SIZE);
+		host.state_size = VIRTIO_DEVICE_STATE_SIZE;
+	}
+	host.mmio_base = a.mmio_base;
+	for (unsigned i = 0; i < a.nnotify; i++)
+		host.notify_fds[i] = a.notify_fds[i];
+	host.nnotify = a.nnotify;
+	host.irq_fd = a.irq_fd;
+	host.resample_fd = a.resample_fd;
+	host.backend_fd = a.backend_fd;
+	for (unsigned i = 0; i < a.nparams; i++)
+		host.params[i] = a.params[i];
+	host.nparams = a.nparams;
 	state = calloc(1, model->state_size);
 	if (!state)
 		fatal(a.name, ENOMEM, "%s state", model->name);
@@ -447,6 +558,8 @@ int main(int argc, char **argv)
 	wl.spin_max = spin_iters_for_us((uint32_t)a.poll_us);
 	wl.spin_iters = wl.spin_max / 4;
 	wl.poll_max_ns = a.poll_us * 1000u;
+	if (model->pollfds)
+		wl.spin_max = wl.spin_iters = 0; /* its data path is eventfds: sleep in poll at once */
 	if (err)
 		fatal(a.name, -err, "decoder init");
 	wl.status = status;
@@ -458,12 +571,37 @@ int main(int argc, char **argv)
 			fatal(a.name, -err, "ring of --ring-fd %d (vCPU %u)", a.ring_fds[i], i);
 	}
 
-	/* Only stderr, the control socket, the doorbell and the console stay open. */
-	keep[0] = STDERR_FILENO;
-	keep[1] = a.control_fd;
-	keep[2] = a.doorbell_fd;
-	keep[3] = a.output_fd;
-	close_others(a.name, keep, ARRAY_SIZE(keep));
+	/*
+	 * Only stderr, the control socket, the doorbell, the console and a
+	 * virtio device's eventfds and backend stay open (plus what the model
+	 * opened itself in init, e.g. an io_uring: it reports those as sandbox
+	 * rules, so they are kept too).
+	 */
+	keep[nkeep++] = STDERR_FILENO;
+	keep[nkeep++] = a.control_fd;
+	keep[nkeep++] = a.doorbell_fd;
+	keep[nkeep++] = a.output_fd;
+	keep[nkeep++] = a.irq_fd;
+	keep[nkeep++] = a.resample_fd;
+	keep[nkeep++] = a.backend_fd;
+	for (unsigned i = 0; i < a.nnotify; i++)
+		keep[nkeep++] = a.notify_fds[i];
+
+	memset(&params, 0, sizeof(params));
+	if (model->sandbox_rules) {
+		params.nextra = model->sandbox_rules(state, params.extra, SANDBOX_MAX_EXTRA_RULES);
+		if (params.nextra > SANDBOX_MAX_EXTRA_RULES)
+			params.nextra = SANDBOX_MAX_EXTRA_RULES;
+		for (unsigned i = 0; i < params.nextra && nkeep < ARRAY_SIZE(keep); i++) {
+			bool known = false;
+
+			for (unsigned k = 0; k < nkeep; k++)
+				known |= keep[k] == params.extra[i].fd;
+			if (!known && params.extra[i].fd >= 0)
+				keep[nkeep++] = params.extra[i].fd;
+		}
+	}
+	close_others(a.name, keep, nkeep);
 
 	snprintf(comm, sizeof(comm), "squib-dev-%s", a.name);
 	if (prctl(PR_SET_NAME, comm) < 0)
@@ -482,7 +620,6 @@ int main(int argc, char **argv)
 	}
 
 	/* Narrow. */
-	memset(&params, 0, sizeof(params));
 	params.vcpu_fd = -1;
 	params.log_fd = STDERR_FILENO;
 	params.output_fd = a.output_fd;

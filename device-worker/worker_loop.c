@@ -324,16 +324,22 @@ static void adapt_polling(struct worker_loop *wl, uint64_t slept_ns)
 
 static int sleep_and_wake(struct worker_loop *wl, int timeout_ms)
 {
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[2 + WORKER_LOOP_MAX_MODEL_FDS] = {
 		{ .fd = wl->doorbell_fd, .events = POLLIN },
 		{ .fd = wl->control_fd, .events = POLLIN },
 	};
+	unsigned nmodel = 0;
 	uint64_t count;
 	ssize_t n;
 	int r;
 
+	if (wl->model->pollfds) {
+		nmodel = wl->model->pollfds(wl->state, &pfd[2], WORKER_LOOP_MAX_MODEL_FDS);
+		if (nmodel > WORKER_LOOP_MAX_MODEL_FDS)
+			nmodel = WORKER_LOOP_MAX_MODEL_FDS;
+	}
 	wl->sleeps++;
-	r = poll(pfd, 2, timeout_ms);
+	r = poll(pfd, 2 + nmodel, timeout_ms);
 	if (r < 0 && errno != EINTR) {
 		r = -errno;
 		end_sleep(wl);
@@ -359,6 +365,8 @@ static int sleep_and_wake(struct worker_loop *wl, int timeout_ms)
 		wl->doorbells++;
 	}
 	end_sleep(wl);
+	if (r > 0 && nmodel)
+		wl->model->poll_events(wl->state, &pfd[2], nmodel);
 	if (r > 0 && pfd[1].revents)
 		return handle_control(wl);
 	return WORKER_LOOP_CONTINUE;
@@ -383,6 +391,10 @@ int worker_loop_run_once(struct worker_loop *wl, int timeout_ms)
 	 */
 	if (wl->since_control >= wl->drain_budget) {
 		wl->model->idle(wl->state);
+		if (wl->model->pollfds) {
+			wl->since_control = 0;
+			return sleep_and_wake(wl, 0); /* the model's eventfds and the control socket */
+		}
 		return handle_control(wl);
 	}
 	for (uint32_t i = 0; i < wl->spin_iters; i++) {

@@ -33,6 +33,8 @@
 #include "proto/wire.h"
 
 #define WORKER_LOOP_MAX_RINGS 64
+/* Extra fds a model may have polled (device_model.pollfds). */
+#define WORKER_LOOP_MAX_MODEL_FDS 16
 /*
  * Spin iterations (ring checks + pause) before sleeping: PAUSE costs 10 to
  * 140 cycles depending on the core, so 200 iterations are roughly 1-10 us.

@@ -59,6 +59,7 @@ enum {
 	OPT_INLINE_TESTDEV,
 	OPT_VERBOSE,
 	OPT_POLL_US,
+	OPT_RNG,
 	OPT_HELP,
 };
 
@@ -73,6 +74,7 @@ static const struct option start_options[] = {
 	{ "inline-testdev", no_argument, NULL, OPT_INLINE_TESTDEV },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "poll-us", required_argument, NULL, OPT_POLL_US },
+	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -141,6 +143,9 @@ static int parse_start(int argc, char *const argv[], enum cli_command *cmd, stru
 			if (strlen(optarg) > CLI_MAX_CMDLINE)
 				return usage_error(err, err_len, "--cmdline is longer than 4095 bytes");
 			cfg->cmdline = optarg;
+			break;
+		case OPT_RNG:
+			cfg->rng = true;
 			break;
 		case OPT_VERBOSE:
 			cfg->verbose = true;

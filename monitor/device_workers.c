@@ -56,7 +56,7 @@ static int build_argv(struct vm *vm, struct device_instance *dev, int control_ch
 	argv[0] = NULL;
 	r |= add_arg(argv, &argc, max, "%s", vm->device_binary);
 	r |= add_arg(argv, &argc, max, "--device");
-	r |= add_arg(argv, &argc, max, "%s", dev->spec->name);
+	r |= add_arg(argv, &argc, max, "%s", dev->spec->model);
 	r |= add_arg(argv, &argc, max, "--name");
 	r |= add_arg(argv, &argc, max, "%s", dev->spec->name);
 	r |= add_arg(argv, &argc, max, "--ram-fd");
@@ -77,9 +77,33 @@ static int build_argv(struct vm *vm, struct device_instance *dev, int control_ch
 	r |= add_arg(argv, &argc, max, "%u", vm->cfg.poll_us);
 	r |= add_arg(argv, &argc, max, "--ring-size");
 	r |= add_arg(argv, &argc, max, "%zu", dev->ring_size);
-	if (!strcmp(dev->spec->name, "uart")) {
+	if (!strcmp(dev->spec->model, "uart")) {
 		r |= add_arg(argv, &argc, max, "--output-fd");
 		r |= add_arg(argv, &argc, max, "%d", vm->console_fd);
+	}
+	if (dev->is_virtio) {
+		const struct virtio_instance *v = &dev->virtio;
+
+		r |= add_arg(argv, &argc, max, "--state-fd");
+		r |= add_arg(argv, &argc, max, "%d", v->state_fd);
+		r |= add_arg(argv, &argc, max, "--mmio-base");
+		r |= add_arg(argv, &argc, max, "%llu", (unsigned long long)dev->spec->routes[0].base);
+		for (unsigned q = 0; q < v->nqueues; q++) {
+			r |= add_arg(argv, &argc, max, "--notify-fd");
+			r |= add_arg(argv, &argc, max, "%d", v->notify_fds[q]);
+		}
+		r |= add_arg(argv, &argc, max, "--irq-fd");
+		r |= add_arg(argv, &argc, max, "%d", v->irq_fd);
+		r |= add_arg(argv, &argc, max, "--resample-fd");
+		r |= add_arg(argv, &argc, max, "%d", v->resample_fd);
+		if (v->backend_fd >= 0) {
+			r |= add_arg(argv, &argc, max, "--backend-fd");
+			r |= add_arg(argv, &argc, max, "%d", v->backend_fd);
+		}
+		for (unsigned i = 0; i < v->nparams; i++) {
+			r |= add_arg(argv, &argc, max, "--param");
+			r |= add_arg(argv, &argc, max, "%s", v->params[i]);
+		}
 	}
 	return r ? -ENOMEM : 0;
 }
@@ -130,8 +154,8 @@ static int wait_ready(struct device_instance *dev)
 
 static int spawn_one(struct vm *vm, struct device_instance *dev)
 {
-	int sv[2], pass[4 + CLI_MAX_CPUS], npass = 0, r;
-	char *argv[160];
+	int sv[2], pass[4 + CLI_MAX_CPUS + 16], npass = 0, r;
+	char *argv[256];
 	void *status_map = NULL;
 	pid_t pid, self = getpid();
 
@@ -172,6 +196,14 @@ static int spawn_one(struct vm *vm, struct device_instance *dev)
 	pass[npass++] = dev->doorbell_fd;
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		pass[npass++] = dev->ring_fds[i];
+	if (dev->is_virtio) {
+		pass[npass++] = dev->virtio.state_fd;
+		pass[npass++] = dev->virtio.irq_fd;
+		pass[npass++] = dev->virtio.resample_fd;
+		pass[npass++] = dev->virtio.backend_fd;
+		for (unsigned q = 0; q < dev->virtio.nqueues; q++)
+			pass[npass++] = dev->virtio.notify_fds[q];
+	}
 
 	fflush(NULL);
 	pid = fork();
@@ -182,7 +214,7 @@ static int spawn_one(struct vm *vm, struct device_instance *dev)
 		return r;
 	}
 	if (pid == 0) {
-		if (!strcmp(dev->spec->name, "uart"))
+		if (!strcmp(dev->spec->model, "uart"))
 			pass[npass++] = vm->console_fd;
 		exec_child(argv, pass, npass, self);
 	}

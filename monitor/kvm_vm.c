@@ -37,6 +37,7 @@ static const struct {
 	{ KVM_CAP_SET_GUEST_DEBUG, "KVM_CAP_SET_GUEST_DEBUG" },
 	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
 	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
+	{ KVM_CAP_IRQFD_RESAMPLE, "KVM_CAP_IRQFD_RESAMPLE (level-triggered virtio interrupts)" },
 	{ KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE" },
 };
 
@@ -226,4 +227,33 @@ void kvm_vm_destroy(struct kvm_vm *vm)
 	free(vm->supported_cpuid);
 	vm->vm_fd = vm->kvm_fd = -1;
 	vm->supported_cpuid = NULL;
+}
+
+int kvm_vm_add_ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t len, uint64_t datamatch, int fd)
+{
+	struct kvm_ioeventfd io = {
+		.datamatch = datamatch,
+		.addr = addr,
+		.len = len,
+		.fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+	};
+
+	int r = xioctl(vm->vm_fd, KVM_IOEVENTFD, &io);
+
+	return r < 0 ? r : 0;
+}
+
+int kvm_vm_add_irqfd_resample(struct kvm_vm *vm, uint32_t gsi, int fd, int resample_fd)
+{
+	struct kvm_irqfd irq = {
+		.fd = (uint32_t)fd,
+		.gsi = gsi,
+		.flags = KVM_IRQFD_FLAG_RESAMPLE,
+		.resamplefd = (uint32_t)resample_fd,
+	};
+
+	int r = xioctl(vm->vm_fd, KVM_IRQFD, &irq);
+
+	return r < 0 ? r : 0;
 }

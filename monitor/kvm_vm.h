@@ -50,6 +50,22 @@ int kvm_vm_create_vcpu(struct kvm_vm *vm, unsigned index, struct kvm_vcpu_handle
  */
 int kvm_vcpu_setup_cpuid(struct kvm_vm *vm, const struct kvm_vcpu_handle *vcpu, unsigned index) MUST_USE;
 
+/*
+ * A guest write of exactly len bytes of datamatch at MMIO address addr
+ * signals eventfd fd in the kernel, with no exit to userspace (virtio
+ * QueueNotify). Preconditions: fd is an eventfd; len is 1, 2, 4 or 8; the
+ * (addr, len, datamatch) triple is not registered yet. 0 or -errno.
+ */
+int kvm_vm_add_ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t len, uint64_t datamatch, int fd) MUST_USE;
+
+/*
+ * A write to eventfd fd asserts IOAPIC pin gsi (level); KVM lowers it when
+ * the guest EOIs and signals resample_fd. Preconditions: the in-kernel
+ * irqchip exists (kvm_vm_create), gsi < 24, both fds are eventfds and gsi
+ * has no other irqfd. 0 or -errno.
+ */
+int kvm_vm_add_irqfd_resample(struct kvm_vm *vm, uint32_t gsi, int fd, int resample_fd) MUST_USE;
+
 void kvm_vcpu_release(struct kvm_vm *vm, struct kvm_vcpu_handle *vcpu);
 void kvm_vm_destroy(struct kvm_vm *vm);
 

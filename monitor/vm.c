@@ -28,12 +28,14 @@ extern const uint8_t squib_embedded_guest_end[];
 /* The device models the monitor can attach, and the ranges each owns. */
 static const struct device_spec uart_spec = {
 	.name = "uart",
+	.model = "uart",
 	.nroutes = 1,
 	.routes = { { ROUTE_SPACE_PIO, COM1_PORT_BASE, COM1_PORT_COUNT, 0 } },
 };
 
 static const struct device_spec testdev_spec = {
 	.name = "testdev",
+	.model = "testdev",
 	.nroutes = 4,
 	.routes = {
 		{ ROUTE_SPACE_PIO, TESTDEV_EXIT_PORT, 1, 0 },
@@ -254,6 +256,9 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 		vm->devices[d].pidfd = vm->devices[d].control_fd = vm->devices[d].status_fd = -1;
 		vm->devices[d].doorbell_fd = -1;
 	}
+	r = virtio_devices_add(vm);
+	if (r < 0)
+		goto out;
 	if (cfg->inline_testdev) {
 		vm->inline_testdev = calloc(1, sizeof(*vm->inline_testdev));
 		if (!vm->inline_testdev) {
@@ -271,6 +276,8 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 		goto out;
 	}
 	r = create_vcpus(vm);
+	if (r == 0)
+		r = virtio_devices_wire(vm);
 	if (r == 0)
 		r = vm_wire_decoder_init(&vm->decoder);
 	if (r == 0)

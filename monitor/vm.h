@@ -37,13 +37,33 @@ struct device_route_spec {
 };
 
 struct device_spec {
-	const char *name; /* also the squib-device --device value */
+	const char *name;  /* the worker's --name (logs, /proc comm) */
+	const char *model; /* squib-device --device value */
 	unsigned nroutes;
 	struct device_route_spec routes[4];
 };
 
+/* What a virtio device's worker gets beyond every worker's fds (monitor/virtio_devices.c). */
+#define VIRTIO_INSTANCE_MAX_PARAMS 8
+struct virtio_instance {
+	unsigned slot;         /* window and IOAPIC pin (common/platform.h) */
+	unsigned nqueues;
+	int state_fd;          /* the device-state memfd, kept for restarts */
+	void *state_map;
+	int notify_fds[8];     /* ioeventfd per queue (datamatch = queue index) */
+	int irq_fd;
+	int resample_fd;
+	int backend_fd;        /* disk image, tap, or -1 */
+	char params[VIRTIO_INSTANCE_MAX_PARAMS][80];
+	unsigned nparams;
+};
+
 struct device_instance {
 	const struct device_spec *spec;
+	struct device_spec own_spec;     /* for devices built at run time (virtio) */
+	char own_name[32];
+	bool is_virtio;
+	struct virtio_instance virtio;
 	unsigned index;
 	pid_t pid;
 	int pidfd;
@@ -109,6 +129,11 @@ int vm_build(struct vm *vm, const struct vm_config *cfg) MUST_USE;
 int vm_run(struct vm *vm) MUST_USE;
 
 void vm_destroy(struct vm *vm);
+
+/* virtio devices (monitor/virtio_devices.c): adds cfg's disks, nets and rng to vm->devices. */
+int virtio_devices_add(struct vm *vm) MUST_USE;
+/* KVM ioeventfds and irqfds of every virtio device. Precondition: the irqchip exists. */
+int virtio_devices_wire(struct vm *vm) MUST_USE;
 
 /* Device workers (monitor/device_workers.c). */
 int device_workers_spawn(struct vm *vm) MUST_USE;

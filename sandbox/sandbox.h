@@ -41,7 +41,7 @@ struct sandbox_fd_rule {
 struct sandbox_params {
 	int vcpu_fd;        /* VCPU: the only fd ioctl is allowed on */
 	int log_fd;         /* VCPU/DEVICE: fd write(2) is allowed on for logs (usually 2) */
-	int doorbell_fds[9];/* VCPU: eventfds it may write (monitor + one per device); -1 = unused */
+	int doorbell_fds[1 + 12];/* VCPU: eventfds it may write (monitor + one per device); -1 = unused */
 	int output_fd;      /* DEVICE: console output fd it may write, -1 if none */
 	int control_fd;     /* DEVICE: its control socket (send/recv) */
 	int doorbell_fd;    /* DEVICE: its own doorbell eventfd (read) */

@@ -32,7 +32,7 @@ _Static_assert(VM_WIRE_MAX == RING_RECORD_MAX, "a ring slot holds exactly one en
 
 #define VCPU_WORKER_REGION_SIZE (256u * 1024u)
 #define VCPU_WORKER_MAGIC 0x55504356u /* "VCPU" */
-#define VCPU_MAX_DEVICES 8
+#define VCPU_MAX_DEVICES 12 /* uart, testdev and VIRTIO_MMIO_SLOTS virtio devices, with room */
 #define VCPU_UNCLAIMED_LOG_SLOTS 32
 
 /* Start gate values (a futex word the monitor owns). */
