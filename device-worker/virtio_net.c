@@ -250,7 +250,7 @@ static int net_init(struct virtio_dev *vd, void *ms, uint64_t *features)
 	put_le16(cfg + VIRTIO_NET_CFG_MAX_VQ_PAIRS, 1); /* meaningful only with MQ: one pair */
 	put_le16(cfg + VIRTIO_NET_CFG_MTU, n->mtu);
 	/* No MRG_RXBUF, no offloads, no control queue: see virtio_net.h. */
-	*features = VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS | VIRTIO_NET_F_MTU;
+	*features = VIRTIO_NET_FEAT_MAC | VIRTIO_NET_FEAT_STATUS | VIRTIO_NET_FEAT_MTU;
 	return 0;
 }
 
@@ -268,7 +268,7 @@ enum tx_verdict { TX_SEND, TX_DROP, TX_FAILED };
 static enum tx_verdict tx_check(struct virtio_dev *vd, struct virtio_net *n)
 {
 	const struct virtq_chain *c = &n->tx_chain;
-	struct virtio_net_hdr_v1 hdr;
+	struct virtio_net_header hdr;
 	uint64_t frame, covered;
 	unsigned niov;
 
@@ -421,7 +421,7 @@ static int rx_read(struct virtio_dev *vd, struct virtio_net *n)
 {
 	struct virtq_chain *c = &n->rx_chain;
 	uint64_t room = virtio_chain_writable(c) - VIRTIO_NET_HDR_LEN, covered;
-	struct virtio_net_hdr_v1 clean = { .num_buffers = 1 };
+	struct virtio_net_header clean = { .num_buffers = 1 };
 	unsigned niov;
 	ssize_t got;
 	int err;

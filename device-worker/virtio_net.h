@@ -16,9 +16,9 @@
  * two hex digits per octet, ':' between them), mtu=N (optional, 68..65535,
  * default 1500). Unknown or repeated parameters are refused.
  *
- * Features offered: VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS (link always
- * up), VIRTIO_NET_F_MTU. Deliberately NOT offered, for now:
- *   - VIRTIO_NET_F_MRG_RXBUF: so each receive chain must hold the 12-byte
+ * Features offered: MAC (bit 5), STATUS (bit 16; the link is always up) and
+ * MTU (bit 3). Deliberately NOT offered, for now:
+ *   - MRG_RXBUF (bit 15): so each receive chain must hold the 12-byte
  *     header and a whole frame; a frame that does not fit the chain at the
  *     head of the receiveq is dropped and counted (as a NIC with too small
  *     a buffer does), and that chain is kept for the next frame;
@@ -75,10 +75,13 @@
 #define VIRTIO_NET_TXQ 1
 #define VIRTIO_NET_QUEUE_SIZE 256
 
-/* Feature bits (virtio 1.2 5.1.3). */
-#define VIRTIO_NET_F_MTU (1ull << 3)
-#define VIRTIO_NET_F_MAC (1ull << 5)
-#define VIRTIO_NET_F_STATUS (1ull << 16)
+/*
+ * Feature bits (virtio 1.2 5.1.3) as masks. Names differ from the kernel's
+ * <linux/virtio_net.h> (bit numbers there) so both headers may be included.
+ */
+#define VIRTIO_NET_FEAT_MTU (1ull << 3)
+#define VIRTIO_NET_FEAT_MAC (1ull << 5)
+#define VIRTIO_NET_FEAT_STATUS (1ull << 16)
 
 /* Config space (5.1.4): mac[6], le16 status, le16 max_virtqueue_pairs, le16 mtu. */
 #define VIRTIO_NET_CFG_MAC 0
@@ -96,8 +99,8 @@
 #define VIRTIO_NET_HDR_F_DATA_VALID 2
 #define VIRTIO_NET_HDR_GSO_NONE 0
 
-/* The header before every frame with VERSION_1 (5.1.6), little-endian. */
-struct virtio_net_hdr_v1 {
+/* The header before every frame with VERSION_1 (5.1.6: virtio_net_hdr_v1), little-endian. */
+struct virtio_net_header {
 	uint8_t flags;
 	uint8_t gso_type;
 	uint16_t hdr_len;
@@ -107,8 +110,8 @@ struct virtio_net_hdr_v1 {
 	uint16_t num_buffers;
 };
 #define VIRTIO_NET_HDR_LEN 12u
-_Static_assert(sizeof(struct virtio_net_hdr_v1) == VIRTIO_NET_HDR_LEN, "virtio_net_hdr_v1 is 12 bytes");
-_Static_assert(__builtin_offsetof(struct virtio_net_hdr_v1, num_buffers) == 10, "num_buffers at 10");
+_Static_assert(sizeof(struct virtio_net_header) == VIRTIO_NET_HDR_LEN, "virtio_net_header is 12 bytes");
+_Static_assert(__builtin_offsetof(struct virtio_net_header, num_buffers) == 10, "num_buffers at 10");
 
 /* Frame sizes after the header (no offloads: no frame is larger). */
 #define VIRTIO_NET_MIN_FRAME 14u    /* an Ethernet header; the tap refuses less */
@@ -148,7 +151,7 @@ struct virtio_net {
 	bool rx_enabled;        /* poll for POLLIN: the receiveq may have buffers */
 	bool rx_held;           /* rx_chain popped, waiting for a frame that fits */
 	struct virtq_chain rx_chain;
-	struct virtio_net_hdr_v1 rx_hdr; /* the backend's header lands here, not in the guest */
+	struct virtio_net_header rx_hdr; /* the backend's header lands here, not in the guest */
 	uint8_t rx_scratch;     /* one byte past the chain: detects a frame too big */
 
 	/* transmit */
@@ -156,7 +159,7 @@ struct virtio_net {
 	bool tx_blocked;        /* EAGAIN: wait for POLLOUT before retrying tx_chain */
 	bool tx_more;           /* the batch ended with chains left: resume on POLLOUT */
 	struct virtq_chain tx_chain;
-	struct virtio_net_hdr_v1 tx_hdr; /* the canonical header the backend gets */
+	struct virtio_net_header tx_hdr; /* the canonical header the backend gets */
 	unsigned tx_niov;
 	uint32_t tx_len;        /* frame bytes after the header */
 

@@ -27,7 +27,7 @@
 #define TXQ VIRTIO_NET_TXQ
 #define HDR VIRTIO_NET_HDR_LEN
 #define MAC "52:54:00:12:34:56"
-#define FEATURES (VIRTIO_FEAT_EVENT_IDX | VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS | VIRTIO_NET_F_MTU)
+#define FEATURES (VIRTIO_FEAT_EVENT_IDX | VIRTIO_NET_FEAT_MAC | VIRTIO_NET_FEAT_STATUS | VIRTIO_NET_FEAT_MTU)
 /* Poll set of the glue: one notify fd per queue, the resample fd, then ours. */
 #define BACKEND_SLOT 3
 
@@ -113,10 +113,10 @@ static void fill_frame(uint8_t *p, size_t len, unsigned seed)
 }
 
 /* A transmit chain: header (hdr, or zeros) + frame of len bytes, cut into pieces of the given sizes. */
-static uint16_t post_tx(const struct virtio_net_hdr_v1 *hdr, size_t len, unsigned seed, const uint32_t *pieces,
+static uint16_t post_tx(const struct virtio_net_header *hdr, size_t len, unsigned seed, const uint32_t *pieces,
 			unsigned npieces)
 {
-	struct virtio_net_hdr_v1 zero = { 0 };
+	struct virtio_net_header zero = { 0 };
 	struct fake_buf bufs[8];
 	uint64_t gpa = fake_alloc(&f, HDR + len), off = 0;
 	uint8_t *p = fake_ptr(&f, gpa);
@@ -140,9 +140,9 @@ static uint16_t post_tx1(size_t len, unsigned seed)
 }
 
 /* The host network sends one frame (with hdr, or a zero header). */
-static void host_send(const struct virtio_net_hdr_v1 *hdr, size_t len, unsigned seed)
+static void host_send(const struct virtio_net_header *hdr, size_t len, unsigned seed)
 {
-	struct virtio_net_hdr_v1 zero = { 0 };
+	struct virtio_net_header zero = { 0 };
 
 	memcpy(msg, hdr ? hdr : &zero, HDR);
 	fill_frame(msg + HDR, len, seed);
@@ -187,7 +187,7 @@ static void expect_no_used(unsigned q)
 static void expect_rx_frame(uint64_t gpa, size_t len, unsigned seed)
 {
 	static uint8_t want[VIRTIO_NET_MAX_FRAME];
-	const struct virtio_net_hdr_v1 clean = { .num_buffers = 1 };
+	const struct virtio_net_header clean = { .num_buffers = 1 };
 	const uint8_t *p = fake_ptr(&f, gpa);
 
 	cr_assert(memcmp(p, &clean, HDR) == 0, "header not clean: flags %#x gso %u num_buffers %u", p[0], p[1],
@@ -372,10 +372,10 @@ Test(virtio_net, tx_frames_arrive_byte_for_byte)
 
 Test(virtio_net, tx_bad_header_dropped_not_reset)
 {
-	struct virtio_net_hdr_v1 gso = { .gso_type = 1 /* TCPV4 */, .gso_size = 1448, .hdr_len = 54 };
-	struct virtio_net_hdr_v1 csum = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 34, .csum_offset = 16 };
-	struct virtio_net_hdr_v1 valid = { .flags = VIRTIO_NET_HDR_F_DATA_VALID };
-	struct virtio_net_hdr_v1 noise = { .hdr_len = 0xffff, .csum_start = 7, .num_buffers = 3 };
+	struct virtio_net_header gso = { .gso_type = 1 /* TCPV4 */, .gso_size = 1448, .hdr_len = 54 };
+	struct virtio_net_header csum = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 34, .csum_offset = 16 };
+	struct virtio_net_header valid = { .flags = VIRTIO_NET_HDR_F_DATA_VALID };
+	struct virtio_net_header noise = { .hdr_len = 0xffff, .csum_start = 7, .num_buffers = 3 };
 	uint32_t len = HDR + 100;
 	uint16_t h[4];
 
@@ -550,7 +550,7 @@ Test(virtio_net, reset_abandons_a_blocked_tx_chain)
 
 Test(virtio_net, rx_frames_land_with_num_buffers_1)
 {
-	struct virtio_net_hdr_v1 from_tap = { .flags = VIRTIO_NET_HDR_F_DATA_VALID, .csum_start = 5, .num_buffers = 9 };
+	struct virtio_net_header from_tap = { .flags = VIRTIO_NET_HDR_F_DATA_VALID, .csum_start = 5, .num_buffers = 9 };
 	uint64_t a, hb = fake_alloc(&f, HDR), b1 = fake_alloc(&f, 1000), b2 = fake_alloc(&f, 1000);
 	struct fake_buf split[3] = { { hb, HDR, true }, { b1, 1000, true }, { b2, 1000, true } };
 	uint16_t ha, hs;
@@ -566,7 +566,7 @@ Test(virtio_net, rx_frames_land_with_num_buffers_1)
 	expect_used(RXQ, hs, HDR + 1514);
 	{
 		static uint8_t want[1514];
-		const struct virtio_net_hdr_v1 clean = { .num_buffers = 1 };
+		const struct virtio_net_header clean = { .num_buffers = 1 };
 
 		cr_assert(memcmp(fake_ptr(&f, hb), &clean, HDR) == 0);
 		fill_frame(want, 1514, 1);
@@ -661,8 +661,8 @@ Test(virtio_net, rx_buffer_waits_for_the_next_frame)
 
 Test(virtio_net, rx_frame_too_big_dropped_and_counted)
 {
-	struct virtio_net_hdr_v1 gso = { .gso_type = 1, .gso_size = 1448 };
-	struct virtio_net_hdr_v1 partial = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM };
+	struct virtio_net_header gso = { .gso_type = 1, .gso_size = 1448 };
+	struct virtio_net_header partial = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM };
 	uint64_t gpa;
 	uint16_t h;
 
