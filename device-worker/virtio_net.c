@@ -175,8 +175,10 @@ static int parse_params(struct virtio_dev *vd, struct virtio_net *n)
 }
 
 /*
- * Is the backend what the monitor promised? A tap: IFF_TAP | IFF_NO_PI |
- * IFF_VNET_HDR with 12-byte headers. Otherwise a SOCK_SEQPACKET or
+ * Is the backend what the monitor promised? A tap (not a tun) with
+ * IFF_VNET_HDR and 12-byte headers, on an attached queue. IFF_NO_PI cannot
+ * be checked: TUNGETIFF reports IFF_NOFILTER ("no socket filter") in the
+ * same bit, 0x1000; the monitor must set it. Otherwise a SOCK_SEQPACKET or
  * SOCK_DGRAM socket (unit tests; message boundaries like a tap's). Either
  * way it is made O_NONBLOCK (the flag lives in the open file description,
  * which only this worker and the monitor share; the monitor never reads it).
@@ -200,11 +202,11 @@ static int check_backend(struct virtio_dev *vd, struct virtio_net *n)
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	if (ioctl(n->fd, TUNGETIFF, &ifr) == 0) {
-		const int want = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+		const int want = IFF_TAP | IFF_VNET_HDR;
 		int hdrsz = 0;
 
-		if ((ifr.ifr_flags & (IFF_TUN | IFF_TAP | IFF_NO_PI | IFF_VNET_HDR)) != want) {
-			device_log(host, "virtio-net: tap %.*s has flags %#x, needs IFF_TAP|IFF_NO_PI|IFF_VNET_HDR",
+		if ((ifr.ifr_flags & (IFF_TUN | IFF_TAP | IFF_VNET_HDR | IFF_DETACH_QUEUE)) != want) {
+			device_log(host, "virtio-net: tap %.*s has flags %#x: needs IFF_TAP|IFF_VNET_HDR, attached",
 				   IFNAMSIZ, ifr.ifr_name, (unsigned)ifr.ifr_flags & 0xffff);
 			return -EINVAL;
 		}

@@ -8,7 +8,10 @@
  * every frame read from or written to it is preceded by a 12-byte
  * virtio_net_hdr_v1, the same header the driver puts before each frame
  * (VIRTIO_F_VERSION_1). Frames therefore move between guest buffers and
- * the tap with one readv/writev each and no copy of the frame. For unit
+ * the tap with one readv/writev each and no copy of the frame. init checks
+ * what it can (a tap, IFF_VNET_HDR, 12-byte headers, an attached queue, and
+ * makes the fd O_NONBLOCK); IFF_NO_PI and TUNSETOFFLOAD 0 are not readable
+ * back, so they are the monitor's duty. For unit
  * tests (and a userspace switch) the backend may instead be a SOCK_SEQPACKET
  * or SOCK_DGRAM socket carrying the same messages (header + frame each).
  *
