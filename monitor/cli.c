@@ -2,6 +2,7 @@
 #include "monitor/cli.h"
 
 #include "common/spin.h"
+#include "monitor/device_args.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +27,22 @@ const char cli_usage_text[] =
 	"  --poll-us N         poll rings for up to N us before sleeping (default 200, 0..10000):\n"
 	"                      lower saves CPU, higher lowers exit latency\n"
 	"  --verbose           print per-vCPU exit statistics when the VM ends\n"
+	"\n"
+	"virtio devices (--disk, --net and --rng together: at most 8):\n"
+	"  --disk PATH[,ro][,id=NAME][,cache=none|writeback]\n"
+	"                      virtio-blk on a raw image or block device (repeatable); PATH\n"
+	"                      ends at the first ',' and its size must be a multiple of 512.\n"
+	"                      ro: read-only; id: the serial the guest sees (1..20 printable\n"
+	"                      ASCII, default squib-diskN); cache=none: O_DIRECT, bypassing\n"
+	"                      the host page cache; cache=writeback: through it (default).\n"
+	"                      Images are locked: a read-write disk is never shared with\n"
+	"                      another VM\n"
+	"  --net tap=NAME[,mac=XX:XX:XX:XX:XX:XX]\n"
+	"                      virtio-net on host tap NAME (repeatable), e.g. made with\n"
+	"                      'ip tuntap add NAME mode tap user $USER' (otherwise opening\n"
+	"                      it needs CAP_NET_ADMIN); default mac 52:54:00:12:34:56 for\n"
+	"                      the first --net, :57 for the second, and so on\n"
+	"  --rng               virtio-rng fed from the host's getrandom()\n"
 	"\n"
 	"exit status: 0 guest shut down or reset; with --testdev, the status the guest wrote\n"
 	"to port 0x501; 1 set-up failed; 2 usage error; 3 a vCPU failed; 4 a device worker\n"
@@ -59,6 +76,8 @@ enum {
 	OPT_INLINE_TESTDEV,
 	OPT_VERBOSE,
 	OPT_POLL_US,
+	OPT_DISK,
+	OPT_NET,
 	OPT_RNG,
 	OPT_HELP,
 };
@@ -74,6 +93,8 @@ static const struct option start_options[] = {
 	{ "inline-testdev", no_argument, NULL, OPT_INLINE_TESTDEV },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
 	{ "poll-us", required_argument, NULL, OPT_POLL_US },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "net", required_argument, NULL, OPT_NET },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -87,6 +108,74 @@ __attribute__((format(printf, 3, 4))) static int usage_error(char *err, size_t e
 	vsnprintf(err, err_len, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
+}
+
+/* Room for one more virtio device? (--disk, --net and --rng share the virtio-mmio slots.) */
+static int virtio_slot_free(const struct vm_config *cfg, const char *opt, char *err, size_t err_len)
+{
+	unsigned used = cfg->ndisks + cfg->nnets + (cfg->rng ? 1u : 0u);
+
+	if (used >= CLI_MAX_VIRTIO_DEVICES)
+		return usage_error(err, err_len,
+				   "too many virtio devices (at most %d: --disk, --net and --rng together); %s is "
+				   "one too many",
+				   CLI_MAX_VIRTIO_DEVICES, opt);
+	return 0;
+}
+
+static int add_disk(struct vm_config *cfg, char *arg, char *err, size_t err_len)
+{
+	struct disk_config d;
+	int r;
+
+	r = virtio_slot_free(cfg, "--disk", err, err_len);
+	if (r)
+		return r;
+	r = disk_arg_parse(arg, &d, err, err_len);
+	if (r)
+		return r;
+	for (unsigned i = 0; d.id[0] && i < cfg->ndisks; i++) {
+		char q1[ARG_QUOTE_MAX], q2[ARG_QUOTE_MAX];
+
+		if (strcmp(cfg->disks[i].id, d.id))
+			continue;
+		/* Failing after disk_arg_parse cut PATH at its ',' is fine: argv is not parsed again. */
+		return usage_error(err, err_len, "--disk '%s': id=%s is already used by --disk '%s'",
+				   arg_escape(q1, sizeof(q1), d.path, strlen(d.path)), d.id,
+				   arg_escape(q2, sizeof(q2), cfg->disks[i].path, strlen(cfg->disks[i].path)));
+	}
+	cfg->disks[cfg->ndisks++] = d;
+	return 0;
+}
+
+static int add_net(struct vm_config *cfg, const char *arg, char *err, size_t err_len)
+{
+	struct net_config n;
+	int r;
+
+	r = virtio_slot_free(cfg, "--net", err, err_len);
+	if (r)
+		return r;
+	r = net_arg_parse(arg, cfg->nnets, &n, err, err_len);
+	if (r)
+		return r;
+	for (unsigned i = 0; i < cfg->nnets; i++) {
+		const uint8_t *m = cfg->nets[i].mac;
+		char qa[ARG_QUOTE_MAX];
+
+		/* Tap names are validated: plain [A-Za-z0-9_.-]. */
+		if (!strcmp(cfg->nets[i].tap, n.tap))
+			return usage_error(err, err_len, "--net '%s': tap %s is already used by another --net",
+					   arg_escape(qa, sizeof(qa), arg, strlen(arg)), n.tap);
+		if (!memcmp(m, n.mac, sizeof(n.mac)))
+			return usage_error(err, err_len,
+					   "--net '%s': mac %02x:%02x:%02x:%02x:%02x:%02x is already used by --net "
+					   "tap=%s",
+					   arg_escape(qa, sizeof(qa), arg, strlen(arg)), m[0], m[1], m[2], m[3], m[4],
+					   m[5], cfg->nets[i].tap);
+	}
+	cfg->nets[cfg->nnets++] = n;
+	return 0;
 }
 
 static int parse_start(int argc, char *const argv[], enum cli_command *cmd, struct vm_config *cfg,
@@ -144,9 +233,6 @@ static int parse_start(int argc, char *const argv[], enum cli_command *cmd, stru
 				return usage_error(err, err_len, "--cmdline is longer than 4095 bytes");
 			cfg->cmdline = optarg;
 			break;
-		case OPT_RNG:
-			cfg->rng = true;
-			break;
 		case OPT_VERBOSE:
 			cfg->verbose = true;
 			break;
@@ -156,6 +242,24 @@ static int parse_start(int argc, char *const argv[], enum cli_command *cmd, stru
 				return usage_error(err, err_len, "--poll-us expects 0..%d microseconds, not '%s'",
 						   SPIN_MAX_POLL_US, optarg);
 			cfg->poll_us = (uint32_t)v;
+			break;
+		case OPT_DISK:
+			r = add_disk(cfg, optarg, err, err_len);
+			if (r)
+				return r;
+			break;
+		case OPT_NET:
+			r = add_net(cfg, optarg, err, err_len);
+			if (r)
+				return r;
+			break;
+		case OPT_RNG:
+			if (cfg->rng)
+				return usage_error(err, err_len, "--rng given twice");
+			r = virtio_slot_free(cfg, "--rng", err, err_len);
+			if (r)
+				return r;
+			cfg->rng = true;
 			break;
 		case OPT_HELP:
 			*cmd = CLI_HELP;

@@ -71,6 +71,9 @@ struct vm_config {
 /*
  * Parses argv into *cmd and *cfg. 0 on success; -EINVAL on a usage error
  * with a one-line explanation in err (naming the offending option/value).
+ * Each accepted --disk has the ',' after its PATH overwritten with a NUL in
+ * its argv string (as getsubopt(3) does), so disks[i].path points into argv:
+ * argv must stay alive and unchanged as long as cfg is used.
  */
 int cli_parse(int argc, char *const argv[], enum cli_command *cmd, struct vm_config *cfg,
 	      char *err, size_t err_len) MUST_USE;

@@ -6,6 +6,7 @@
  * Slots are filled in order: --disk..., --net..., --rng.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -14,6 +15,7 @@
 #include "common/platform.h"
 #include "device-worker/virtio_device.h"
 #include "device-worker/virtio_mmio.h"
+#include "monitor/virtio_backends.h"
 #include "monitor/vm.h"
 
 #define VIRTIO_BLK_QUEUES 1
@@ -21,6 +23,23 @@
 #define VIRTIO_RNG_QUEUES 1
 
 _Static_assert(VIRTIO_MMIO_WINDOW == VIRTIO_MMIO_WINDOW_SIZE, "platform window = transport window");
+
+static int add_param(struct virtio_instance *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int add_param(struct virtio_instance *v, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (v->nparams >= VIRTIO_INSTANCE_MAX_PARAMS)
+		return -E2BIG;
+	va_start(ap, fmt);
+	n = vsnprintf(v->params[v->nparams], sizeof(v->params[0]), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(v->params[0]))
+		return -E2BIG;
+	v->nparams++;
+	return 0;
+}
 
 /* Claims the next device and slot for a virtio model with nqueues queues. */
 static int new_virtio(struct vm *vm, const char *model, const char *name, unsigned nqueues,
@@ -74,14 +93,84 @@ static int new_virtio(struct vm *vm, const char *model, const char *name, unsign
 	return 0;
 }
 
+static int add_disk(struct vm *vm, unsigned i)
+{
+	const struct disk_config *cfg = &vm->cfg.disks[i];
+	struct disk_backend disk;
+	struct device_instance *dev;
+	char name[16], err[512];
+	int r;
+
+	r = disk_backend_open(cfg, &disk, err, sizeof(err));
+	if (r < 0) {
+		mlog("%s", err);
+		return r;
+	}
+	snprintf(name, sizeof(name), "blk%u", i);
+	r = new_virtio(vm, "virtio-blk", name, VIRTIO_BLK_QUEUES, &dev);
+	if (r < 0) {
+		disk_backend_close(&disk);
+		return r;
+	}
+	/* The worker's copy keeps the image's OFD lock; the monitor's keeps it across restarts. */
+	dev->virtio.backend_fd = disk.fd;
+	if (cfg->id[0])
+		r = add_param(&dev->virtio, "id=%s", cfg->id);
+	else
+		r = add_param(&dev->virtio, "id=squib-disk%u", i);
+	if (r == 0 && disk.read_only)
+		r = add_param(&dev->virtio, "ro");
+	if (r == 0)
+		r = add_param(&dev->virtio, "cache=%s", disk.direct ? "none" : "writeback");
+	if (r == 0 && disk.direct)
+		r = add_param(&dev->virtio, "dio-align=%u", disk.dio_mem_align > disk.dio_offset_align ?
+								 disk.dio_mem_align : disk.dio_offset_align);
+	if (r < 0)
+		mlog("%s: parameters too long", name);
+	return r;
+}
+
+static int add_net(struct vm *vm, unsigned i)
+{
+	const struct net_config *cfg = &vm->cfg.nets[i];
+	struct tap_backend tap;
+	struct device_instance *dev;
+	char name[16], err[512];
+	const uint8_t *m = cfg->mac;
+	int r;
+
+	r = tap_backend_open(cfg, &tap, err, sizeof(err));
+	if (r < 0) {
+		mlog("%s", err);
+		return r;
+	}
+	snprintf(name, sizeof(name), "net%u", i);
+	r = new_virtio(vm, "virtio-net", name, VIRTIO_NET_QUEUES, &dev);
+	if (r < 0) {
+		tap_backend_close(&tap);
+		return r;
+	}
+	dev->virtio.backend_fd = tap.fd;
+	r = add_param(&dev->virtio, "mac=%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	if (r < 0)
+		mlog("%s: parameters too long", name);
+	return r;
+}
+
 int virtio_devices_add(struct vm *vm)
 {
 	struct device_instance *dev;
 	int r;
 
-	if (vm->cfg.ndisks || vm->cfg.nnets) {
-		mlog("--disk and --net are not wired to device workers yet");
-		return -ENOSYS;
+	for (unsigned i = 0; i < vm->cfg.ndisks; i++) {
+		r = add_disk(vm, i);
+		if (r < 0)
+			return r;
+	}
+	for (unsigned i = 0; i < vm->cfg.nnets; i++) {
+		r = add_net(vm, i);
+		if (r < 0)
+			return r;
 	}
 	if (vm->cfg.rng) {
 		r = new_virtio(vm, "virtio-rng", "rng", VIRTIO_RNG_QUEUES, &dev);

@@ -25,6 +25,15 @@ static const struct workload table[] = {
 	{ "bench-mmio-read", wl_bench_mmio_read },
 	{ "bench-mmio-counter", wl_bench_mmio_counter },
 	{ "bench-hypercall", wl_bench_hypercall },
+	{ "rng", wl_rng },
+	{ "blk-verify", wl_blk_verify },
+	{ "blk-ro", wl_blk_ro },
+	{ "blk-bench", wl_blk_bench },
+	{ "net-send", wl_net_send },
+	{ "net-echo", wl_net_echo },
+	{ "net-bench", wl_net_bench },
+	{ "virtio-smp", wl_virtio_smp },
+	{ "hostile", wl_hostile },
 };
 
 const struct workload *workload_find(const char *name)

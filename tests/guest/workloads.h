@@ -36,5 +36,14 @@ void wl_bench_pio_read(unsigned cpu);
 void wl_bench_mmio_read(unsigned cpu);
 void wl_bench_mmio_counter(unsigned cpu);
 void wl_bench_hypercall(unsigned cpu);
+void wl_rng(unsigned cpu);
+void wl_blk_verify(unsigned cpu);
+void wl_blk_ro(unsigned cpu);
+void wl_blk_bench(unsigned cpu);
+void wl_net_send(unsigned cpu);
+void wl_net_echo(unsigned cpu);
+void wl_net_bench(unsigned cpu);
+void wl_virtio_smp(unsigned cpu);
+void wl_hostile(unsigned cpu);
 
 #endif

@@ -19,7 +19,7 @@ TestSuite(virtio, .fini = squib_teardown);
 /* Does process pid hold an fd on /dev/kvm (or a KVM vm/vcpu fd)? */
 static bool holds_kvm_fd(pid_t pid, char *what, size_t what_len)
 {
-	char dir[64], link[PATH_MAX], target[PATH_MAX];
+	char dir[64], link[384], target[PATH_MAX];
 	struct dirent *de;
 	bool found = false;
 	DIR *d;
@@ -32,13 +32,13 @@ static bool holds_kvm_fd(pid_t pid, char *what, size_t what_len)
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+		snprintf(link, sizeof(link), "%s/%.256s", dir, de->d_name);
 		n = readlink(link, target, sizeof(target) - 1);
 		if (n < 0)
 			continue;
 		target[n] = '\0';
 		if (strstr(target, "/dev/kvm") || strstr(target, "kvm-vm") || strstr(target, "kvm-vcpu")) {
-			snprintf(what, what_len, "fd %s -> %s", de->d_name, target);
+			snprintf(what, what_len, "fd %.32s -> %.200s", de->d_name, target);
 			found = true;
 		}
 	}
@@ -81,4 +81,16 @@ Test(virtio, each_device_in_its_own_sandboxed_process)
 	}
 	cr_assert_eq(rng, 1, "expected one virtio-rng worker among %d children\n%s", nkids, squib_describe(&r));
 	squib_run_cleanup(&r);
+}
+
+/* Malformed chains put the device in DEVICE_NEEDS_RESET; a reset brings it back. */
+Test(virtio, hostile_chains_rng)
+{
+	static struct squib_run r;
+
+	squib_run_init(&r);
+	squib_start_guest(&r, 1, true, "hostile dev=rng", "--rng", NULL);
+	squib_finish(&r);
+	squib_assert_pass(&r);
+	cr_assert(strstr(r.err, "device needs reset"), "the worker logged no reason\n%s", squib_describe(&r));
 }

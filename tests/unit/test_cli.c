@@ -22,7 +22,7 @@ TestSuite(cli, .fini = cli_teardown);
 
 /* ---- helpers ------------------------------------------------------------ */
 
-#define MAX_ARGS 16
+#define MAX_ARGS 32
 
 struct parsed {
 	int r;
@@ -109,6 +109,9 @@ Test(cli, defaults)
 	cr_assert_null(p->cfg.cmdline);
 	cr_assert_eq(p->cfg.single_step, 0u);
 	cr_assert_eq(p->cfg.verbose, false);
+	cr_assert_eq(p->cfg.ndisks, 0u);
+	cr_assert_eq(p->cfg.nnets, 0u);
+	cr_assert_eq(p->cfg.rng, false);
 	cr_assert_str_eq(p->err, "", "no message on success");
 }
 
@@ -190,6 +193,11 @@ Test(cli, help)
 	cr_assert_not_null(strstr(cli_usage_text, "usage: squib-monitor start"));
 	cr_assert_not_null(strstr(cli_usage_text, "--cpus"));
 	cr_assert_not_null(strstr(cli_usage_text, "--inline-testdev"));
+	cr_assert_not_null(strstr(cli_usage_text, "--disk PATH[,ro][,id=NAME][,cache=none|writeback]"));
+	cr_assert_not_null(strstr(cli_usage_text, "--net tap=NAME[,mac=XX:XX:XX:XX:XX:XX]"));
+	cr_assert_not_null(strstr(cli_usage_text, "--rng"));
+	cr_assert_not_null(strstr(cli_usage_text, "52:54:00:12:34:56"), "the default MAC is documented");
+	cr_assert_not_null(strstr(cli_usage_text, "at most 8"));
 }
 
 Test(cli, version)
@@ -390,4 +398,160 @@ Test(cli, parse_after_short_option_cluster)
 Test(cli, short_option_cluster_is_named)
 {
 	EXPECT_USAGE_ERROR(PARSE("start", "-xy"), "unknown option", "-x");
+}
+
+/* ---- virtio devices: --disk, --net, --rng ------------------------------- */
+
+Test(cli, disk_forms)
+{
+	struct parsed *p = PARSE("start", "--disk", "root.img", "--disk=/data/b.raw,ro,id=data,cache=none", "--disk",
+				 "c.img,cache=writeback");
+
+	expect_start(p);
+	cr_assert_eq(p->cfg.ndisks, 3u);
+	cr_assert_str_eq(p->cfg.disks[0].path, "root.img");
+	cr_assert_eq(p->cfg.disks[0].path, p->argv[3], "path points into argv");
+	cr_assert_eq(p->cfg.disks[0].read_only, false);
+	cr_assert_str_eq(p->cfg.disks[0].id, "");
+	cr_assert_eq(p->cfg.disks[0].cache, DISK_CACHE_WRITEBACK);
+	cr_assert_str_eq(p->cfg.disks[1].path, "/data/b.raw");
+	cr_assert_eq(p->cfg.disks[1].read_only, true);
+	cr_assert_str_eq(p->cfg.disks[1].id, "data");
+	cr_assert_eq(p->cfg.disks[1].cache, DISK_CACHE_NONE);
+	cr_assert_str_eq(p->cfg.disks[2].path, "c.img");
+	cr_assert_eq(p->cfg.disks[2].cache, DISK_CACHE_WRITEBACK);
+	cr_assert_eq(p->cfg.nnets, 0u);
+	cr_assert_eq(p->cfg.rng, false);
+}
+
+Test(cli, net_forms_and_default_macs)
+{
+	static const uint8_t mac0[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+	static const uint8_t mac1[6] = { 0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee };
+	static const uint8_t mac2[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x58 };
+	struct parsed *p = PARSE("start", "--net", "tap=tap0", "--net=tap=vm.1,mac=02:AA:bb:CC:dd:EE", "--net",
+				 "tap=t-2");
+
+	expect_start(p);
+	cr_assert_eq(p->cfg.nnets, 3u);
+	cr_assert_str_eq(p->cfg.nets[0].tap, "tap0");
+	cr_assert_arr_eq(p->cfg.nets[0].mac, mac0, 6, "the first --net defaults to 52:54:00:12:34:56");
+	cr_assert_str_eq(p->cfg.nets[1].tap, "vm.1");
+	cr_assert_arr_eq(p->cfg.nets[1].mac, mac1, 6);
+	cr_assert_str_eq(p->cfg.nets[2].tap, "t-2");
+	cr_assert_arr_eq(p->cfg.nets[2].mac, mac2, 6, "the third --net defaults to ...:58");
+}
+
+Test(cli, rng)
+{
+	struct parsed *p = PARSE("start", "--rng");
+
+	expect_start(p);
+	cr_assert_eq(p->cfg.rng, true);
+	EXPECT_USAGE_ERROR(PARSE("start", "--rng", "--rng"), "--rng given twice");
+	EXPECT_USAGE_ERROR(PARSE("start", "--rng=1"), "--rng");
+}
+
+Test(cli, devices_mixed_with_other_options)
+{
+	struct parsed *p = PARSE("start", "--cpus", "2", "--disk", "a.img", "--rng", "--net", "tap=t0", "--memory",
+				 "256", "--disk", "b.img,ro");
+
+	expect_start(p);
+	cr_assert_eq(p->cfg.cpus, 2u);
+	cr_assert_eq(p->cfg.memory_mib, 256u);
+	cr_assert_eq(p->cfg.ndisks, 2u);
+	cr_assert_str_eq(p->cfg.disks[1].path, "b.img");
+	cr_assert_eq(p->cfg.disks[1].read_only, true);
+	cr_assert_eq(p->cfg.nnets, 1u);
+	cr_assert_eq(p->cfg.rng, true);
+}
+
+Test(cli, eight_virtio_devices_accepted)
+{
+	struct parsed *p = PARSE("start", "--disk=d0", "--disk=d1", "--disk=d2", "--disk=d3", "--net=tap=t0",
+				 "--net=tap=t1", "--net=tap=t2", "--rng");
+
+	expect_start(p);
+	cr_assert_eq(p->cfg.ndisks + p->cfg.nnets + (p->cfg.rng ? 1u : 0u), 8u);
+	cr_assert_eq(CLI_MAX_VIRTIO_DEVICES, 8);
+	p = PARSE("start", "--disk=d0", "--disk=d1", "--disk=d2", "--disk=d3", "--disk=d4", "--disk=d5", "--disk=d6",
+		  "--disk=d7");
+	expect_start(p);
+	cr_assert_eq(p->cfg.ndisks, 8u);
+	p = PARSE("start", "--net=tap=t0", "--net=tap=t1", "--net=tap=t2", "--net=tap=t3", "--net=tap=t4",
+		  "--net=tap=t5", "--net=tap=t6", "--net=tap=t7");
+	expect_start(p);
+	cr_assert_eq(p->cfg.nnets, 8u);
+	cr_assert_eq(p->cfg.nets[7].mac[5], 0x5d, "the eighth default MAC ends in 0x5d");
+}
+
+Test(cli, too_many_virtio_devices)
+{
+	EXPECT_USAGE_ERROR(PARSE("start", "--disk=d0", "--disk=d1", "--disk=d2", "--disk=d3", "--disk=d4",
+				 "--disk=d5", "--disk=d6", "--disk=d7", "--disk=d8"),
+			   "too many virtio devices (at most 8", "--disk");
+	EXPECT_USAGE_ERROR(PARSE("start", "--net=tap=t0", "--net=tap=t1", "--net=tap=t2", "--net=tap=t3",
+				 "--net=tap=t4", "--net=tap=t5", "--net=tap=t6", "--net=tap=t7", "--net=tap=t8"),
+			   "too many virtio devices (at most 8", "--net");
+	EXPECT_USAGE_ERROR(PARSE("start", "--disk=d0", "--disk=d1", "--disk=d2", "--disk=d3", "--net=tap=t0",
+				 "--net=tap=t1", "--net=tap=t2", "--net=tap=t3", "--rng"),
+			   "too many virtio devices (at most 8", "--rng");
+	EXPECT_USAGE_ERROR(PARSE("start", "--rng", "--disk=d0", "--disk=d1", "--disk=d2", "--disk=d3", "--net=tap=t0",
+				 "--net=tap=t1", "--net=tap=t2", "--disk=d4"),
+			   "too many virtio devices (at most 8", "--disk");
+}
+
+Test(cli, device_options_need_values)
+{
+	EXPECT_USAGE_ERROR(PARSE("start", "--disk"), "needs a value", "--disk");
+	EXPECT_USAGE_ERROR(PARSE("start", "--net"), "needs a value", "--net");
+	EXPECT_USAGE_ERROR(PARSE("start", "--disk="), "--disk", "PATH");
+	EXPECT_USAGE_ERROR(PARSE("start", "--net="), "--net", "tap=NAME");
+}
+
+/* Every --disk/--net rejection of the parsers reaches the command line with the option named. */
+Test(cli, disk_rejections)
+{
+	EXPECT_USAGE_ERROR(PARSE("start", "--disk", ",ro"), "--disk", "empty PATH");
+	EXPECT_USAGE_ERROR(PARSE("start", "--disk", "a,b.img"), "--disk 'a,b.img'", "unknown option 'b.img'",
+			   "paths containing ',' are not supported");
+	EXPECT_USAGE_ERROR(PARSE("start", "--disk", "a.img,ro,ro"), "--disk", "ro given twice");
+	EXPECT_USAGE_ERROR(PARSE("start", "--disk", "a.img,id="), "--disk", "id needs a value");
+	EXPECT_USAGE_ERROR(PARSE("start", "--disk", "a.img,id=123456789012345678901"), "--disk",
+			   "longer than 20 bytes");
+	EXPECT_USAGE_ERROR(PARSE("start", "--disk", "a.img,cache=directsync"), "--disk", "cache=directsync");
+	EXPECT_USAGE_ERROR(PARSE("start", "--disk", "a.img,"), "--disk", "empty option");
+}
+
+Test(cli, net_rejections)
+{
+	EXPECT_USAGE_ERROR(PARSE("start", "--net", "mac=52:54:00:12:34:99"), "--net", "tap=NAME is required");
+	EXPECT_USAGE_ERROR(PARSE("start", "--net", "tap=a/b"), "--net", "'a/b' is not valid");
+	EXPECT_USAGE_ERROR(PARSE("start", "--net", "tap=0123456789abcdef"), "--net", "longer than 15");
+	EXPECT_USAGE_ERROR(PARSE("start", "--net", "tap=t,mac=33:33:00:00:00:01"), "--net", "multicast");
+	EXPECT_USAGE_ERROR(PARSE("start", "--net", "tap=t,mac=00:00:00:00:00:00"), "--net", "all zero");
+	EXPECT_USAGE_ERROR(PARSE("start", "--net", "tap=t,mac=52:54:00:12:34"), "--net", "'52:54:00:12:34'");
+	EXPECT_USAGE_ERROR(PARSE("start", "--net", "tap=t,vhost=on"), "--net", "unknown option 'vhost'");
+}
+
+Test(cli, duplicate_devices)
+{
+	EXPECT_USAGE_ERROR(PARSE("start", "--disk", "a.img,id=x", "--disk", "b.img,id=x"), "--disk 'b.img'", "id=x",
+			   "already used by --disk 'a.img'");
+	expect_start(PARSE("start", "--disk", "a.img", "--disk", "b.img"));
+	expect_start(PARSE("start", "--disk", "a.img,ro", "--disk", "a.img,ro"));
+	EXPECT_USAGE_ERROR(PARSE("start", "--net", "tap=t0", "--net", "tap=t0,mac=02:00:00:00:00:01"), "--net",
+			   "tap t0 is already used");
+	EXPECT_USAGE_ERROR(PARSE("start", "--net", "tap=t0,mac=52:54:00:12:34:57", "--net", "tap=t1"), "--net",
+			   "52:54:00:12:34:57 is already used by --net tap=t0");
+}
+
+/* A rejected --disk leaves its argv string as it was. */
+Test(cli, rejected_disk_leaves_argv)
+{
+	struct parsed *p = PARSE("start", "--disk", "a.img,ro,bogus");
+
+	cr_assert_eq(p->r, -EINVAL);
+	cr_assert_str_eq(p->argv[3], "a.img,ro,bogus");
 }

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* Up to qd virtio-blk requests in flight, refilled as they complete. */
+#include "blk_pipeline.h"
+#include "dma.h"
+#include "guest.h"
+
+const char *blk_pipeline_init(struct blk_pipeline *p, struct blk_dev *b, unsigned qd, uint32_t bs)
+{
+	memset(p, 0, sizeof(*p));
+	if (qd == 0 || qd > BLK_PIPELINE_MAX_QD)
+		return "qd must be 1..128";
+	if (bs == 0 || bs % BLK_SECTOR_SIZE)
+		return "bs must be a positive multiple of 512";
+	if (bs > blk_max_transfer(b))
+		return "bs larger than one request can carry (size_max * seg_max)";
+	if ((uint64_t)qd * bs > dma_free_bytes())
+		return "qd * bs larger than the DMA arena";
+	p->b = b;
+	p->qd = qd;
+	p->bs = bs;
+	p->reqs = blk_reqs_alloc(qd);
+	p->bufs = dma_alloc((size_t)qd * bs);
+	if (!p->reqs || !p->bufs)
+		return "DMA arena too small";
+	return 0;
+}
+
+void blk_pipeline_run(struct blk_pipeline *p, uint64_t nops, blk_prepare_fn prepare,
+		      blk_complete_fn complete)
+{
+	unsigned free_slots[BLK_PIPELINE_MAX_QD], nfree = 0, inflight = 0;
+	uint64_t next = 0;
+
+	for (unsigned i = 0; i < p->qd; i++)
+		free_slots[nfree++] = p->qd - 1 - i;
+	while (next < nops || inflight) {
+		while (next < nops && nfree) {
+			unsigned s = free_slots[nfree - 1];
+			struct blk_req *r = &p->reqs[s];
+			uint8_t *buf = p->bufs + (size_t)s * p->bs;
+			struct blk_op *o = &p->ops[s];
+			int rc;
+
+			prepare(p, next, o, buf);
+			blk_prep(r, o->type, o->sector, o->len ? buf : 0, o->len);
+			r->tag = s;
+			r->user = next;
+			rc = blk_submit(p->b, r);
+			if (rc == -1)
+				break; /* no room in the queue: wait for a completion */
+			if (rc < 0)
+				virtio_fatal(p->b->vd, "blk-request-too-large");
+			nfree--;
+			inflight++;
+			next++;
+		}
+		if (!inflight)
+			virtio_fatal(p->b->vd, "blk-queue-full-while-idle");
+		{
+			struct blk_req *r = blk_wait_any(p->b);
+			unsigned s = r->tag;
+
+			complete(p, &p->ops[s], r, p->bufs + (size_t)s * p->bs);
+			free_slots[nfree++] = s;
+			inflight--;
+		}
+	}
+}

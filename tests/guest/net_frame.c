@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* The net-send / net-bench test frame (net_frame.h). */
+#include "guest.h"
+#include "net_frame.h"
+
+void net_frame_build(uint8_t *frame, uint32_t size, const uint8_t *src_mac, uint32_t seq)
+{
+	memset(frame, 0xff, 6);
+	memcpy(frame + 6, src_mac, 6);
+	frame[12] = NET_FRAME_ETHERTYPE >> 8;
+	frame[13] = NET_FRAME_ETHERTYPE & 0xff;
+	for (unsigned i = 0; i < 4; i++)
+		frame[14 + i] = (uint8_t)(seq >> (8 * i));
+	for (uint32_t i = NET_FRAME_PAYLOAD_AT; i < size; i++)
+		frame[i] = (uint8_t)(seq + i);
+}
