@@ -215,7 +215,6 @@ static int check_backend(struct virtio_dev *vd, struct virtio_net *n)
 				   ifr.ifr_name, hdrsz, VIRTIO_NET_HDR_LEN);
 			return -EINVAL;
 		}
-		n->is_tap = true;
 		return 0;
 	}
 	if (errno == EBADFD) {

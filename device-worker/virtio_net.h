@@ -145,7 +145,6 @@ struct virtio_net_stats {
 /* The model's context (vd->ms). Large: allocated by the glue, never on a stack. */
 struct virtio_net {
 	int fd;                 /* the backend (tap), O_NONBLOCK */
-	bool is_tap;            /* else a packet socket (tests) */
 	bool dead;              /* the backend failed: no more polling, transmit drops */
 	uint8_t mac[6];
 	uint16_t mtu;
