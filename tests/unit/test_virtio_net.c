@@ -541,6 +541,46 @@ Test(virtio_net, reset_abandons_a_blocked_tx_chain)
 	expect_tx_frame(100, 77);
 }
 
+Test(virtio_net, tx_batch_ends_and_resumes_on_pollout_without_a_kick)
+{
+	uint32_t whole = HDR + 100, id, len;
+	unsigned used = 0;
+
+	start();
+	cr_assert_eq(FAKE_QSIZE, VIRTIO_NET_BATCH, "this test fills exactly one batch");
+	for (unsigned i = 0; i < VIRTIO_NET_BATCH; i++) {
+		uint64_t gpa = fake_alloc(&f, whole);
+		struct fake_buf b = { gpa, whole, false };
+
+		memset(fake_ptr(&f, gpa), 0, HDR);
+		fill_frame((uint8_t *)fake_ptr(&f, gpa) + HDR, 100, i);
+		(void)fake_post(&f, TXQ, &b, 1); /* no kicks: one for the lot below */
+	}
+	fake_kick(&f, TXQ);
+	cr_assert_eq(net()->stats.tx_frames, VIRTIO_NET_BATCH);
+	cr_assert(net()->tx_more, "a full batch must not end transmit");
+	cr_assert(backend_pollfd().events & POLLOUT);
+	/* More chains, and no kick (the device did not re-arm avail_event: a driver would not kick). */
+	for (unsigned i = 0; i < 10; i++) {
+		uint64_t gpa = fake_alloc(&f, whole);
+		struct fake_buf b = { gpa, whole, false };
+
+		memset(fake_ptr(&f, gpa), 0, HDR);
+		fill_frame((uint8_t *)fake_ptr(&f, gpa) + HDR, 100, VIRTIO_NET_BATCH + i);
+		(void)fake_post(&f, TXQ, &b, 1);
+	}
+	fake_poll(&f, 0);
+	cr_assert_eq(net()->stats.tx_frames, VIRTIO_NET_BATCH + 10);
+	for (unsigned i = 0; i < VIRTIO_NET_BATCH + 10; i++)
+		expect_tx_frame(100, i);
+	while (fake_used(&f, TXQ, &id, &len))
+		used++;
+	cr_assert_eq(used, VIRTIO_NET_BATCH + 10);
+	cr_assert(!net()->tx_more);
+	cr_assert_eq(backend_pollfd().events & POLLOUT, 0, "idle transmit does not poll for POLLOUT");
+	cr_assert_eq(avail_event(TXQ), f.q[TXQ].avail_idx, "and it asked for a kick at the next chain");
+}
+
 /* ---- receive ------------------------------------------------------------------ */
 
 Test(virtio_net, rx_frames_land_with_num_buffers_1)
