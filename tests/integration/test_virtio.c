@@ -125,13 +125,15 @@ static void disk_path(struct squib_run *r, const char *name, char *out, size_t l
 	snprintf(out, len, "%s/%s", r->dir, name);
 }
 
-/* Reads the whole image; asserts. */
-static uint8_t *read_image(const char *path, size_t size)
+/*
+ * Reads the whole image into buf (static storage: a failed assertion must
+ * not leak it); asserts.
+ */
+static uint8_t *read_image(const char *path, uint8_t *buf, size_t size)
 {
-	uint8_t *buf = malloc(size);
 	FILE *f = fopen(path, "rb");
 
-	cr_assert(buf && f, "cannot read %s", path);
+	cr_assert(f, "cannot read %s", path);
 	cr_assert_eq(fread(buf, 1, size, f), size, "short read of %s", path);
 	fclose(f);
 	return buf;
@@ -143,8 +145,8 @@ Test(virtio, blk_verify_and_host_checks_the_image)
 	static struct squib_run r;
 	const size_t size = 4u << 20;
 	char path[PATH_MAX], arg[PATH_MAX + 32];
+	static uint8_t img[4u << 20];
 	uint8_t expect[BLK_SECTOR];
-	uint8_t *img;
 
 	squib_run_init(&r);
 	disk_path(&r, "disk.img", path, sizeof(path));
@@ -155,13 +157,12 @@ Test(virtio, blk_verify_and_host_checks_the_image)
 	squib_assert_pass(&r);
 	cr_assert(strstr(r.console, "blk-verify: id=verify-disk\n"), "%s", squib_describe(&r));
 	cr_assert(strstr(r.console, "blk-verify: 8192 sectors verified in 2 passes"), "%s", squib_describe(&r));
-	img = read_image(path, size);
+	read_image(path, img, size);
 	for (uint64_t s = 0; s < size / BLK_SECTOR; s++) {
 		blk_pattern(s, 1, 7, expect);
 		cr_assert(memcmp(img + s * BLK_SECTOR, expect, BLK_SECTOR) == 0,
 			  "sector %llu of the image does not hold pass 1's pattern", (unsigned long long)s);
 	}
-	free(img);
 }
 
 /* Writes to a read-only disk fail with IOERR and leave the image byte-identical. */
@@ -170,7 +171,7 @@ Test(virtio, blk_read_only_image_unchanged)
 	static struct squib_run r;
 	const size_t size = 1u << 20;
 	char path[PATH_MAX], arg[PATH_MAX + 32];
-	uint8_t *before, *after;
+	static uint8_t before[1u << 20], after[1u << 20];
 	FILE *f;
 
 	squib_run_init(&r);
@@ -180,15 +181,13 @@ Test(virtio, blk_read_only_image_unchanged)
 	for (size_t i = 0; i < size; i++)
 		fputc((int)((i * 7 + 3) & 0xff), f);
 	fclose(f);
-	before = read_image(path, size);
+	read_image(path, before, size);
 	snprintf(arg, sizeof(arg), "%s,ro", path);
 	squib_start_guest(&r, 1, true, "blk-ro", "--disk", arg, NULL);
 	squib_finish(&r);
 	squib_assert_pass(&r);
-	after = read_image(path, size);
+	read_image(path, after, size);
 	cr_assert(memcmp(before, after, size) == 0, "the read-only image changed");
-	free(before);
-	free(after);
 }
 
 Test(virtio, hostile_chains_blk)
