@@ -22,7 +22,7 @@ SANFLAGS :=
 endif
 
 CC ?= gcc
-PKGS := libevent msgpack libseccomp
+PKGS := libevent msgpack libseccomp liburing
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wmissing-prototypes -Wstrict-prototypes
 BASE_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -I. $(WARN) -fno-strict-aliasing
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -71,7 +71,7 @@ help:
 	@sed -n '1,12p' Makefile
 
 # ---- dependencies ---------------------------------------------------------
-DEB_PKGS := libevent-dev libmsgpack-dev libseccomp-dev libcriterion-dev pkg-config binutils gcc make
+DEB_PKGS := libevent-dev libmsgpack-dev libseccomp-dev liburing-dev libcriterion-dev pkg-config binutils gcc make
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
