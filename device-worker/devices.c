@@ -9,6 +9,7 @@ const struct device_model *const device_models[] = {
 	&testdev_device_model,
 	&virtio_rng_device_model,
 	&virtio_net_device_model,
+	&virtio_blk_device_model,
 };
 const size_t device_model_count = ARRAY_SIZE(device_models);
 
