@@ -8,6 +8,7 @@
  * before the sandbox.
  */
 #include "device-worker/virtio_net.h"
+#include "common/mac_addr.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,33 +84,10 @@ static void backend_failed(struct virtio_dev *vd, struct virtio_net *n, const ch
 
 /* ---- parameters and backend (before the sandbox) --------------------------- */
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* "XX:XX:XX:XX:XX:XX", exactly: two hex digits per octet; a unicast, non-zero address. */
+/* "XX:XX:XX:XX:XX:XX", exactly; a unicast, non-zero address. */
 static int parse_mac(const char *s, uint8_t mac[6])
 {
-	uint8_t any = 0;
-
-	if (strnlen(s, 18) != 17)
-		return -EINVAL;
-	for (unsigned i = 0; i < 6; i++) {
-		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
-
-		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
-			return -EINVAL;
-		mac[i] = (uint8_t)(hi << 4 | lo);
-		any |= mac[i];
-	}
-	if ((mac[0] & 1) || !any)
+	if (mac_addr_parse(s, mac) < 0 || !mac_addr_is_station(mac))
 		return -EINVAL; /* multicast/broadcast, or all zero: not a station address */
 	return 0;
 }
