@@ -138,3 +138,17 @@ Test(virtio_net, burst_echoed_without_drops)
 	squib_assert_pass(&r);
 	close(sock);
 }
+
+/* Malformed transmit chains put virtio-net in DEVICE_NEEDS_RESET; a reset brings it back. */
+Test(virtio_net, hostile_chains_net)
+{
+	static struct squib_run r;
+	char arg[64];
+
+	setup_or_skip();
+	squib_run_init(&r);
+	snprintf(arg, sizeof(arg), "tap=%s,mac=%s", TAP, GUEST_MAC);
+	squib_start_guest(&r, 1, true, "hostile dev=net", "--net", arg, NULL);
+	squib_finish(&r);
+	squib_assert_pass(&r);
+}
