@@ -30,9 +30,10 @@ die() { dp_die "$@"; }
 # Modules for the virtio devices squib offers, loaded dependencies first.
 # Whichever the kernel builds in are skipped (noted once). ext4 and crc32c
 # (ext4's checksums, requested at mount time, not a depends=) let /init mount
-# an ext4 /dev/vda.
+# an ext4 /dev/vda. virtio_pci is not for squib (virtio-mmio) but lets the
+# same image use QEMU's virtio-pci disks and NICs when testing it there.
 wanted_modules=(virtio virtio_ring virtio_mmio virtio_blk failover net_failover
-	virtio_net rng-core virtio_rng crc32c_generic ext4)
+	virtio_net rng-core virtio_rng crc32c_generic ext4 virtio_pci)
 
 step="host tools"
 dp_need_tools cpio:cpio gzip:gzip dpkg-deb:dpkg apt-get:apt sha256sum:coreutils
@@ -136,6 +137,9 @@ mkdir "$out"
 	cpio --null -o -H newc -R 0:0 --quiet >"$out/initramfs.cpio")
 gzip -9 -n -c "$out/initramfs.cpio" >"$out/initramfs.cpio.gz"
 cp "$DP_VMLINUZ" "$out/vmlinuz"
+if [[ -f $DP_MODDIR/../../../boot/config-$DP_KREL ]]; then
+	cp "$DP_MODDIR/../../../boot/config-$DP_KREL" "$out/kernel-config"
+fi
 printf '%s\n' "$DP_KREL" >"$out/kernel-version"
 printf '%s\n' "${DP_ORDER[@]}" >"$out/modules.order"
 printf '%s\n' "$stamp" >"$out/stamp"
