@@ -133,8 +133,12 @@ mknod -m 0600 "$root/dev/console" c 5 1 2>/dev/null || log "no mknod: /init reop
 step="cpio"
 out=$tmp/out
 mkdir "$out"
+# Same inputs, same bytes: fixed mtimes, sorted names, no inode/device numbers.
+find "$root" -exec touch -h -d @0 {} +
+cpio_flags=(--null -o -H newc -R 0:0 --quiet)
+if cpio --help 2>/dev/null | grep -q -- --reproducible; then cpio_flags+=(--reproducible); fi
 (cd "$root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
-	cpio --null -o -H newc -R 0:0 --quiet >"$out/initramfs.cpio")
+	cpio "${cpio_flags[@]}" >"$out/initramfs.cpio")
 gzip -9 -n -c "$out/initramfs.cpio" >"$out/initramfs.cpio.gz"
 cp "$DP_VMLINUZ" "$out/vmlinuz"
 if [[ -f $DP_MODDIR/../../../boot/config-$DP_KREL ]]; then
