@@ -21,8 +21,8 @@ cache_dir=${1:-$repo_root/build/linux-guest}
 case $cache_dir in /*) ;; *) cache_dir=$PWD/$cache_dir ;; esac
 cache_dir=${cache_dir%/}
 
-DP_LOG_PREFIX="linux-guest"
-# shellcheck source=debian-pkgs.sh
+export DP_LOG_PREFIX="linux-guest"
+# shellcheck source=guest/linux/debian-pkgs.sh
 . "$script_dir/debian-pkgs.sh"
 log() { dp_log "$@"; }
 die() { dp_die "$@"; }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # guest/linux/debian-pkgs.sh - sourced (bash) library: Debian's kernel and
 # busybox packages, fetched and unpacked without installing them on the host.
 #
