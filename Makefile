@@ -5,6 +5,7 @@
 #   make test       deps, build, unit tests, then KVM integration tests
 #   make bench      benchmarks (figures printed, never asserted)
 #   make run        boot the demo guest with 2 vCPUs
+#   make guest-linux  Debian kernel + busybox initramfs in build/linux-guest
 #   make deps       apt-get install whatever is missing
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -153,6 +154,11 @@ $(GUEST_BIN): build/test-guest.elf
 	$(Q)objcopy -O binary $< $@
 	@echo "  GUEST $@ ($$(stat -c %s $@) bytes)"
 guest: $(GUEST_BIN)
+
+# The default Linux guest, from Debian's packages (guest/linux/README.md).
+.PHONY: guest-linux
+guest-linux:
+	$(Q)guest/linux/build.sh build/linux-guest
 
 # ---- top-level targets ----------------------------------------------------
 test: deps
