@@ -69,7 +69,7 @@ endif
 all: $(MONITOR_BIN) $(DEVICE_BIN) $(GUEST_BIN)
 
 help:
-	@sed -n '1,12p' Makefile
+	@sed -n '1,10p' Makefile
 
 # ---- dependencies ---------------------------------------------------------
 DEB_PKGS := libevent-dev libmsgpack-dev libseccomp-dev liburing-dev libcriterion-dev pkg-config binutils gcc make
