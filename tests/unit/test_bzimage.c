@@ -575,3 +575,27 @@ Test(bzimage, fuzz_header_corruptions)
 	}
 	guards_intact();
 }
+
+Test(bzimage, ram_above_limit_rejected_before_any_write)
+{
+	struct bzimage_info info;
+	struct bzimage_boot boot;
+	struct guest_mem big = {.host_base = mem.host_base, .size = 4096 * MIB};
+
+	parse_ok(&info);
+	cr_assert_eq(bzimage_load(&big, img, sizeof(img), &info, NULL, 0, NULL, 0, &boot, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "exceeds the 3072 MiB"), "%s", err);
+	guards_intact();
+}
+
+Test(bzimage, long_header_is_clamped_to_boot_params)
+{
+	struct bzimage_info info;
+	struct bzimage_boot boot;
+
+	w8(0x201, 0xff); /* header "ends" at 0x301, past boot_params' room */
+	parse_ok(&info);
+	cr_assert_eq(info.hdr_end, 0x290);
+	cr_assert_eq(load(&info, NULL, 0, NULL, &boot), 0, "%s", err);
+	cr_assert_eq(mem.host_base[BZ_ZERO_PAGE_ADDR + 0x1e8], 3, "e820_entries untouched by the header copy");
+}
