@@ -72,7 +72,7 @@ help:
 	@sed -n '1,10p' Makefile
 
 # ---- dependencies ---------------------------------------------------------
-DEB_PKGS := libevent-dev libmsgpack-dev libseccomp-dev liburing-dev libcriterion-dev pkg-config binutils gcc make
+DEB_PKGS := libevent-dev libmsgpack-dev libseccomp-dev liburing-dev libcriterion-dev pkg-config binutils gcc make acpica-tools
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
