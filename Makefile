@@ -5,6 +5,7 @@
 #   make test       deps, build, unit tests, then KVM integration tests
 #   make bench      benchmarks (figures printed, never asserted)
 #   make run        boot the demo guest with 2 vCPUs
+#   make guest-linux  Debian kernel + busybox initramfs in build/linux-guest
 #   make deps       apt-get install whatever is missing
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -68,10 +69,10 @@ endif
 all: $(MONITOR_BIN) $(DEVICE_BIN) $(GUEST_BIN)
 
 help:
-	@sed -n '1,12p' Makefile
+	@sed -n '1,10p' Makefile
 
 # ---- dependencies ---------------------------------------------------------
-DEB_PKGS := libevent-dev libmsgpack-dev libseccomp-dev liburing-dev libcriterion-dev pkg-config binutils gcc make
+DEB_PKGS := libevent-dev libmsgpack-dev libseccomp-dev liburing-dev libcriterion-dev pkg-config binutils gcc make acpica-tools
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
@@ -153,6 +154,11 @@ $(GUEST_BIN): build/test-guest.elf
 	$(Q)objcopy -O binary $< $@
 	@echo "  GUEST $@ ($$(stat -c %s $@) bytes)"
 guest: $(GUEST_BIN)
+
+# The default Linux guest, from Debian's packages (guest/linux/README.md).
+.PHONY: guest-linux
+guest-linux:
+	$(Q)guest/linux/build.sh build/linux-guest
 
 # ---- top-level targets ----------------------------------------------------
 test: deps

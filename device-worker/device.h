@@ -105,5 +105,7 @@ extern const size_t device_model_count;
 extern const struct device_model uart_device_model;
 extern const struct device_model testdev_device_model;
 extern const struct device_model virtio_rng_device_model;
+extern const struct device_model virtio_net_device_model;
+extern const struct device_model virtio_blk_device_model;
 
 #endif

@@ -8,6 +8,8 @@ const struct device_model *const device_models[] = {
 	&uart_device_model,
 	&testdev_device_model,
 	&virtio_rng_device_model,
+	&virtio_net_device_model,
+	&virtio_blk_device_model,
 };
 const size_t device_model_count = ARRAY_SIZE(device_models);
 

@@ -155,23 +155,77 @@ static void notify_used(struct virtio_dev *vd)
 }
 
 /*
- * Runs the model on queue q, then re-arms EVENT_IDX for the drained queue
- * and runs it again while the driver slipped buffers in meanwhile.
+ * Signals queue q's own ioeventfd, so the loop comes back to it after
+ * serving everything else: used when a queue still has chains after
+ * VIRTIO_DEV_REARM_ROUNDS batches. Without it a model's batch limit would
+ * stall the queue: EVENT_IDX is not re-armed while chains are pending, so
+ * the driver does not kick again.
+ */
+static void self_kick(struct virtio_dev *vd, unsigned q)
+{
+	const uint64_t one = 1;
+	ssize_t n;
+
+	if (vd->notify_fds[q] < 0)
+		return;
+	do {
+		n = write(vd->notify_fds[q], &one, sizeof(one));
+	} while (n < 0 && errno == EINTR);
+}
+
+/*
+ * Runs the model on queue q until it drains the queue, then re-arms
+ * EVENT_IDX and runs it again while the driver slipped buffers in
+ * meanwhile. A round in which the model took no chain and left the queue
+ * non-empty means it waits for its backend (a full tap, a full I/O ring):
+ * its backend event resumes it. A queue still busy after the last round is
+ * kicked again through its own eventfd.
  */
 static void run_queue(struct virtio_dev *vd, unsigned q)
 {
+	bool again = false;
+
 	for (unsigned round = 0; round < VIRTIO_DEV_REARM_ROUNDS; round++) {
+		uint64_t before = vd->stats.chains;
+
+		again = false;
 		if (!virtio_dev_queue_live(vd, q))
 			break;
 		vd->drained[q] = false;
 		vd->model->queue_notify(vd, vd->ms, q);
-		if (!vd->drained[q] || !virtio_dev_queue_live(vd, q))
+		if (!virtio_dev_queue_live(vd, q))
 			break;
+		if (!vd->drained[q]) {
+			if (vd->stats.chains == before)
+				break; /* waiting for its backend */
+			again = true;
+			continue;  /* stopped at its batch limit */
+		}
+		vd->drained[q] = false;
 		virtq_set_avail_event(&vd->vq[q]);
 		if (virtq_pending(&vd->vq[q]) == 0)
 			break;
+		again = true;
 	}
+	if (again)
+		self_kick(vd, q);
 	notify_used(vd);
+}
+
+/*
+ * After a backend event: a queue the model found empty is re-armed the same
+ * way (a receive queue that ran out of buffers must get its next kick).
+ */
+static void rearm_drained(struct virtio_dev *vd)
+{
+	for (unsigned q = 0; q < vd->model->nqueues && q < VIRTIO_STATE_MAX_QUEUES; q++) {
+		if (!vd->drained[q] || !virtio_dev_queue_live(vd, q))
+			continue;
+		vd->drained[q] = false;
+		virtq_set_avail_event(&vd->vq[q]);
+		if (virtq_pending(&vd->vq[q]) != 0)
+			run_queue(vd, q);
+	}
 }
 
 static void start_queue(struct virtio_dev *vd, unsigned q)
@@ -266,6 +320,7 @@ void virtio_dev_idle(void *state)
 
 	if (vd->model->idle) {
 		vd->model->idle(vd, vd->ms);
+		rearm_drained(vd);
 		notify_used(vd);
 	}
 }
@@ -341,6 +396,7 @@ void virtio_dev_poll_events(void *state, const struct pollfd *pfd, unsigned n)
 	for (unsigned b = 0; b < vd->nbackend && i < n; b++, i++) {
 		if (pfd[i].revents && vd->model->backend_event) {
 			vd->model->backend_event(vd, vd->ms, b, pfd[i].revents);
+			rearm_drained(vd);
 			notify_used(vd);
 		}
 	}
@@ -351,9 +407,12 @@ unsigned virtio_dev_sandbox_rules(void *state, struct sandbox_fd_rule *out, unsi
 	struct virtio_dev *vd = state;
 	unsigned n = 0;
 
-	for (unsigned q = 0; q < vd->model->nqueues && n < max; q++) {
-		if (vd->notify_fds[q] >= 0)
-			out[n++] = (struct sandbox_fd_rule){ SYS_read, vd->notify_fds[q], "draining a queue's ioeventfd" };
+	for (unsigned q = 0; q < vd->model->nqueues && n + 1 < max; q++) {
+		if (vd->notify_fds[q] < 0)
+			continue;
+		out[n++] = (struct sandbox_fd_rule){ SYS_read, vd->notify_fds[q], "draining a queue's ioeventfd" };
+		out[n++] = (struct sandbox_fd_rule){ SYS_write, vd->notify_fds[q],
+						     "re-kicking its own queue after a batch limit" };
 	}
 	if (vd->resample_fd >= 0 && n < max)
 		out[n++] = (struct sandbox_fd_rule){ SYS_read, vd->resample_fd, "draining the irqfd resample eventfd" };

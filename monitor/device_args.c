@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "monitor/device_args.h"
 
+#include "common/mac_addr.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -201,34 +203,9 @@ bool tap_name_valid(const char *name)
 	return true;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int mac_parse(const char *s, uint8_t mac[6])
 {
-	uint8_t m[6];
-
-	if (!s || strlen(s) != 17)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++) {
-		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		if (i < 5 && s[3 * i + 2] != ':')
-			return -EINVAL;
-		m[i] = (uint8_t)(hi << 4 | lo);
-	}
-	memcpy(mac, m, sizeof(m));
-	return 0;
+	return mac_addr_parse(s, mac);
 }
 
 void net_default_mac(unsigned index, uint8_t mac[6])

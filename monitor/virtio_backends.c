@@ -331,13 +331,18 @@ int tap_backend_open(const struct net_config *cfg, struct tap_backend *out, char
 		goto out_close;
 	}
 
-	/* Check what the kernel did: a tap, no packet info, vnet headers, the name asked for. */
+	/*
+	 * Check what the kernel did: a tap with vnet headers and the name asked
+	 * for. IFF_NO_PI cannot be read back: TUNGETIFF reports IFF_NOFILTER in
+	 * the same bit (0x1000) whenever no filter is attached, so NO_PI rests
+	 * on TUNSETIFF above having succeeded with it.
+	 */
 	memset(&ifr, 0, sizeof(ifr));
 	if (ioctl(fd, TUNGETIFF, &ifr)) {
 		r = fail(-errno, err, err_len, "tap %s: TUNGETIFF: %s", name, strerror(errno));
 		goto out_close;
 	}
-	if ((ifr.ifr_flags & (IFF_TAP | IFF_TUN | IFF_NO_PI | IFF_VNET_HDR)) != (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR) ||
+	if ((ifr.ifr_flags & (IFF_TAP | IFF_TUN | IFF_VNET_HDR)) != (IFF_TAP | IFF_VNET_HDR) ||
 	    strncmp(ifr.ifr_name, name, IFNAMSIZ)) {
 		r = fail(-EPROTO, err, err_len, "tap %s: the kernel attached '%.*s' with flags 0x%x, not a vnet-header tap",
 			 name, IFNAMSIZ, ifr.ifr_name, (unsigned)(unsigned short)ifr.ifr_flags);

@@ -122,9 +122,6 @@ static int add_disk(struct vm *vm, unsigned i)
 		r = add_param(&dev->virtio, "ro");
 	if (r == 0)
 		r = add_param(&dev->virtio, "cache=%s", disk.direct ? "none" : "writeback");
-	if (r == 0 && disk.direct)
-		r = add_param(&dev->virtio, "dio-align=%u", disk.dio_mem_align > disk.dio_offset_align ?
-								 disk.dio_mem_align : disk.dio_offset_align);
 	if (r < 0)
 		mlog("%s: parameters too long", name);
 	return r;

@@ -38,4 +38,5 @@ payload=("--payload" "$repo/$out/squib-monitor" "--payload" "$repo/$out/squib-de
 [ -d "$repo/tests/bench" ] && payload+=("--payload" "$repo/tests/bench")
 exec "$repo/tests/svm-host/run.sh" --timeout "${SQUIB_SVM_TIMEOUT:-300}" --retries "${SQUIB_SVM_RETRIES:-2}" "${payload[@]}" \
 	--env "SQUIB_BUILD=$out" --env "SQUIB_TEST_TIMEOUT=${SQUIB_TEST_TIMEOUT:-120}" \
-	${ASAN_OPTIONS:+--env "ASAN_OPTIONS=$ASAN_OPTIONS"} ${BENCH_N:+--env "BENCH_N=$BENCH_N"} -- "$@"
+	${ASAN_OPTIONS:+--env "ASAN_OPTIONS=$ASAN_OPTIONS"} ${BENCH_N:+--env "BENCH_N=$BENCH_N"} \
+	${BENCH_BLK_MIB:+--env "BENCH_BLK_MIB=$BENCH_BLK_MIB"} ${BENCH_NET_FRAMES:+--env "BENCH_NET_FRAMES=$BENCH_NET_FRAMES"} -- "$@"

@@ -9,6 +9,7 @@
  */
 #include "check.h"
 #include "cmdline.h"
+#include "gdt.h"
 #include "guest.h"
 #include "idt.h"
 #include "testdev.h"
@@ -37,6 +38,7 @@ void park(void)
 
 void guest_main(uint64_t cpu, uint64_t ncpus, uint64_t ram_size, uint64_t cmdline_gpa)
 {
+	gdt_load();
 	if (cpu >= GUEST_MAX_CPUS)
 		park(); /* no per-vCPU data for it: stays out of everything */
 	percpu_init((unsigned)cpu);

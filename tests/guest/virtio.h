@@ -116,7 +116,8 @@ void virtio_cfg_bytes(const struct virtio_dev *d, uint32_t off, void *buf, uint3
  * ring found nothing. With interrupts (not poll, not shared, calling vCPU
  * takes the interrupt) idle is `sti; hlt; cli`; otherwise it opens an
  * interrupt window and pauses. Returns false once the device's timeout has
- * passed since begin.
+ * passed (counted from the first clock look after begin: the first 50 ms
+ * tick, or the 1024th idle when not halting; begin itself costs no exit).
  */
 struct virtio_wait {
 	uint64_t deadline_ns;

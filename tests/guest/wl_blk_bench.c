@@ -8,6 +8,7 @@
  * seqwrite overwrites the disk (with zeroes). Timed with hypercall 2 from
  * the first submission to the last completion, then one line
  *   bench blk-<mode> bytes=<B> ns=<T> MBps=<x.xxx> iops=<y> ops=<n>
+ *   blk-bench: irqs=<interrupts> kicks=<QueueNotify writes> kicks_skipped=<suppressed>
  * (MB = 10^6 bytes, integer arithmetic) and exit 0; a request that fails
  * prints `FAIL blk-bench: ...` and exits 1 (FAILED). Driver parameters:
  * virtio.h (event_idx, indirect, poll, qsize, timeout).
@@ -117,5 +118,6 @@ void wl_blk_bench(unsigned cpu)
 	total = ops * bs;
 	kprintf("bench blk-%s bytes=%lu ns=%lu MBps=%lu.%03lu iops=%lu ops=%lu\n", names[bn.mode], total, ns,
 		mbps_milli(total, ns) / 1000, mbps_milli(total, ns) % 1000, rate_per_s(ops, ns), ops);
+	kprintf("blk-bench: irqs=%u kicks=%lu kicks_skipped=%lu\n", b.vd->irqs, b.vq->kicks, b.vq->kicks_skipped);
 	testdev_exit(0);
 }

@@ -6,6 +6,7 @@
  * free buffers), timed with hypercall 2 from the first frame made
  * available to the last one used:
  *   bench net-tx frames=<n> ns=<T> fps=<frames per second, integer>
+ *   net-bench: irqs=<interrupts> kicks=<QueueNotify writes> kicks_skipped=<suppressed>
  * and exit 0. Driver parameters: virtio.h.
  */
 #include "bench_rate.h"
@@ -63,5 +64,6 @@ void wl_net_bench(unsigned cpu)
 	net_tx_drain(&n);
 	t1 = testdev_clock_ns();
 	kprintf("bench net-tx frames=%lu ns=%lu fps=%lu\n", sent, t1 - t0, rate_per_s(sent, t1 - t0));
+	kprintf("net-bench: irqs=%u kicks=%lu kicks_skipped=%lu\n", n.vd->irqs, n.txq->kicks, n.txq->kicks_skipped);
 	testdev_exit(0);
 }

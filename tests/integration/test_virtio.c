@@ -6,6 +6,8 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -93,4 +95,149 @@ Test(virtio, hostile_chains_rng)
 	squib_finish(&r);
 	squib_assert_pass(&r);
 	cr_assert(strstr(r.err, "device needs reset"), "the worker logged no reason\n%s", squib_describe(&r));
+}
+
+/* ---- virtio-blk ----------------------------------------------------------- */
+
+#define BLK_SECTOR 512
+#define BLK_PATTERN_MAGIC 0x5441504b4c425153ull
+
+/* The blk-verify sector pattern (tests/guest/README.md), written independently of the guest's code. */
+static void blk_pattern(uint64_t s, uint64_t p, uint64_t seed, uint8_t out[BLK_SECTOR])
+{
+	uint64_t head[4] = { BLK_PATTERN_MAGIC, s, p, seed };
+	uint64_t x = (s * 0x9E3779B97F4A7C15ull) ^ (p << 32) ^ seed ^ 1, h = 0xcbf29ce484222325ull;
+
+	memcpy(out, head, sizeof(head));
+	for (int i = 0; i < 59; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(out + 32 + 8 * i, &x, 8);
+	}
+	for (int i = 0; i < 504; i++)
+		h = (h ^ out[i]) * 0x100000001b3ull;
+	memcpy(out + 504, &h, 8);
+}
+
+static void disk_path(struct squib_run *r, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", r->dir, name);
+}
+
+/*
+ * Reads the whole image into buf (static storage: a failed assertion must
+ * not leak it); asserts.
+ */
+static uint8_t *read_image(const char *path, uint8_t *buf, size_t size)
+{
+	FILE *f = fopen(path, "rb");
+
+	cr_assert(f, "cannot read %s", path);
+	cr_assert_eq(fread(buf, 1, size, f), size, "short read of %s", path);
+	fclose(f);
+	return buf;
+}
+
+/* The guest writes a pattern across the disk; the host checks every sector of the last pass. */
+Test(virtio, blk_verify_and_host_checks_the_image)
+{
+	static struct squib_run r;
+	const size_t size = 4u << 20;
+	char path[PATH_MAX], arg[PATH_MAX + 32];
+	static uint8_t img[4u << 20];
+	uint8_t expect[BLK_SECTOR];
+
+	squib_run_init(&r);
+	disk_path(&r, "disk.img", path, sizeof(path));
+	make_file(path, size);
+	snprintf(arg, sizeof(arg), "%s,id=verify-disk", path);
+	squib_start_guest(&r, 1, true, "blk-verify passes=2 seed=7 qd=8 bs=8192", "--disk", arg, NULL);
+	squib_finish(&r);
+	squib_assert_pass(&r);
+	cr_assert(strstr(r.console, "blk-verify: id=verify-disk\n"), "%s", squib_describe(&r));
+	cr_assert(strstr(r.console, "blk-verify: 8192 sectors verified in 2 passes"), "%s", squib_describe(&r));
+	read_image(path, img, size);
+	for (uint64_t s = 0; s < size / BLK_SECTOR; s++) {
+		blk_pattern(s, 1, 7, expect);
+		cr_assert(memcmp(img + s * BLK_SECTOR, expect, BLK_SECTOR) == 0,
+			  "sector %llu of the image does not hold pass 1's pattern", (unsigned long long)s);
+	}
+}
+
+/* Writes to a read-only disk fail with IOERR and leave the image byte-identical. */
+Test(virtio, blk_read_only_image_unchanged)
+{
+	static struct squib_run r;
+	const size_t size = 1u << 20;
+	char path[PATH_MAX], arg[PATH_MAX + 32];
+	static uint8_t before[1u << 20], after[1u << 20];
+	FILE *f;
+
+	squib_run_init(&r);
+	disk_path(&r, "ro.img", path, sizeof(path));
+	f = fopen(path, "wb");
+	cr_assert(f);
+	for (size_t i = 0; i < size; i++)
+		fputc((int)((i * 7 + 3) & 0xff), f);
+	fclose(f);
+	read_image(path, before, size);
+	snprintf(arg, sizeof(arg), "%s,ro", path);
+	squib_start_guest(&r, 1, true, "blk-ro", "--disk", arg, NULL);
+	squib_finish(&r);
+	squib_assert_pass(&r);
+	read_image(path, after, size);
+	cr_assert(memcmp(before, after, size) == 0, "the read-only image changed");
+}
+
+Test(virtio, hostile_chains_blk)
+{
+	static struct squib_run r;
+	char path[PATH_MAX];
+
+	squib_run_init(&r);
+	disk_path(&r, "hostile.img", path, sizeof(path));
+	make_file(path, 1u << 20);
+	squib_start_guest(&r, 1, true, "hostile dev=blk", "--disk", path, NULL);
+	squib_finish(&r);
+	squib_assert_pass(&r);
+}
+
+/* Every vCPU does block and entropy I/O at once through shared queues. */
+Test(virtio, smp_io_from_every_vcpu)
+{
+	static struct squib_run r;
+	char path[PATH_MAX];
+
+	squib_run_init(&r);
+	disk_path(&r, "smp.img", path, sizeof(path));
+	make_file(path, 1u << 20);
+	squib_start_guest(&r, 4, true, "virtio-smp sectors=64 iters=4", "--disk", path, "--rng", NULL);
+	squib_finish(&r);
+	squib_assert_pass(&r);
+	for (int i = 0; i < 4; i++) {
+		char line[32];
+
+		snprintf(line, sizeof(line), "vcpu %d ok\n", i);
+		cr_assert(strstr(r.console, line), "missing 'vcpu %d ok'\n%s", i, squib_describe(&r));
+	}
+}
+
+/* A disk image another VM holds read-write is refused with a clear message, and left alone. */
+Test(virtio, blk_locked_image_refused)
+{
+	static struct squib_run a, b;
+	char path[PATH_MAX];
+
+	squib_run_init(&a);
+	squib_run_init(&b);
+	disk_path(&a, "shared.img", path, sizeof(path));
+	make_file(path, 1u << 20);
+	squib_start_guest(&a, 1, true, "spin", "--disk", path, NULL);
+	cr_assert(squib_wait_console(&a, "spinning", squib_timeout()), "%s", squib_describe(&a));
+	squib_start_guest(&b, 1, true, "exit", "--disk", path, NULL);
+	squib_finish(&b);
+	cr_assert_eq(b.status, SQUIB_EXIT_SETUP, "%s", squib_describe(&b));
+	cr_assert(contains_ci(b.err, "in use"), "%s", squib_describe(&b));
+	squib_run_cleanup(&a);
 }

@@ -20,8 +20,11 @@ cache_dir=${1:-$repo_root/build/svm-host}
 log() { printf 'svm-host prepare: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# Modules we need, loaded (with dependencies first) in this order.
+# Modules we need, loaded (with dependencies first) in this order. tun and
+# af_packet are for the virtio-net tests (a tap, and AF_PACKET on its host
+# side); a kernel that builds one of them in needs no module for it.
 wanted_modules=(irqbypass kvm kvm-amd)
+optional_modules=(tun af_packet)
 
 export DEBIAN_FRONTEND=noninteractive
 apt_updated=0
@@ -83,7 +86,7 @@ if [[ -z $kpkg || -z $kver || $kver == "(none)" || -z $bbver || $bbver == "(none
 	die "no candidate version for $kpkg or busybox-static"
 fi
 
-make_stamp() { stamp="kernel=$kpkg=$kver busybox-static=$bbver modules=${wanted_modules[*]}"; }
+make_stamp() { stamp="kernel=$kpkg=$kver busybox-static=$bbver modules=${wanted_modules[*]} optional=${optional_modules[*]}"; }
 make_stamp
 if cache_complete && [[ $(<"$cache_dir/stamp") == "$stamp" ]]; then
 	log "cache up to date in $cache_dir ($kpkg $kver)"
@@ -186,6 +189,9 @@ visit() {
 	order+=("$(basename "$plain")")
 }
 for m in "${wanted_modules[@]}"; do visit "$m"; done
+for m in "${optional_modules[@]}"; do
+	if [[ -n $(find_module "$m") ]]; then visit "$m"; else log "module $m: not a module (built in, or absent)"; fi
+done
 
 cp "$vmlinuz" "$tmp/out/vmlinuz"
 cp "$bb" "$tmp/out/busybox"

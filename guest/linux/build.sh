@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# guest/linux/build.sh [CACHE_DIR]    (make guest-linux)
+#
+# Builds squib's default Linux guest from Debian's own packages, without
+# installing them on the host: the kernel linux-image-cloud-amd64 depends on
+# and busybox-static. Leaves in CACHE_DIR (default <repo>/build/linux-guest):
+#   vmlinuz            the bzImage
+#   initramfs.cpio     newc cpio, uncompressed (preferred: no gunzip at boot)
+#   initramfs.cpio.gz  the same, gzip -9
+#   kernel-version     uname -r of the guest
+#   modules.order      the modules in the initramfs, in load order
+#   stamp              package versions and a hash of the inputs; a second run
+#                      with nothing changed does nothing
+# Installs cpio (and gzip, xz-utils, zstd, dpkg) on the host if missing.
+set -euo pipefail
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_root=$(cd "$script_dir/../.." && pwd)
+cache_dir=${1:-$repo_root/build/linux-guest}
+[[ -n $cache_dir && $cache_dir != / ]] || { echo "linux-guest: bad CACHE_DIR" >&2; exit 2; }
+case $cache_dir in /*) ;; *) cache_dir=$PWD/$cache_dir ;; esac
+cache_dir=${cache_dir%/}
+
+export DP_LOG_PREFIX="linux-guest"
+# shellcheck source=guest/linux/debian-pkgs.sh
+. "$script_dir/debian-pkgs.sh"
+log() { dp_log "$@"; }
+die() { dp_die "$@"; }
+
+# Modules for the virtio devices squib offers, loaded dependencies first.
+# Whichever the kernel builds in are skipped (noted once). ext4 and crc32c
+# (ext4's checksums, requested at mount time, not a depends=) let /init mount
+# an ext4 /dev/vda. virtio_pci is not for squib (virtio-mmio) but lets the
+# same image use QEMU's virtio-pci disks and NICs when testing it there.
+wanted_modules=(virtio virtio_ring virtio_mmio virtio_blk failover net_failover
+	virtio_net rng-core virtio_rng crc32c_generic ext4 virtio_pci)
+
+step="host tools"
+dp_need_tools cpio:cpio gzip:gzip dpkg-deb:dpkg apt-get:apt sha256sum:coreutils
+
+inputs_hash() {
+	cat "$script_dir/build.sh" "$script_dir/debian-pkgs.sh" "$script_dir/init" | sha256sum | cut -c1-16
+}
+cache_complete() {
+	[[ -f $cache_dir/stamp && -s $cache_dir/vmlinuz && -s $cache_dir/initramfs.cpio &&
+		-s $cache_dir/initramfs.cpio.gz ]]
+}
+# Fast path: same apt lists and configuration, same inputs as when the image
+# was built or last checked, so the same packages.
+fastpath="lists=$(dp_lists_fingerprint) inputs=$(inputs_hash)"
+if cache_complete && [[ -f $cache_dir/fastpath && $(<"$cache_dir/fastpath") == "$fastpath" ]]; then
+	log "up to date in $cache_dir ($(<"$cache_dir/kernel-version"))"
+	exit 0
+fi
+write_fastpath() { # DIR: after any apt-get update, the lists are final
+	printf 'lists=%s inputs=%s\n' "$(dp_lists_fingerprint)" "$(inputs_hash)" >"$1/fastpath.tmp"
+	mv -f "$1/fastpath.tmp" "$1/fastpath"
+}
+
+step="resolve"
+dp_resolve cloud-amd64
+make_stamp() {
+	stamp="kernel=$DP_KPKG=$DP_KVER busybox-static=$DP_BBVER modules=${wanted_modules[*]} inputs=$(inputs_hash)"
+}
+if ! dp_resolved; then
+	if cache_complete; then
+		log "warning: cannot resolve package versions; keeping the image in $cache_dir"
+		exit 0
+	fi
+	[[ -n $DP_KPKG ]] || die "resolve: cannot find the package linux-image-cloud-amd64 depends on"
+	die "resolve: no candidate version for $DP_KPKG or busybox-static"
+fi
+make_stamp
+if cache_complete && [[ $(<"$cache_dir/stamp") == "$stamp" ]]; then
+	write_fastpath "$cache_dir"
+	log "up to date in $cache_dir ($DP_KPKG $DP_KVER)"
+	exit 0
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/linux-guest.XXXXXX")
+trap 'rm -rf "$tmp" "$cache_dir.new"' EXIT
+chmod 0755 "$tmp" # apt-get download runs as _apt and must reach $tmp/debs
+trap 'die "$step: failed (line $LINENO)"' ERR
+trap 'exit 130' INT TERM HUP
+
+step="download"
+mkdir "$tmp/debs"
+dp_download "$tmp/debs"
+make_stamp # the versions may have changed if the lists were refreshed
+
+step="unpack"
+dp_unpack "$tmp/debs"
+case $DP_KREL in *[!A-Za-z0-9._+-]*) die "unpack: odd kernel release '$DP_KREL'" ;; esac
+
+step="modules"
+present=() skipped=()
+for m in "${wanted_modules[@]}"; do
+	if [[ -n $(dp_find_module "$m") ]]; then
+		present+=("$m")
+	elif dp_module_is_builtin "$m"; then
+		skipped+=("$m(built in)")
+	else
+		skipped+=("$m(absent)")
+	fi
+done
+[[ ${#skipped[@]} -eq 0 ]] || log "not modules, skipped: ${skipped[*]}"
+root=$tmp/root
+dp_module_closure "$root/lib/modules" "${present[@]}"
+
+step="initramfs tree"
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,mnt,tmp,root,etc}
+chmod 1777 "$root/tmp"
+chmod 0700 "$root/root"
+install -m 0755 "$DP_BUSYBOX" "$root/bin/busybox"
+install -m 0755 "$script_dir/init" "$root/init"
+printf '%s\n' "${DP_ORDER[@]}" >"$root/lib/modules/load-order"
+printf '%s\n' "$DP_KREL" >"$root/etc/kernel-version"
+# Applet links, made now so /init need not run `busybox --install` at boot.
+# The busybox is a static x86-64 binary: ask it for its applets if it runs
+# here, else /init installs the links itself.
+if applets=$("$root/bin/busybox" --list-full 2>/dev/null) && [[ -n $applets ]]; then
+	while IFS= read -r a; do
+		[[ $a =~ ^(usr/)?s?bin/[^/]+$ && $a != */. && $a != */.. ]] || continue
+		[[ -e $root/$a || -L $root/$a ]] && continue
+		ln -s /bin/busybox "$root/$a"
+	done <<<"$applets"
+else
+	log "cannot run busybox here: /init will run busybox --install -s at boot"
+fi
+# /dev/console, so the kernel can give /init its console before devtmpfs is up.
+mknod -m 0600 "$root/dev/console" c 5 1 2>/dev/null || log "no mknod: /init reopens /dev/console itself"
+
+step="cpio"
+out=$tmp/out
+mkdir "$out"
+# Same inputs, same bytes: fixed mtimes, sorted names, no inode/device numbers.
+find "$root" -exec touch -h -d @0 {} +
+cpio_flags=(--null -o -H newc -R 0:0 --quiet)
+if cpio --help 2>/dev/null | grep -q -- --reproducible; then cpio_flags+=(--reproducible); fi
+(cd "$root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+	cpio "${cpio_flags[@]}" >"$out/initramfs.cpio")
+gzip -9 -n -c "$out/initramfs.cpio" >"$out/initramfs.cpio.gz"
+cp "$DP_VMLINUZ" "$out/vmlinuz"
+if [[ -f $DP_MODDIR/../../../boot/config-$DP_KREL ]]; then
+	cp "$DP_MODDIR/../../../boot/config-$DP_KREL" "$out/kernel-config"
+fi
+printf '%s\n' "$DP_KREL" >"$out/kernel-version"
+printf '%s\n' "${DP_ORDER[@]}" >"$out/modules.order"
+printf '%s\n' "$stamp" >"$out/stamp"
+write_fastpath "$out"
+
+step="install"
+# Swap the new image in: a reader sees the old cache or the new one.
+mkdir -p "$(dirname "$cache_dir")"
+rm -rf "$cache_dir.new"
+mv "$out" "$cache_dir.new"
+if [[ -d $cache_dir ]]; then
+	rm -rf "$cache_dir.old"
+	mv "$cache_dir" "$cache_dir.old"
+fi
+mv "$cache_dir.new" "$cache_dir"
+rm -rf "$cache_dir.old"
+log "ready in $cache_dir: $DP_KPKG $DP_KVER ($DP_KREL), busybox $DP_BBVER"
+log "initramfs: $(stat -c %s "$cache_dir/initramfs.cpio") bytes, gzip $(stat -c %s "$cache_dir/initramfs.cpio.gz"); modules: ${DP_ORDER[*]}"
