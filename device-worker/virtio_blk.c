@@ -38,9 +38,6 @@ enum blk_wz_method {
 	WZ_WRITE,      /* writes from the zero buffer */
 };
 
-/* Roles of the fds backend_pollfds returns. */
-enum { POLL_RING = 1, POLL_RESUME = 2 };
-
 /* Zero-write iovecs per operation (of BLK_IO_ZERO_BYTES each). */
 #define BLK_ZERO_IOVS 16u
 
@@ -566,107 +563,47 @@ static void blk_pump(struct virtio_blk *b)
 /* ---- the model callbacks ------------------------------------------------------ */
 
 /*
- * Pops and starts up to VIRTIO_BLK_BATCH_MAX chains. A driver that keeps
- * adding requests as fast as this answers them (only a polling or hostile
- * one can: nothing is interrupted before this returns) gets the rest on the
- * next loop round (resume). True when the queue was drained.
+ * Pops and starts up to VIRTIO_BLK_BATCH_MAX chains, so that a driver
+ * adding requests as fast as they are answered (only a polling or hostile
+ * one can: nothing is interrupted before this returns) cannot hold the
+ * loop. Stopping there leaves vd->drained clear: the glue then calls again,
+ * and after its last round kicks the queue's own eventfd, so the rest is
+ * taken on the next loop round (virtio_device.c, run_queue).
  */
-static bool blk_take_chains(struct virtio_blk *b, unsigned q)
-{
-	for (unsigned n = 0; n < VIRTIO_BLK_BATCH_MAX; n++) {
-		int r = virtio_dev_pop(b->vd, q, &b->chain);
-
-		if (r < 0)
-			return true; /* DEVICE_NEEDS_RESET: we were reset, nothing to do */
-		if (r == 0)
-			return true;
-		if (blk_begin(b, q) < 0)
-			return true;
-	}
-	return false;
-}
-
 static void blk_queue_notify(struct virtio_dev *vd, void *ms, unsigned q)
 {
 	struct virtio_blk *b = ms;
+	unsigned n;
 
-	(void)vd;
-	if (!blk_take_chains(b, q)) {
-		b->stats.yields++;
-		b->resume = true;
+	for (n = 0; n < VIRTIO_BLK_BATCH_MAX; n++) {
+		int r = virtio_dev_pop(vd, q, &b->chain);
+
+		if (r <= 0)
+			break; /* empty, or DEVICE_NEEDS_RESET (we were reset) */
+		if (blk_begin(b, q) < 0)
+			break; /* malformed: DEVICE_NEEDS_RESET, we were reset */
 	}
+	if (n == VIRTIO_BLK_BATCH_MAX)
+		b->stats.yields++;
 	blk_pump(b);
 }
 
-/*
- * A previous queue_notify stopped early: takes the next batch. Once the
- * queue is drained, re-arms EVENT_IDX as the glue does after queue_notify
- * (virtq_set_avail_event, then a re-check for chains that slipped in).
- */
-static void blk_resume(struct virtio_blk *b)
-{
-	const unsigned q = 0;
-
-	b->resume = false;
-	if (!virtio_dev_queue_live(b->vd, q))
-		return;
-	if (!blk_take_chains(b, q)) {
-		b->stats.yields++;
-		b->resume = true;
-		return;
-	}
-	if (!virtio_dev_queue_live(b->vd, q))
-		return;
-	virtq_set_avail_event(&b->vd->vq[q]);
-	if (virtq_pending(&b->vd->vq[q]) > 0)
-		b->resume = true;
-}
-
-/*
- * Poll set: the ring fd (completions) with io_uring, and, while chains are
- * pending, the backend fd for POLLOUT: a regular file or a block device
- * always polls ready (no ->poll: DEFAULT_POLLMASK), so the loop comes back
- * at once without a syscall rule of our own.
- *
- * Pending chains, checked here before every sleep: those a queue_notify
- * left at VIRTIO_BLK_BATCH_MAX, and those the glue leaves when its
- * EVENT_IDX re-arm loop gives up after VIRTIO_DEV_REARM_ROUNDS rounds
- * while the driver keeps adding. In the second case avail_event already
- * lies behind the driver's index, so no kick will come for them: without
- * this check the queue stalls (seen end to end: requests completed from
- * the page cache inside queue_notify let the test guest add one request
- * per round). One 2-byte read of guest memory per sleep.
- */
+/* Poll set: the ring fd (POLLIN when completions wait) with io_uring; nothing for the sync engine. */
 static unsigned blk_pollfds(void *ms, struct pollfd *pfd, unsigned max)
 {
 	struct virtio_blk *b = ms;
-	unsigned n = 0;
 
-	if (!b->resume && virtio_dev_queue_live(b->vd, 0) && virtq_pending(&b->vd->vq[0]) > 0)
-		b->resume = true;
-
-	if (blk_io_pollfd(&b->io) >= 0 && n < max) {
-		pfd[n] = (struct pollfd){ .fd = blk_io_pollfd(&b->io), .events = POLLIN };
-		b->poll_role[n++] = POLL_RING;
-	}
-	if (b->resume && n < max) {
-		pfd[n] = (struct pollfd){ .fd = b->fd, .events = POLLOUT };
-		b->poll_role[n++] = POLL_RESUME;
-	}
-	b->npoll = n;
-	return n;
+	if (blk_io_pollfd(&b->io) < 0 || max == 0)
+		return 0;
+	pfd[0] = (struct pollfd){ .fd = blk_io_pollfd(&b->io), .events = POLLIN };
+	return 1;
 }
 
 static void blk_backend_event(struct virtio_dev *vd, void *ms, unsigned i, short revents)
 {
-	struct virtio_blk *b = ms;
-
 	(void)vd;
-	if (i >= b->npoll || !revents)
-		return;
-	if (b->poll_role[i] == POLL_RESUME)
-		blk_resume(b);
-	blk_pump(b);
+	if (i == 0 && revents)
+		blk_pump(ms);
 }
 
 static void blk_idle(struct virtio_dev *vd, void *ms)
@@ -702,7 +639,6 @@ static void blk_reset(struct virtio_dev *vd, void *ms, int queue)
 		r->step = STEP_NONE;
 	}
 	b->defer_head = b->defer_count = 0;
-	b->resume = false;
 }
 
 /* The config space is read-only (no CONFIG_WCE): guest writes change nothing. */

@@ -228,12 +228,9 @@ struct virtio_blk {
 	bool direct;            /* the fd has O_DIRECT: alignment rules apply */
 	bool blkdev;            /* a block device (else a regular file) */
 	bool no_punch, no_zero_range; /* learned: the backend answers EOPNOTSUPP */
-	bool resume;            /* chains are pending without a kick to come: take them */
 	uint64_t capacity;      /* sectors */
 	uint32_t dio_align;     /* cache=none: required buffer alignment (address, length) */
 	char id[VIRTIO_BLK_ID_BYTES];
-	unsigned npoll;         /* entries of the last backend_pollfds */
-	int poll_role[2];       /* what each of them is (POLL_*) */
 	uint64_t errors_seen;   /* backend errors, for the log's rate limit */
 	struct virtio_blk_stats stats;
 	/* Requests waiting for bounce buffers, in arrival order. */

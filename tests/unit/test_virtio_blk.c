@@ -791,28 +791,6 @@ Test(virtio_blk, several_requests_in_flight)
 	cr_assert_eq(blk->io.stats.submits, 1, "in one io_uring_enter");
 }
 
-/*
- * Chains made available without a kick (as when the glue's EVENT_IDX
- * re-arm loop gives up while the driver keeps adding): the device takes
- * them before it sleeps, and re-arms avail_event for the next kick.
- */
-Test(virtio_blk, pending_chains_without_a_kick_are_taken)
-{
-	struct req r;
-	struct fake_buf d;
-	uint16_t avail_event;
-
-	open_disk(NULL);
-	d = (struct fake_buf){ gbuf(512), 512, true };
-	r = post(VIRTIO_BLK_T_IN, 3, &d, 1);
-	/* No kick: only the loop's poll round. */
-	cr_assert_eq(wait_req(&r, NULL), VIRTIO_BLK_S_OK);
-	cr_assert_eq(((uint8_t *)fake_ptr(&f, d.gpa))[0], pattern(3 * 512));
-	memcpy(&avail_event, fake_ptr(&f, f.q[0].used + virtq_avail_event_off(FAKE_QSIZE)), 2);
-	cr_assert_eq(avail_event, 1, "avail_event re-armed at the next index");
-	cr_assert(!blk->resume);
-}
-
 Test(virtio_blk, reset_waits_for_requests_in_flight)
 {
 	enum { N = 12 };
