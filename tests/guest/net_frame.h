@@ -12,9 +12,19 @@
 
 #include <stdint.h>
 
+struct net_dev;
+
 #define NET_FRAME_ETHERTYPE 0x88b5
 #define NET_FRAME_PAYLOAD_AT 18
 
 void net_frame_build(uint8_t *frame, uint32_t size, const uint8_t *src_mac, uint32_t seq);
+
+/*
+ * The common start of net-send and net-bench (vCPU 0): reads size= (default
+ * 64, 60..1514) and opens virtio-net device net= with the driver parameters
+ * of the command line. A bad size or a failed open is reported as check
+ * `what` and ends the run (finish()). Returns the frame size.
+ */
+uint32_t net_frame_workload_open(struct net_dev *n, const char *what);
 
 #endif

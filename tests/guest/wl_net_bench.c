@@ -22,26 +22,13 @@ void wl_net_bench(unsigned cpu)
 {
 	static struct net_dev n;
 	static uint8_t frame[ETH_FRAME_MAX];
-	struct virtio_opts o;
 	struct virtio_wait w;
-	const char *err;
 	uint64_t count, size, sent = 0, t0, t1;
 
 	if (cpu != 0)
 		return;
 	count = cmdline_get_u64("count", 4096);
-	size = cmdline_get_u64("size", 64);
-	if (size < ETH_FRAME_MIN || size > ETH_FRAME_MAX) {
-		check_fail("size", "must be 60..1514");
-		finish();
-	}
-	virtio_opts_from_cmdline(&o);
-	virtio_cpu_init();
-	err = net_open(&n, (unsigned)cmdline_get_u64("net", 0), &o);
-	if (err) {
-		check_fail("net-bench", err);
-		finish();
-	}
+	size = net_frame_workload_open(&n, "net-bench");
 	t0 = testdev_clock_ns();
 	virtio_wait_begin(&w, n.vd);
 	while (sent < count) {

@@ -22,25 +22,12 @@ void wl_net_send(unsigned cpu)
 {
 	static struct net_dev n;
 	static uint8_t frame[ETH_FRAME_MAX];
-	struct virtio_opts o;
-	const char *err;
 	uint64_t count, size;
 
 	if (cpu != 0)
 		return;
 	count = cmdline_get_u64("count", 16);
-	size = cmdline_get_u64("size", 64);
-	if (size < ETH_FRAME_MIN || size > ETH_FRAME_MAX) {
-		check_fail("size", "must be 60..1514");
-		finish();
-	}
-	virtio_opts_from_cmdline(&o);
-	virtio_cpu_init();
-	err = net_open(&n, (unsigned)cmdline_get_u64("net", 0), &o);
-	if (err) {
-		check_fail("net-send-open", err);
-		finish();
-	}
+	size = net_frame_workload_open(&n, "net-send-open");
 	check_eq("net-send-open", 0, 0);
 	kprintf("net-send: mac=%02x:%02x:%02x:%02x:%02x:%02x link=%s\n", n.mac[0], n.mac[1], n.mac[2],
 		n.mac[3], n.mac[4], n.mac[5], net_link_up(&n) ? "up" : "down");
