@@ -26,6 +26,34 @@ static void setup_or_skip(void)
 		cr_skip_test("no tap in a private network namespace here: %s", why);
 }
 
+/*
+ * A private namespace with the tap, an AF_PACKET socket on it (open before
+ * the guest can send), and the guest started on the tap with cmdline.
+ * Returns the socket.
+ */
+static int start_on_tap(struct squib_run *r, const char *cmdline)
+{
+	char arg[64];
+	int sock;
+
+	setup_or_skip();
+	sock = tap_packet_socket(TAP);
+	squib_run_init(r);
+	snprintf(arg, sizeof(arg), "tap=%s,mac=%s", TAP, GUEST_MAC);
+	squib_start_guest(r, 1, true, cmdline, "--net", arg, NULL);
+	return sock;
+}
+
+/* start_on_tap for net-echo, then waits until the guest has posted its receive buffers. */
+static int start_echo(struct squib_run *r, const char *cmdline)
+{
+	int sock = start_on_tap(r, cmdline);
+
+	cr_assert(squib_wait_console(r, "net-echo: ready mac=" GUEST_MAC, squib_timeout()), "%s",
+		  squib_describe(r));
+	return sock;
+}
+
 /* A test frame: broadcast, from a made-up host MAC, ethertype 0x88b5, payload by index. */
 static size_t make_frame(uint8_t *f, unsigned index, size_t size)
 {
@@ -43,17 +71,10 @@ static size_t make_frame(uint8_t *f, unsigned index, size_t size)
 Test(virtio_net, echo_byte_for_byte)
 {
 	static struct squib_run r;
-	char arg[64];
 	const unsigned count = 16;
 	int sock;
 
-	setup_or_skip();
-	sock = tap_packet_socket(TAP);
-	squib_run_init(&r);
-	snprintf(arg, sizeof(arg), "tap=%s,mac=%s", TAP, GUEST_MAC);
-	squib_start_guest(&r, 1, true, "net-echo count=16", "--net", arg, NULL);
-	cr_assert(squib_wait_console(&r, "net-echo: ready mac=" GUEST_MAC, squib_timeout()), "%s",
-		  squib_describe(&r));
+	sock = start_echo(&r, "net-echo count=16");
 	for (unsigned i = 0; i < count; i++) {
 		uint8_t frame[1514], back[2048];
 		size_t size = 60 + (i * 97) % (1514 - 60);
@@ -77,14 +98,9 @@ Test(virtio_net, guest_frames_arrive_intact)
 	static struct squib_run r;
 	static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0x01 };
 	const unsigned count = 32, size = 200;
-	char arg[64];
 	int sock;
 
-	setup_or_skip();
-	sock = tap_packet_socket(TAP);
-	squib_run_init(&r);
-	snprintf(arg, sizeof(arg), "tap=%s,mac=%s", TAP, GUEST_MAC);
-	squib_start_guest(&r, 1, true, "net-send count=32 size=200", "--net", arg, NULL);
+	sock = start_on_tap(&r, "net-send count=32 size=200");
 	for (unsigned seq = 0; seq < count; seq++) {
 		uint8_t f[2048];
 		ssize_t n = tap_recv(sock, f, sizeof(f), squib_timeout());
@@ -114,16 +130,9 @@ Test(virtio_net, burst_echoed_without_drops)
 	static struct squib_run r;
 	static uint8_t frames[200][128];
 	const unsigned count = 200;
-	char arg[64];
 	int sock;
 
-	setup_or_skip();
-	sock = tap_packet_socket(TAP);
-	squib_run_init(&r);
-	snprintf(arg, sizeof(arg), "tap=%s,mac=%s", TAP, GUEST_MAC);
-	squib_start_guest(&r, 1, true, "net-echo count=200", "--net", arg, NULL);
-	cr_assert(squib_wait_console(&r, "net-echo: ready mac=" GUEST_MAC, squib_timeout()), "%s",
-		  squib_describe(&r));
+	sock = start_echo(&r, "net-echo count=200");
 	for (unsigned i = 0; i < count; i++)
 		tap_send(sock, frames[i], make_frame(frames[i], i, sizeof(frames[i])));
 	for (unsigned i = 0; i < count; i++) {
@@ -143,12 +152,9 @@ Test(virtio_net, burst_echoed_without_drops)
 Test(virtio_net, hostile_chains_net)
 {
 	static struct squib_run r;
-	char arg[64];
+	int sock = start_on_tap(&r, "hostile dev=net");
 
-	setup_or_skip();
-	squib_run_init(&r);
-	snprintf(arg, sizeof(arg), "tap=%s,mac=%s", TAP, GUEST_MAC);
-	squib_start_guest(&r, 1, true, "hostile dev=net", "--net", arg, NULL);
 	squib_finish(&r);
 	squib_assert_pass(&r);
+	close(sock);
 }
