@@ -39,6 +39,9 @@
  * Shutdown; a write of 0xfe to the i8042 command port is a Reset.
  */
 #define PM1A_CNT_PORT 0x604
+/* The PM1a event block (status + enable, 2 bytes each) reads as zeros. */
+#define PM1A_EVT_PORT 0x600
+#define PM1A_EVT_LEN 4
 #define PM1A_SLP_EN (1u << 13)
 #define I8042_COMMAND_PORT 0x64
 #define I8042_CMD_RESET 0xfe

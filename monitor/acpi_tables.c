@@ -29,9 +29,7 @@ _Static_assert(CLI_MAX_CPUS <= 254, "MADT Local APIC entries have 8-bit APIC ids
 /* KVM's in-kernel IOAPIC has 24 pins; GSIs are pins with base 0. */
 #define IOAPIC_PINS 24
 #define SCI_IRQ 9
-/* PM1a event block (status + enable, 2 bytes each) sits below the control port. */
-#define PM1A_EVT_PORT 0x600
-#define PM1_EVT_LEN 4
+#define PM1_EVT_LEN PM1A_EVT_LEN
 #define PM1_CNT_LEN 2
 /* SLP_TYP for S5; squib's PM1a handler acts on SLP_EN alone, the test guest writes 5 too. */
 #define SLP_TYP_S5 5

@@ -4,6 +4,7 @@
  * the low-memory map and the vCPU entry state.
  */
 #include "monitor/bzimage.h"
+#include "monitor/long_mode.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -65,9 +66,6 @@
 #define KERNEL_LOW_PREFERRED (16 * MIB)
 #define BOOT_STRUCT_END (BZ_CMDLINE_ADDR + BZ_CMDLINE_MAX)
 
-#define PTE_P (1ULL << 0)
-#define PTE_RW (1ULL << 1)
-#define PTE_PS (1ULL << 7)
 
 struct e820e {
 	uint64_t addr;
@@ -318,32 +316,11 @@ static int write_gdt(const struct guest_mem *mem)
 	const uint64_t gdt[BZ_GDT_ENTRIES] = {
 		0,
 		0,
-		0x00af9b000000ffffULL, /* 0x10 __BOOT_CS: 64-bit code, present, DPL 0 */
-		0x00cf93000000ffffULL, /* 0x18 __BOOT_DS: flat data, read/write */
+		LONG_MODE_GDT_CODE64, /* 0x10 __BOOT_CS */
+		LONG_MODE_GDT_DATA,   /* 0x18 __BOOT_DS */
 	};
 
 	return guest_mem_write(mem, BZ_GDT_ADDR, gdt, sizeof(gdt));
-}
-
-/* The raw guest's tables: 0-4 GiB identity-mapped with 2 MiB pages. */
-static int write_page_tables(const struct guest_mem *mem)
-{
-	uint64_t t[512];
-	int r;
-
-	memset(t, 0, sizeof(t));
-	t[0] = BZ_PDPT_ADDR | PTE_P | PTE_RW;
-	r = guest_mem_write(mem, BZ_PML4_ADDR, t, sizeof(t));
-	for (uint64_t i = 0; i < BZ_PD_PAGES; i++)
-		t[i] = (BZ_PD_ADDR + i * PAGE) | PTE_P | PTE_RW;
-	if (r == 0)
-		r = guest_mem_write(mem, BZ_PDPT_ADDR, t, sizeof(t));
-	for (uint64_t pd = 0; pd < BZ_PD_PAGES && r == 0; pd++) {
-		for (uint64_t i = 0; i < 512; i++)
-			t[i] = ((pd * 512 + i) << 21) | PTE_P | PTE_RW | PTE_PS;
-		r = guest_mem_write(mem, BZ_PD_ADDR + pd * PAGE, t, sizeof(t));
-	}
-	return r;
 }
 
 static void e820_store(uint8_t *bp, const struct e820e *e, size_t n)
@@ -468,7 +445,7 @@ int bzimage_load(const struct guest_mem *mem, const uint8_t *img, size_t len, co
 	if (r == 0)
 		r = write_gdt(mem);
 	if (r == 0)
-		r = write_page_tables(mem);
+		r = long_mode_write_page_tables(mem);
 	if (r == 0)
 		r = guest_mem_write(mem, BZ_ZERO_PAGE_ADDR, bp, sizeof(bp));
 	if (r == 0)
@@ -485,7 +462,7 @@ int bzimage_load(const struct guest_mem *mem, const uint8_t *img, size_t len, co
 	out->entry = load + ENTRY_64_OFFSET;
 	out->zero_page = BZ_ZERO_PAGE_ADDR;
 	out->stack_top = BZ_STACK_TOP;
-	out->cr3 = BZ_PML4_ADDR;
+	out->cr3 = LONG_MODE_PML4_ADDR;
 	out->gdt_base = BZ_GDT_ADDR;
 	out->gdt_limit = BZ_GDT_ENTRIES * 8 - 1;
 	out->cs_selector = BZ_BOOT_CS;

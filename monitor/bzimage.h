@@ -16,7 +16,7 @@
  *                    0x10/0x18 (the raw guest uses 0x08/0x10).
  *   0x01000-0x06fff  identity page tables, byte-for-byte the raw guest's:
  *                    PML4 0x1000, PDPT 0x2000, PDs 0x3000-0x6fff mapping
- *                    0-4 GiB with 2 MiB pages (RAW_PML4_ADDR etc.).
+ *                    0-4 GiB with 2 MiB pages (monitor/long_mode.h).
  *   0x07000-0x07fff  zero page (struct boot_params), rsi at entry.
  *   0x08000-0x0ffff  boot stack, rsp = 0x10000 at entry (startup_64 sets
  *                    its own stack; this is just a valid one).
@@ -52,10 +52,6 @@
 #define BZ_GDT_ENTRIES 4
 #define BZ_BOOT_CS 0x10
 #define BZ_BOOT_DS 0x18
-#define BZ_PML4_ADDR 0x1000ULL
-#define BZ_PDPT_ADDR 0x2000ULL
-#define BZ_PD_ADDR 0x3000ULL
-#define BZ_PD_PAGES 4 /* 4 GiB of 2 MiB pages */
 #define BZ_ZERO_PAGE_ADDR 0x7000ULL
 #define BZ_STACK_TOP 0x10000ULL
 #define BZ_CMDLINE_ADDR 0x10000ULL

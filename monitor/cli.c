@@ -16,13 +16,19 @@ const char cli_usage_text[] =
 	"       squib-monitor --help | --version\n"
 	"\n"
 	"start options:\n"
-	"  --kernel FILE       raw guest image loaded at 0x100000 (default: the built-in demo guest)\n"
+	"  --kernel FILE       a Linux bzImage (detected by its setup header) or a raw guest image\n"
+	"                      loaded at 0x100000 (default: the built-in demo guest)\n"
+	"  --initrd FILE       initial ramdisk for a bzImage kernel\n"
+	"  --on-reboot exit|restart\n"
+	"                      what a guest reboot does: end the VM with status 0 (default) or\n"
+	"                      boot it again from the same configuration\n"
 	"  --cpus N            number of vCPUs, each in its own worker process (default 1, max 48)\n"
 	"  --memory MIB        guest RAM in MiB (default 128, 2..3072)\n"
 	"  --testdev           attach testdev (exit port 0x501, scratch MMIO 0xfe000000, hypercalls)\n"
 	"  --console FILE      write the serial console to FILE instead of stdout\n"
 	"  --single-step N     single-step vCPU 0 for its first N instructions, logging each pc\n"
-	"  --cmdline STRING    command line passed to the guest (rcx points at it)\n"
+	"  --cmdline STRING    the kernel command line (default for a bzImage: console=ttyS0);\n"
+	"                      raw guests find it through rcx\n"
 	"  --inline-testdev    benchmark baseline: emulate testdev inside the vCPU workers\n"
 	"  --poll-us N         poll rings for up to N us before sleeping (default 200, 0..10000):\n"
 	"                      lower saves CPU, higher lowers exit latency\n"
@@ -79,6 +85,8 @@ enum {
 	OPT_DISK,
 	OPT_NET,
 	OPT_RNG,
+	OPT_INITRD,
+	OPT_ON_REBOOT,
 	OPT_HELP,
 };
 
@@ -96,6 +104,8 @@ static const struct option start_options[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -195,6 +205,19 @@ static int parse_start(int argc, char *const argv[], enum cli_command *cmd, stru
 				return usage_error(err, err_len, "--kernel needs a file name");
 			cfg->kernel_path = optarg;
 			break;
+		case OPT_INITRD:
+			if (!*optarg)
+				return usage_error(err, err_len, "--initrd needs a file name");
+			cfg->initrd_path = optarg;
+			break;
+		case OPT_ON_REBOOT:
+			if (!strcmp(optarg, "exit"))
+				cfg->on_reboot = REBOOT_EXIT;
+			else if (!strcmp(optarg, "restart"))
+				cfg->on_reboot = REBOOT_RESTART;
+			else
+				return usage_error(err, err_len, "--on-reboot expects exit or restart, not '%s'", optarg);
+			break;
 		case OPT_CPUS:
 			r = parse_u64(optarg, 1, CLI_MAX_CPUS, &v);
 			if (r == -ERANGE)
@@ -277,6 +300,8 @@ static int parse_start(int argc, char *const argv[], enum cli_command *cmd, stru
 		return usage_error(err, err_len, "unexpected argument '%s'", argv[optind]);
 	if (cfg->inline_testdev)
 		cfg->testdev = true;
+	if (cfg->initrd_path && !cfg->kernel_path)
+		return usage_error(err, err_len, "--initrd needs --kernel (a bzImage)");
 	*cmd = CLI_START;
 	return 0;
 }

@@ -18,7 +18,7 @@
 #define CLI_MIN_MEMORY_MIB 2
 #define CLI_MAX_MEMORY_MIB 3072 /* one RAM slot below the 3 GiB device hole for now */
 #define CLI_MAX_CPUS 48         /* raw-guest stacks below 1 MiB limit this; KVM may limit further */
-#define CLI_MAX_CMDLINE 4095
+#define CLI_MAX_CMDLINE 4095 /* a bzImage's own limit (cmdline_size) is checked when it loads */
 
 /* virtio devices: --disk, --net and --rng share the VIRTIO_MMIO_SLOTS windows. */
 #define CLI_MAX_VIRTIO_DEVICES VIRTIO_MMIO_SLOTS
@@ -44,6 +44,12 @@ struct net_config {
 	uint8_t mac[6];                 /* a default is filled in when mac= is absent */
 };
 
+/* What a guest reboot does (--on-reboot). */
+enum reboot_action {
+	REBOOT_EXIT = 0,    /* the monitor exits 0, as after a poweroff (the default) */
+	REBOOT_RESTART = 1, /* the VM is built again from the same configuration and boots anew */
+};
+
 enum cli_command {
 	CLI_HELP = 1,
 	CLI_VERSION = 2,
@@ -51,7 +57,9 @@ enum cli_command {
 };
 
 struct vm_config {
-	const char *kernel_path;  /* NULL: the embedded demo guest */
+	const char *kernel_path;  /* NULL: the embedded demo guest; a bzImage or a raw image */
+	const char *initrd_path;  /* NULL: none (bzImage kernels only) */
+	enum reboot_action on_reboot;
 	unsigned cpus;
 	uint64_t memory_mib;
 	bool testdev;

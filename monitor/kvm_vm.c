@@ -39,10 +39,30 @@ static const struct {
 	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
 	{ KVM_CAP_IRQFD_RESAMPLE, "KVM_CAP_IRQFD_RESAMPLE (level-triggered virtio interrupts)" },
 	{ KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE" },
+	{ KVM_CAP_PIT2, "KVM_CAP_PIT2 (in-kernel i8254)" },
 };
+
+/* KVM_GET_MSR_INDEX_LIST: the MSRs this KVM saves and restores (and so lets userspace set). */
+static int get_msr_index_list(struct kvm_vm *vm)
+{
+	struct kvm_msr_list probe = { .nmsrs = 0 };
+	int r = xioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe);
+
+	if (r < 0 && r != -E2BIG)
+		return r;
+	if (probe.nmsrs == 0 || probe.nmsrs > 4096)
+		return probe.nmsrs == 0 ? 0 : -EOVERFLOW;
+	vm->msr_list = calloc(1, sizeof(*vm->msr_list) + probe.nmsrs * sizeof(uint32_t));
+	if (!vm->msr_list)
+		return -ENOMEM;
+	vm->msr_list->nmsrs = probe.nmsrs;
+	r = xioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, vm->msr_list);
+	return r < 0 ? r : 0;
+}
 
 int kvm_vm_create(struct kvm_vm *vm, char *err, size_t err_len)
 {
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	int r;
 
 	memset(vm, 0, sizeof(*vm));
@@ -89,6 +109,12 @@ int kvm_vm_create(struct kvm_vm *vm, char *err, size_t err_len)
 		goto fail;
 	}
 
+	r = get_msr_index_list(vm);
+	if (r < 0) {
+		snprintf(err, err_len, "KVM_GET_MSR_INDEX_LIST: %s", strerror(-r));
+		goto fail;
+	}
+
 	r = xioctl(vm->kvm_fd, KVM_CREATE_VM, NULL);
 	if (r < 0) {
 		snprintf(err, err_len, "KVM_CREATE_VM: %s", strerror(-r));
@@ -119,6 +145,13 @@ int kvm_vm_create(struct kvm_vm *vm, char *err, size_t err_len)
 		snprintf(err, err_len, "KVM_CREATE_IRQCHIP: %s", strerror(-r));
 		goto fail;
 	}
+	/* The i8254 in the kernel, with port 0x61 (the PC speaker gate Linux
+	 * uses to calibrate against the PIT) answered there too. */
+	r = xioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit);
+	if (r < 0) {
+		snprintf(err, err_len, "KVM_CREATE_PIT2: %s", strerror(-r));
+		goto fail;
+	}
 	return 0;
 
 fail_einval:
@@ -143,7 +176,7 @@ int kvm_vm_set_memory(struct kvm_vm *vm, uint32_t slot, uint64_t gpa, void *host
 	return r < 0 ? r : 0;
 }
 
-int kvm_vm_create_vcpu(struct kvm_vm *vm, unsigned index, struct kvm_vcpu_handle *out)
+int kvm_vm_create_vcpu(struct kvm_vm *vm, unsigned index, bool all_runnable, struct kvm_vcpu_handle *out)
 {
 	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
 	void *run;
@@ -167,45 +200,14 @@ int kvm_vm_create_vcpu(struct kvm_vm *vm, unsigned index, struct kvm_vcpu_handle
 	}
 	out->fd = fd;
 	out->run = run;
-	/* With the in-kernel LAPIC, application processors wait for INIT/SIPI;
-	 * raw guests start every vCPU at the entry point. */
-	r = xioctl(fd, KVM_SET_MP_STATE, &mp);
+	/* With the in-kernel LAPIC, application processors wait for INIT/SIPI
+	 * (what Linux expects); raw guests start every vCPU at the entry point. */
+	r = all_runnable ? xioctl(fd, KVM_SET_MP_STATE, &mp) : 0;
 	if (r < 0) {
 		kvm_vcpu_release(vm, out);
 		return r;
 	}
 	return 0;
-}
-
-int kvm_vcpu_setup_cpuid(struct kvm_vm *vm, const struct kvm_vcpu_handle *vcpu, unsigned index)
-{
-	const struct kvm_cpuid2 *sup = vm->supported_cpuid;
-	size_t bytes = sizeof(struct kvm_cpuid2) + sup->nent * sizeof(struct kvm_cpuid_entry2);
-	struct kvm_cpuid2 *c = malloc(bytes);
-	int r;
-
-	if (!c)
-		return -ENOMEM;
-	memcpy(c, sup, bytes);
-	for (uint32_t i = 0; i < c->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &c->entries[i];
-
-		switch (e->function) {
-		case 0x1:
-			e->ebx = (e->ebx & 0x00ffffff) | (index << 24); /* initial APIC ID */
-			e->ecx |= 1u << 31;                             /* running under a hypervisor */
-			break;
-		case 0xb:
-		case 0x1f:
-			e->edx = index; /* x2APIC ID */
-			break;
-		default:
-			break;
-		}
-	}
-	r = xioctl(vcpu->fd, KVM_SET_CPUID2, c);
-	free(c);
-	return r < 0 ? r : 0;
 }
 
 void kvm_vcpu_release(struct kvm_vm *vm, struct kvm_vcpu_handle *vcpu)
@@ -225,8 +227,10 @@ void kvm_vm_destroy(struct kvm_vm *vm)
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 	free(vm->supported_cpuid);
+	free(vm->msr_list);
 	vm->vm_fd = vm->kvm_fd = -1;
 	vm->supported_cpuid = NULL;
+	vm->msr_list = NULL;
 }
 
 int kvm_vm_add_ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t len, uint64_t datamatch, int fd)

@@ -8,6 +8,7 @@
 #define SQUIB_MONITOR_KVM_VM_H
 
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,7 @@ struct kvm_vm {
 	size_t run_size; /* KVM_GET_VCPU_MMAP_SIZE */
 	unsigned max_vcpus;
 	struct kvm_cpuid2 *supported_cpuid; /* malloc'd */
+	struct kvm_msr_list *msr_list;      /* malloc'd; NULL when KVM lists none */
 };
 
 struct kvm_vcpu_handle {
@@ -28,8 +30,9 @@ struct kvm_vcpu_handle {
 
 /*
  * Opens /dev/kvm, checks the API version and every capability squib needs
- * (naming the missing one in err), creates the VM, the in-kernel irqchip
- * and the TSS/identity-map pages. -ENODEV etc. with err filled on failure.
+ * (naming the missing one in err), reads the supported CPUID and MSR
+ * lists, creates the VM, the in-kernel irqchip and PIT, and the
+ * TSS/identity-map pages. -ENODEV etc. with err filled on failure.
  */
 int kvm_vm_create(struct kvm_vm *vm, char *err, size_t err_len) MUST_USE;
 
@@ -40,15 +43,13 @@ int kvm_vm_create(struct kvm_vm *vm, char *err, size_t err_len) MUST_USE;
  */
 int kvm_vm_set_memory(struct kvm_vm *vm, uint32_t slot, uint64_t gpa, void *host, uint64_t size) MUST_USE;
 
-/* Creates vCPU `index` (APIC ID = index) and maps its kvm_run. */
-int kvm_vm_create_vcpu(struct kvm_vm *vm, unsigned index, struct kvm_vcpu_handle *out) MUST_USE;
-
 /*
- * Sets CPUID for vCPU index from KVM_GET_SUPPORTED_CPUID, with its APIC ID
- * in leaves 0x1 and 0xb and the hypervisor bit set. Precondition: the vCPU
- * has not run yet.
+ * Creates vCPU `index` (APIC ID = index) and maps its kvm_run. With
+ * all_runnable every vCPU starts running at once (raw guests); otherwise
+ * KVM's default holds: vCPU 0 runs, the others wait for INIT/SIPI.
+ * Precondition: index < max_vcpus and not created yet.
  */
-int kvm_vcpu_setup_cpuid(struct kvm_vm *vm, const struct kvm_vcpu_handle *vcpu, unsigned index) MUST_USE;
+int kvm_vm_create_vcpu(struct kvm_vm *vm, unsigned index, bool all_runnable, struct kvm_vcpu_handle *out) MUST_USE;
 
 /*
  * A guest write of exactly len bytes of datamatch at MMIO address addr

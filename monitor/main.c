@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* squib-monitor: one process per VM. See README.md. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "monitor/cli.h"
 #include "monitor/exit_status.h"
@@ -23,13 +30,93 @@ const char *__asan_default_options(void)
 }
 #endif
 
+/* Builds, runs and releases one VM; *reset tells whether the guest rebooted. */
+static int run_vm(const struct vm_config *cfg, volatile int *reset)
+{
+	static struct vm vm;
+	int status;
+
+	if (vm_build(&vm, cfg) < 0) {
+		vm_destroy(&vm);
+		return EXIT_SETUP_FAILED;
+	}
+	status = vm_run(&vm);
+	*reset = vm.reset_requested;
+	vm_destroy(&vm);
+	return status;
+}
+
+/*
+ * --on-reboot restart. A monitor narrows itself to its seccomp filter once
+ * its VM runs, so it can never build a second VM: each boot is a fresh
+ * child process, and this parent (which only waits) starts another when a
+ * child's guest rebooted. The flag travels through a shared page, not the
+ * exit status, which a testdev guest chooses freely. The one global is the
+ * child's pid, for the signal handler that forwards SIGINT/SIGTERM/SIGHUP.
+ */
+static volatile pid_t restart_child = -1;
+
+static void forward_signal(int sig)
+{
+	if (restart_child > 0)
+		kill(restart_child, sig);
+}
+
+static int run_restarting(const struct vm_config *cfg)
+{
+	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+	volatile int *reset;
+
+	reset = mmap(NULL, sizeof(*reset), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (reset == MAP_FAILED) {
+		fprintf(stderr, "squib: cannot map the restart flag: %s\n", strerror(errno));
+		return EXIT_SETUP_FAILED;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = forward_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaction(forwarded[i], &sa, NULL);
+	for (unsigned boot = 1;; boot++) {
+		int wstatus;
+		pid_t pid;
+
+		*reset = 0;
+		fflush(NULL);
+		pid = fork();
+		if (pid < 0) {
+			fprintf(stderr, "squib: cannot fork boot %u: %s\n", boot, strerror(errno));
+			return EXIT_SETUP_FAILED;
+		}
+		if (pid == 0) {
+			signal(SIGINT, SIG_DFL);
+			signal(SIGTERM, SIG_DFL);
+			signal(SIGHUP, SIG_DFL);
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() == 1)
+				_exit(EXIT_SETUP_FAILED);
+			_exit(run_vm(cfg, reset));
+		}
+		restart_child = pid;
+		while (waitpid(pid, &wstatus, 0) < 0)
+			if (errno != EINTR)
+				return EXIT_SETUP_FAILED;
+		restart_child = -1;
+		if (WIFSIGNALED(wstatus))
+			return EXIT_SIGNAL_BASE + WTERMSIG(wstatus);
+		if (!*reset)
+			return WEXITSTATUS(wstatus);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	enum cli_command cmd;
 	struct vm_config cfg;
-	static struct vm vm;
+	volatile int reset = 0;
 	char err[256];
-	int status;
 
 	if (cli_parse(argc, argv, &cmd, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "squib-monitor: %s\n", err);
@@ -43,11 +130,7 @@ int main(int argc, char **argv)
 		printf("squib-monitor %s\n", SQUIB_VERSION);
 		return 0;
 	}
-	if (vm_build(&vm, &cfg) < 0) {
-		vm_destroy(&vm);
-		return EXIT_SETUP_FAILED;
-	}
-	status = vm_run(&vm);
-	vm_destroy(&vm);
-	return status;
+	if (cfg.on_reboot == REBOOT_RESTART)
+		return run_restarting(&cfg);
+	return run_vm(&cfg, &reset);
 }

@@ -4,54 +4,21 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 #include "common/platform.h"
-
-#define PTE_P (1ULL << 0)
-#define PTE_RW (1ULL << 1)
-#define PTE_PS (1ULL << 7)
-
-#define CR0_PE (1ULL << 0)
-#define CR0_MP (1ULL << 1)
-#define CR0_ET (1ULL << 4)
-#define CR0_NE (1ULL << 5)
-#define CR0_WP (1ULL << 16)
-#define CR0_PG (1ULL << 31)
-#define CR4_PAE (1ULL << 5)
-#define CR4_OSFXSR (1ULL << 9)
-#define CR4_OSXMMEXCPT (1ULL << 10)
-#define EFER_LME (1ULL << 8)
-#define EFER_LMA (1ULL << 10)
+#include "monitor/long_mode.h"
 
 unsigned raw_guest_max_vcpus(void)
 {
 	return (unsigned)((RAW_GUEST_LOAD_ADDR - RAW_STACKS_LOW) / RAW_GUEST_STACK_SIZE);
 }
 
-static int put_u64(const struct guest_mem *mem, uint64_t gpa, uint64_t v)
-{
-	return guest_mem_write(mem, gpa, &v, sizeof(v));
-}
-
-static int build_page_tables(const struct guest_mem *mem)
-{
-	int r = put_u64(mem, RAW_PML4_ADDR, RAW_PDPT_ADDR | PTE_P | PTE_RW);
-
-	for (uint64_t i = 0; i < RAW_PD_PAGES && r == 0; i++)
-		r = put_u64(mem, RAW_PDPT_ADDR + i * 8, (RAW_PD_ADDR + i * 0x1000) | PTE_P | PTE_RW);
-	/* Identity-map the low 4 GiB (RAM and every device window) with 2 MiB pages. */
-	for (uint64_t i = 0; i < RAW_PD_PAGES * 512 && r == 0; i++)
-		r = put_u64(mem, RAW_PD_ADDR + i * 8, (i << 21) | PTE_P | PTE_RW | PTE_PS);
-	return r;
-}
-
 static int build_gdt(const struct guest_mem *mem)
 {
 	const uint64_t gdt[3] = {
 		0,
-		0x00af9b000000ffffULL, /* 0x08: 64-bit code, present, DPL 0 */
-		0x00cf93000000ffffULL, /* 0x10: data, read/write, present */
+		LONG_MODE_GDT_CODE64, /* 0x08 */
+		LONG_MODE_GDT_DATA,   /* 0x10 */
 	};
 
 	return guest_mem_write(mem, RAW_GDT_ADDR, gdt, sizeof(gdt));
@@ -79,7 +46,7 @@ int raw_guest_load(const struct guest_mem *mem, const void *image, size_t len, c
 	if (r == 0)
 		r = build_gdt(mem);
 	if (r == 0)
-		r = build_page_tables(mem);
+		r = long_mode_write_page_tables(mem);
 	if (r == 0 && cmdline)
 		r = guest_mem_write(mem, RAW_CMDLINE_ADDR, cmdline, strlen(cmdline) + 1);
 	if (r < 0)
@@ -87,51 +54,21 @@ int raw_guest_load(const struct guest_mem *mem, const void *image, size_t len, c
 	return r;
 }
 
-static void set_segment(struct kvm_segment *s, uint16_t selector, uint8_t type, bool code)
-{
-	memset(s, 0, sizeof(*s));
-	s->base = 0;
-	s->limit = 0xffffffff;
-	s->selector = selector;
-	s->type = type;
-	s->present = 1;
-	s->dpl = 0;
-	s->s = 1;
-	s->g = 1;
-	s->l = code ? 1 : 0;
-	s->db = code ? 0 : 1;
-}
-
 int raw_guest_setup_vcpu(int vcpu_fd, unsigned index, unsigned ncpus, uint64_t ram_size, bool has_cmdline)
 {
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
+	const struct long_mode_entry e = {
+		.gdt_base = RAW_GDT_ADDR,
+		.gdt_limit = 3 * 8 - 1,
+		.cs_selector = 0x08,
+		.ds_selector = 0x10,
+		.cr3 = LONG_MODE_PML4_ADDR,
+		.rip = RAW_GUEST_LOAD_ADDR,
+		.rsp = RAW_GUEST_LOAD_ADDR - (uint64_t)index * RAW_GUEST_STACK_SIZE,
+		.rdi = index,
+		.rsi = ncpus,
+		.rdx = ram_size,
+		.rcx = has_cmdline ? RAW_CMDLINE_ADDR : 0,
+	};
 
-	if (ioctl(vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
-		return -errno;
-	set_segment(&sregs.cs, 0x08, 0xb, true);
-	set_segment(&sregs.ds, 0x10, 0x3, false);
-	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	sregs.gdt.base = RAW_GDT_ADDR;
-	sregs.gdt.limit = 3 * 8 - 1;
-	sregs.idt.base = 0;
-	sregs.idt.limit = 0;
-	sregs.cr3 = RAW_PML4_ADDR;
-	sregs.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
-	sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-	sregs.efer = EFER_LME | EFER_LMA;
-	if (ioctl(vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
-		return -errno;
-
-	memset(&regs, 0, sizeof(regs));
-	regs.rflags = 0x2; /* interrupts disabled */
-	regs.rip = RAW_GUEST_LOAD_ADDR;
-	regs.rsp = RAW_GUEST_LOAD_ADDR - (uint64_t)index * RAW_GUEST_STACK_SIZE;
-	regs.rdi = index;
-	regs.rsi = ncpus;
-	regs.rdx = ram_size;
-	regs.rcx = has_cmdline ? RAW_CMDLINE_ADDR : 0;
-	if (ioctl(vcpu_fd, KVM_SET_REGS, &regs) < 0)
-		return -errno;
-	return 0;
+	return long_mode_set_vcpu(vcpu_fd, &e);
 }

@@ -6,7 +6,7 @@
  *
  * Low-memory layout the monitor builds (all below the load address):
  *   0x0500  GDT: null, 64-bit code (0x08), data (0x10)
- *   0x1000  PML4, 0x2000 PDPT, 0x3000.. page directories (2 MiB pages)
+ *   0x1000  identity page tables to 0x6fff (monitor/long_mode.h)
  *   0x7000  the --cmdline string (4 KiB)
  *   below 0x100000: vCPU i's stack is [0x100000 - (i+1)*16K, 0x100000 - i*16K)
  */
@@ -22,10 +22,6 @@
 #include "common/guest_mem.h"
 
 #define RAW_GDT_ADDR 0x500ULL
-#define RAW_PML4_ADDR 0x1000ULL
-#define RAW_PDPT_ADDR 0x2000ULL
-#define RAW_PD_ADDR 0x3000ULL
-#define RAW_PD_PAGES 4 /* 4 GiB of 2 MiB pages */
 #define RAW_CMDLINE_ADDR 0x7000ULL
 #define RAW_CMDLINE_MAX 4096ULL
 #define RAW_STACKS_LOW 0x8000ULL

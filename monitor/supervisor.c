@@ -148,7 +148,9 @@ static void handle_monitor_exit(struct vm *vm, struct vcpu_instance *v, const st
 			vm_end(vm, EXIT_GUEST_DONE, "guest shutdown (vcpu%u)", v->index);
 		return;
 	case VM_EXIT_RESET:
-		vm_end(vm, EXIT_GUEST_DONE, "guest reset (vcpu%u); the VM ends (reboot is not supported yet)", v->index);
+		vm->reset_requested = true;
+		vm_end(vm, EXIT_GUEST_DONE, "guest reset (vcpu%u); %s", v->index,
+		       vm->cfg.on_reboot == REBOOT_RESTART ? "booting it again" : "the VM ends (--on-reboot exit)");
 		return;
 	case VM_EXIT_INTERNAL_ERROR:
 		sanitize(msg, sizeof(msg), e->u.internal_error.message);

@@ -87,6 +87,7 @@ static int prepare_one(struct vm *vm, struct vcpu_instance *v)
 	w->single_step = v->index == 0 ? vm->cfg.single_step : 0;
 	w->inline_testdev = vm->inline_testdev;
 	w->start_gate = &vm->start_gate;
+	w->pm1_enable = &vm->pm1_enable;
 	w->status.magic = WORKER_STATUS_MAGIC;
 	atomic_store(&w->status.denied_syscall, -1);
 

@@ -19,7 +19,10 @@
 #include "common/platform.h"
 #include "common/raw_syscall.h"
 #include "monitor/exit_status.h"
+#include "monitor/image_file.h"
+#include "monitor/linux_boot.h"
 #include "monitor/raw_guest.h"
+#include "monitor/vcpu_cpu.h"
 #include "monitor/vm.h"
 
 extern const uint8_t squib_embedded_guest[];
@@ -45,56 +48,76 @@ static const struct device_spec testdev_spec = {
 	},
 };
 
-struct image {
-	uint8_t *data;
-	size_t len;
-	bool mapped;
-};
-
-/* Reads the kernel file, refusing anything that cannot be a raw guest for this RAM size. */
-static int load_image(const struct vm_config *cfg, struct image *img)
+/*
+ * Reads --kernel and --initrd. Neither may be larger than guest RAM; the
+ * loaders check the exact fit once they know where things go.
+ */
+static int load_boot_files(struct vm *vm, struct image_file *kernel, struct image_file *initrd)
 {
+	const struct vm_config *cfg = &vm->cfg;
 	uint64_t ram = cfg->memory_mib << 20;
-	struct stat st;
-	int fd, r;
+	char limit[64], err[512];
+	int r;
 
-	img->mapped = false;
 	if (!cfg->kernel_path) {
-		img->data = (uint8_t *)squib_embedded_guest;
-		img->len = (size_t)(squib_embedded_guest_end - squib_embedded_guest);
+		kernel->data = squib_embedded_guest;
+		kernel->len = (size_t)(squib_embedded_guest_end - squib_embedded_guest);
 		return 0;
 	}
-	fd = open(cfg->kernel_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		mlog("cannot open kernel %s: %s", cfg->kernel_path, strerror(errno));
+	snprintf(limit, sizeof(limit), "the %llu MiB of guest RAM", (unsigned long long)cfg->memory_mib);
+	r = image_file_map(cfg->kernel_path, "kernel", ram, limit, kernel, err, sizeof(err));
+	if (r == 0 && cfg->initrd_path)
+		r = image_file_map(cfg->initrd_path, "initrd", ram, limit, initrd, err, sizeof(err));
+	if (r < 0) {
+		mlog("%s", err);
 		return r;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		mlog("kernel %s is not a regular file", cfg->kernel_path);
-		close(fd);
+	vm->linux_guest = bzimage_detect(kernel->data, kernel->len);
+	if (cfg->initrd_path && !vm->linux_guest) {
+		mlog("--initrd needs a Linux bzImage kernel; %s has no bzImage setup header (a raw image?)",
+		     cfg->kernel_path);
 		return -EINVAL;
 	}
-	if (st.st_size == 0) {
-		mlog("kernel %s is empty", cfg->kernel_path);
-		close(fd);
-		return -EINVAL;
-	}
-	if (ram <= RAW_GUEST_LOAD_ADDR || (uint64_t)st.st_size > ram - RAW_GUEST_LOAD_ADDR) {
-		mlog("kernel %s (%lld bytes) does not fit in %llu MiB of guest RAM above 0x100000",
-		     cfg->kernel_path, (long long)st.st_size, (unsigned long long)cfg->memory_mib);
-		close(fd);
-		return -EFBIG;
-	}
-	img->data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (img->data == MAP_FAILED) {
-		mlog("cannot read kernel %s: %s", cfg->kernel_path, strerror(errno));
-		return -EIO;
-	}
-	img->len = (size_t)st.st_size;
-	img->mapped = true;
 	return 0;
+}
+
+/* Puts the guest in RAM: a bzImage with its ACPI tables, or a raw image. */
+static int load_guest(struct vm *vm, const struct image_file *kernel, const struct image_file *initrd)
+{
+	struct acpi_virtio_dev virtio[VIRTIO_MMIO_SLOTS];
+	struct linux_boot_config lb = {
+		.kernel = kernel->data,
+		.kernel_len = kernel->len,
+		.initrd = initrd->data,
+		.initrd_len = initrd->len,
+		.cmdline = vm->cfg.cmdline,
+		.acpi = { .ncpus = vm->ncpus, .virtio = virtio, .com1 = true },
+	};
+	const char *what = vm->cfg.kernel_path ? vm->cfg.kernel_path : "the demo guest";
+	char err[512];
+	int r;
+
+	if (!vm->linux_guest) {
+		r = raw_guest_load(&vm->ram.mem, kernel->data, kernel->len, vm->cfg.cmdline, err, sizeof(err));
+		if (r < 0)
+			mlog("cannot load %s: %s", what, err);
+		return r;
+	}
+	for (unsigned d = 0; d < vm->ndevices; d++) {
+		const struct virtio_instance *v = &vm->devices[d].virtio;
+
+		if (!vm->devices[d].is_virtio)
+			continue;
+		virtio[lb.acpi.nvirtio++] = (struct acpi_virtio_dev){
+			.base = VIRTIO_MMIO_SLOT_BASE(v->slot),
+			.size = VIRTIO_MMIO_WINDOW,
+			.gsi = VIRTIO_MMIO_SLOT_GSI(v->slot),
+		};
+	}
+	r = linux_boot_load(&vm->ram.mem, &lb, &vm->boot, err, sizeof(err));
+	if (r < 0)
+		mlog("cannot boot %s: %s", what, err);
+	return r;
 }
 
 static int find_device_binary(struct vm *vm)
@@ -123,9 +146,24 @@ static int find_device_binary(struct vm *vm)
 	return access(vm->device_binary, X_OK) == 0 ? 0 : -ENOENT;
 }
 
+/*
+ * Ports a PC has and a Linux kernel touches while booting, which squib
+ * answers as absent without logging each (the ACPI tables say there is no
+ * CMOS clock, no PCI, one UART).
+ */
+static const struct route absent_ports[] = {
+	{ ROUTE_SPACE_PIO, 0x70, 2, ROUTE_TARGET_PLATFORM_ABSENT, 0, 0, "cmos" },
+	{ ROUTE_SPACE_PIO, 0x80, 1, ROUTE_TARGET_PLATFORM_ABSENT, 0, 0, "post" },
+	{ ROUTE_SPACE_PIO, 0x2e8, 8, ROUTE_TARGET_PLATFORM_ABSENT, 0, 0, "com4" },
+	{ ROUTE_SPACE_PIO, 0x2f8, 8, ROUTE_TARGET_PLATFORM_ABSENT, 0, 0, "com2" },
+	{ ROUTE_SPACE_PIO, 0x3e8, 8, ROUTE_TARGET_PLATFORM_ABSENT, 0, 0, "com3" },
+	{ ROUTE_SPACE_PIO, 0xcf8, 8, ROUTE_TARGET_PLATFORM_ABSENT, 0, 0, "pci-config" },
+};
+
 static int add_routes(struct vm *vm)
 {
 	const struct route power = { ROUTE_SPACE_PIO, PM1A_CNT_PORT, 2, ROUTE_TARGET_PLATFORM_POWER, 0, 0, "pm1a" };
+	const struct route pm1_evt = { ROUTE_SPACE_PIO, PM1A_EVT_PORT, PM1A_EVT_LEN, ROUTE_TARGET_PLATFORM_PM1_EVT, 0, 0, "pm1a-evt" };
 	const struct route reset = { ROUTE_SPACE_PIO, I8042_COMMAND_PORT, 1, ROUTE_TARGET_PLATFORM_RESET, 0, 0, "i8042" };
 	int r;
 
@@ -133,6 +171,10 @@ static int add_routes(struct vm *vm)
 	r = route_table_add(&vm->routes, &power);
 	if (r == 0)
 		r = route_table_add(&vm->routes, &reset);
+	if (r == 0 && vm->linux_guest)
+		r = route_table_add(&vm->routes, &pm1_evt);
+	for (size_t i = 0; i < ARRAY_SIZE(absent_ports) && r == 0 && vm->linux_guest; i++)
+		r = route_table_add(&vm->routes, &absent_ports[i]);
 	for (unsigned d = 0; d < vm->ndevices && r == 0; d++) {
 		const struct device_spec *spec = vm->devices[d].spec;
 		bool inline_dev = vm->inline_testdev && spec == &testdev_spec;
@@ -178,24 +220,45 @@ static int create_vcpus(struct vm *vm)
 		struct vcpu_instance *v = &vm->vcpus[i];
 		int r;
 
+		const char *step = "KVM_CREATE_VCPU";
+		unsigned nmsrs = 0;
+
 		v->index = i;
 		v->pidfd = -1;
-		r = kvm_vm_create_vcpu(&vm->kvm, i, &v->kvm);
-		if (r == 0)
-			r = kvm_vcpu_setup_cpuid(&vm->kvm, &v->kvm, i);
-		if (r == 0)
+		r = kvm_vm_create_vcpu(&vm->kvm, i, !vm->linux_guest, &v->kvm);
+		if (r == 0) {
+			step = "CPUID";
+			r = vcpu_cpu_setup_cpuid(&vm->kvm, &v->kvm, i, vm->ncpus);
+		}
+		if (r == 0 && !vm->linux_guest) {
+			step = "raw guest registers";
 			r = raw_guest_setup_vcpu(v->kvm.fd, i, vm->ncpus, vm->ram.mem.size, vm->cfg.cmdline != NULL);
+		}
+		if (r == 0 && vm->linux_guest) {
+			step = "MSRs";
+			r = vcpu_cpu_setup_msrs(&vm->kvm, &v->kvm, &nmsrs);
+		}
+		if (r == 0 && vm->linux_guest) {
+			step = "local APIC";
+			r = vcpu_cpu_setup_lapic(&v->kvm);
+		}
+		if (r == 0 && vm->linux_guest && i == 0) {
+			step = "boot registers";
+			r = linux_boot_setup_bsp(v->kvm.fd, &vm->boot);
+		}
 		if (r < 0) {
-			mlog("cannot create vCPU %u: %s", i, strerror(-r));
+			mlog("cannot create vCPU %u (%s): %s", i, step, strerror(-r));
 			return r;
 		}
+		if (i == 0 && vm->cfg.verbose && vm->linux_guest)
+			mlog("vcpu0: %u boot MSRs set", nmsrs);
 	}
 	return 0;
 }
 
 int vm_build(struct vm *vm, const struct vm_config *cfg)
 {
-	struct image img = { 0 };
+	struct image_file kernel = { 0 }, initrd = { 0 };
 	char err[256];
 	int r;
 
@@ -209,10 +272,10 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	vm->monitor_status.magic = WORKER_STATUS_MAGIC;
 	atomic_store(&vm->monitor_status.denied_syscall, -1);
 
-	r = load_image(cfg, &img);
+	r = load_boot_files(vm, &kernel, &initrd);
 	if (r < 0)
-		return r;
-	if (vm->ncpus > raw_guest_max_vcpus()) {
+		goto out;
+	if (!vm->linux_guest && vm->ncpus > raw_guest_max_vcpus()) {
 		mlog("--cpus %u: raw guests support at most %u vCPUs", vm->ncpus, raw_guest_max_vcpus());
 		r = -EINVAL;
 		goto out;
@@ -239,11 +302,6 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 		mlog("cannot set up %llu MiB of guest RAM: %s", (unsigned long long)cfg->memory_mib, strerror(-r));
 		goto out;
 	}
-	r = raw_guest_load(&vm->ram.mem, img.data, img.len, cfg->cmdline, err, sizeof(err));
-	if (r < 0) {
-		mlog("cannot load %s: %s", cfg->kernel_path ? cfg->kernel_path : "the demo guest", err);
-		goto out;
-	}
 	r = open_console(vm);
 	if (r < 0)
 		goto out;
@@ -257,6 +315,8 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 		vm->devices[d].doorbell_fd = -1;
 	}
 	r = virtio_devices_add(vm);
+	if (r == 0)
+		r = load_guest(vm, &kernel, &initrd);
 	if (r < 0)
 		goto out;
 	if (cfg->inline_testdev) {
@@ -287,8 +347,8 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	if (r == 0)
 		r = vcpu_workers_spawn(vm);
 out:
-	if (img.mapped)
-		munmap(img.data, img.len);
+	image_file_release(&kernel);
+	image_file_release(&initrd);
 	return r;
 }
 

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "device-worker/testdev.h"
+#include "monitor/bzimage.h"
 #include "monitor/cli.h"
 #include "monitor/guest_ram.h"
 #include "monitor/kvm_vm.h"
@@ -98,6 +99,8 @@ struct vcpu_instance {
 
 struct vm {
 	struct vm_config cfg;
+	bool linux_guest;          /* --kernel is a bzImage (else a raw image) */
+	struct bzimage_boot boot;  /* where the Linux loader put things */
 	struct kvm_vm kvm;
 	struct guest_ram ram;
 	struct route_table routes;
@@ -108,6 +111,7 @@ struct vm {
 	int console_fd;
 	int monitor_doorbell_fd;
 	_Atomic uint32_t start_gate;
+	_Atomic uint32_t pm1_enable;  /* ACPI PM1a enable register (vCPU workers) */
 	struct testdev *inline_testdev;
 	struct vm_wire_decoder decoder;
 	char device_binary[4096];
@@ -119,6 +123,7 @@ struct vm {
 	struct event *ev_signals[3];
 	struct event *ev_stop_timeout;
 	bool ending;
+	bool reset_requested; /* the guest rebooted (--on-reboot decides what follows) */
 	int exit_status;
 };
 

@@ -339,6 +339,36 @@ static void platform_pio(struct vcpu_worker *w, const struct route *r, struct vm
 	}
 }
 
+/*
+ * The PM1a event block: PM1_STS (2 bytes) then PM1_EN (2 bytes). No event
+ * ever fires (no SCI), so status reads 0; enable keeps what was written,
+ * because ACPICA checks that GBL_EN sticks before it trusts the global
+ * lock. One register for the whole VM, in the monitor's memory.
+ */
+static void pm1_event_pio(struct vcpu_worker *w, const struct route *r, const struct vm_exit_pio *pio,
+			  uint8_t *data)
+{
+	for (uint32_t i = 0; i < pio->len; i++) {
+		uint64_t off = pio->port - r->base + i;
+		uint32_t shift = (uint32_t)(off - 2) * 8;
+
+		if (off < 2 || off >= 4) {
+			if (!pio->write)
+				data[i] = off < 2 ? 0 : 0xff;
+			continue;
+		}
+		if (pio->write) {
+			uint32_t old = atomic_load(w->pm1_enable), val;
+
+			do {
+				val = (old & ~(0xffu << shift)) | ((uint32_t)pio->data[i] << shift);
+			} while (!atomic_compare_exchange_weak(w->pm1_enable, &old, val));
+		} else {
+			data[i] = (uint8_t)(atomic_load(w->pm1_enable) >> shift);
+		}
+	}
+}
+
 static void inline_testdev_pio(struct vcpu_worker *w, struct vm_exit_pio *pio, uint8_t *data)
 {
 	int exit_status = -1;
@@ -430,6 +460,13 @@ static void handle_io(struct vcpu_worker *w)
 			break;
 		case ROUTE_TARGET_INLINE_TESTDEV:
 			inline_testdev_pio(w, &e.u.pio, data);
+			break;
+		case ROUTE_TARGET_PLATFORM_PM1_EVT:
+			pm1_event_pio(w, r, &e.u.pio, data);
+			break;
+		case ROUTE_TARGET_PLATFORM_ABSENT:
+			if (!e.u.pio.write)
+				fill_ones(data, e.u.pio.len);
 			break;
 		}
 	}

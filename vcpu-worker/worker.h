@@ -80,6 +80,7 @@ struct vcpu_worker {
 	uint32_t single_step; /* instructions left to single-step */
 	struct testdev *inline_testdev; /* benchmark baseline, else NULL */
 	_Atomic uint32_t *start_gate;
+	_Atomic uint32_t *pm1_enable; /* the ACPI PM1a enable register, shared by every vCPU (monitor memory) */
 
 	/* Written by the worker, read by the monitor. */
 	struct worker_status status;

@@ -555,3 +555,31 @@ Test(cli, rejected_disk_leaves_argv)
 	cr_assert_eq(p->r, -EINVAL);
 	cr_assert_str_eq(p->argv[3], "a.img,ro,bogus");
 }
+
+/* ---- Linux boot options ------------------------------------------------- */
+
+Test(cli, initrd_and_on_reboot)
+{
+	struct parsed *p = PARSE("start", "--kernel", "/boot/vmlinuz", "--initrd", "/boot/initrd.img", "--on-reboot",
+				 "restart");
+
+	expect_start(p);
+	cr_assert_str_eq(p->cfg.kernel_path, "/boot/vmlinuz");
+	cr_assert_str_eq(p->cfg.initrd_path, "/boot/initrd.img");
+	cr_assert_eq(p->cfg.on_reboot, REBOOT_RESTART);
+	p = PARSE("start", "--on-reboot", "exit");
+	expect_start(p);
+	cr_assert_eq(p->cfg.on_reboot, REBOOT_EXIT);
+	p = PARSE("start");
+	cr_assert_eq(p->cfg.on_reboot, REBOOT_EXIT, "exit is the default");
+	cr_assert_null(p->cfg.initrd_path);
+}
+
+Test(cli, linux_boot_option_errors)
+{
+	EXPECT_USAGE_ERROR(PARSE("start", "--initrd", "/boot/initrd.img"), "--initrd needs --kernel");
+	EXPECT_USAGE_ERROR(PARSE("start", "--kernel", "k", "--initrd", ""), "--initrd needs a file name");
+	EXPECT_USAGE_ERROR(PARSE("start", "--on-reboot", "halt"), "--on-reboot expects exit or restart", "'halt'");
+	EXPECT_USAGE_ERROR(PARSE("start", "--on-reboot"), "--on-reboot needs a value");
+	EXPECT_USAGE_ERROR(PARSE("start", "--cpus", "0"), "--cpus 0 is out of range");
+}

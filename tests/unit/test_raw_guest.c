@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/platform.h"
+#include "monitor/long_mode.h"
 #include "monitor/raw_guest.h"
 
 #define MIB (1024ULL * 1024ULL)
@@ -83,13 +84,13 @@ Test(raw_guest, layout_constants)
 {
 	cr_assert_eq(RAW_GUEST_LOAD_ADDR, 0x100000ULL);
 	cr_assert_eq(RAW_GDT_ADDR, 0x500ULL);
-	cr_assert_eq(RAW_PML4_ADDR, 0x1000ULL);
-	cr_assert_eq(RAW_PDPT_ADDR, 0x2000ULL);
-	cr_assert_eq(RAW_PD_ADDR, 0x3000ULL);
+	cr_assert_eq(LONG_MODE_PML4_ADDR, 0x1000ULL);
+	cr_assert_eq(LONG_MODE_PDPT_ADDR, 0x2000ULL);
+	cr_assert_eq(LONG_MODE_PD_ADDR, 0x3000ULL);
 	cr_assert_eq(RAW_CMDLINE_ADDR, 0x7000ULL);
 	/* The structures do not overlap one another or the stacks. */
-	cr_assert_leq(RAW_GDT_ADDR + 3 * 8, RAW_PML4_ADDR);
-	cr_assert_leq(RAW_PD_ADDR + RAW_PD_PAGES * 0x1000ULL, RAW_CMDLINE_ADDR, "page directories run into the cmdline");
+	cr_assert_leq(RAW_GDT_ADDR + 3 * 8, LONG_MODE_PML4_ADDR);
+	cr_assert_leq(LONG_MODE_PD_ADDR + LONG_MODE_PD_PAGES * 0x1000ULL, RAW_CMDLINE_ADDR, "page directories run into the cmdline");
 	cr_assert_leq(RAW_CMDLINE_ADDR + RAW_CMDLINE_MAX, RAW_STACKS_LOW, "the cmdline runs into the stacks");
 }
 
@@ -172,7 +173,7 @@ Test(raw_guest, page_walk)
 	load_ok(16, NULL);
 	for (size_t k = 0; k < sizeof(vas) / sizeof(vas[0]); k++) {
 		uint64_t va = vas[k];
-		uint64_t pml4e = ram_u64(RAW_PML4_ADDR + ((va >> 39) & 511) * 8);
+		uint64_t pml4e = ram_u64(LONG_MODE_PML4_ADDR + ((va >> 39) & 511) * 8);
 		uint64_t pdpte, pde, pa;
 
 		cr_assert(pml4e & PTE_P, "va %#llx: PML4E not present", (unsigned long long)va);
