@@ -9,6 +9,7 @@
 
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_1_EDX_HTT (1u << 28)
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define TOPO_LEVEL_SMT 1u
 #define TOPO_LEVEL_CORE 2u
 
@@ -75,7 +76,7 @@ static void set_topology_leaf(struct kvm_cpuid_entry2 *e, unsigned index, unsign
 	e->edx = apic;
 }
 
-static void fix_entry(struct kvm_cpuid_entry2 *e, unsigned index, unsigned ncpus)
+static void fix_entry(struct kvm_cpuid_entry2 *e, unsigned index, unsigned ncpus, bool tsc_deadline)
 {
 	uint32_t cores_m1 = ncpus > 64 ? 63 : ncpus - 1;
 
@@ -83,6 +84,8 @@ static void fix_entry(struct kvm_cpuid_entry2 *e, unsigned index, unsigned ncpus
 	case 0x1:
 		e->ebx = (e->ebx & 0x0000ffffu) | (index << 24) | ((ncpus > 255 ? 255u : ncpus) << 16);
 		e->ecx |= CPUID_1_ECX_HYPERVISOR;
+		if (tsc_deadline)
+			e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
 		if (ncpus > 1)
 			e->edx |= CPUID_1_EDX_HTT;
 		else
@@ -115,7 +118,7 @@ static void fix_entry(struct kvm_cpuid_entry2 *e, unsigned index, unsigned ncpus
 }
 
 int vcpu_cpuid_build(const struct kvm_cpuid2 *sup, unsigned index, unsigned ncpus, uint32_t tsc_khz,
-		     struct kvm_cpuid2 *c, uint32_t max)
+		     bool tsc_deadline, struct kvm_cpuid2 *c, uint32_t max)
 {
 	bool have_timing = false;
 	struct kvm_cpuid_entry2 *sig = NULL;
@@ -128,7 +131,7 @@ int vcpu_cpuid_build(const struct kvm_cpuid2 *sup, unsigned index, unsigned ncpu
 	for (uint32_t i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
 
-		fix_entry(e, index, ncpus);
+		fix_entry(e, index, ncpus, tsc_deadline);
 		if (e->function == CPUID_KVM_SIGNATURE)
 			sig = e;
 		if (e->function == CPUID_TIMING_LEAF) {
@@ -162,15 +165,17 @@ int vcpu_cpu_setup_cpuid(struct kvm_vm *vm, const struct kvm_vcpu_handle *vcpu, 
 	uint32_t max = sup->nent + 1;
 	struct kvm_cpuid2 *c = malloc(sizeof(*c) + max * sizeof(c->entries[0]));
 	int tsc_khz = 0, r;
+	bool deadline;
 
 	if (!c)
 		return -ENOMEM;
+	deadline = xioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	if (xioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_GET_TSC_KHZ) > 0) {
 		tsc_khz = xioctl(vcpu->fd, KVM_GET_TSC_KHZ, NULL);
 		if (tsc_khz < 0)
 			tsc_khz = 0;
 	}
-	r = vcpu_cpuid_build(sup, index, ncpus, (uint32_t)tsc_khz, c, max);
+	r = vcpu_cpuid_build(sup, index, ncpus, (uint32_t)tsc_khz, deadline, c, max);
 	if (r == 0)
 		r = xioctl(vcpu->fd, KVM_SET_CPUID2, c);
 	free(c);

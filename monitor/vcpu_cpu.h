@@ -11,6 +11,7 @@
 #define SQUIB_MONITOR_VCPU_CPU_H
 
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/compiler.h"
@@ -27,14 +28,21 @@
  * IDs in leaves 0x1, 0xb, 0x1f and 0x8000001e, the topology (leaves 0x1,
  * 0x4, 0xb, 0x80000008, 0x8000001e), the hypervisor bit, and, when tsc_khz
  * is not 0, the timing leaf 0x40000010 so the guest need not calibrate its
- * TSC. Pure (unit-tested). 0, or -ENOSPC when the timing leaf does not fit.
+ * TSC. With tsc_deadline, the TSC-deadline timer bit (leaf 0x1 ecx 24),
+ * which KVM's in-kernel LAPIC emulates on every host but
+ * KVM_GET_SUPPORTED_CPUID does not report (QEMU adds it the same way):
+ * Linux then programs its LAPIC timer in TSC-deadline mode instead of
+ * calibrating it against the PIT, a calibration that fails under nested
+ * emulation and leaves the guest without a working tick.
+ * Pure (unit-tested). 0, or -ENOSPC when the timing leaf does not fit.
  */
 int vcpu_cpuid_build(const struct kvm_cpuid2 *sup, unsigned index, unsigned ncpus, uint32_t tsc_khz,
-		     struct kvm_cpuid2 *c, uint32_t max) MUST_USE;
+		     bool tsc_deadline, struct kvm_cpuid2 *c, uint32_t max) MUST_USE;
 
 /*
  * KVM_SET_CPUID2 with vcpu_cpuid_build's table; the TSC frequency is the
- * vCPU's KVM_GET_TSC_KHZ when the kernel offers it.
+ * vCPU's KVM_GET_TSC_KHZ when the kernel offers it, the TSC-deadline bit
+ * set when KVM_CAP_TSC_DEADLINE_TIMER says so.
  * Precondition: the vCPU has not run.
  */
 int vcpu_cpu_setup_cpuid(struct kvm_vm *vm, const struct kvm_vcpu_handle *vcpu, unsigned index, unsigned ncpus) MUST_USE;

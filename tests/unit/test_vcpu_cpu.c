@@ -67,13 +67,31 @@ static const struct kvm_cpuid_entry2 *find(const struct kvm_cpuid2 *c, uint32_t 
 	return NULL;
 }
 
-static struct kvm_cpuid2 *build(const struct kvm_cpuid2 *sup, unsigned index, unsigned ncpus, uint32_t tsc_khz)
+static struct kvm_cpuid2 *build_opt(const struct kvm_cpuid2 *sup, unsigned index, unsigned ncpus, uint32_t tsc_khz,
+				    bool deadline)
 {
 	struct kvm_cpuid2 *c = alloc_table(MAX_ENTRIES);
-	int r = vcpu_cpuid_build(sup, index, ncpus, tsc_khz, c, MAX_ENTRIES);
+	int r = vcpu_cpuid_build(sup, index, ncpus, tsc_khz, deadline, c, MAX_ENTRIES);
 
 	cr_assert_eq(r, 0, "vcpu_cpuid_build: %d", r);
 	return c;
+}
+
+static struct kvm_cpuid2 *build(const struct kvm_cpuid2 *sup, unsigned index, unsigned ncpus, uint32_t tsc_khz)
+{
+	return build_opt(sup, index, ncpus, tsc_khz, false);
+}
+
+Test(vcpu_cpuid, tsc_deadline_bit)
+{
+	struct kvm_cpuid2 *sup = supported(false);
+	struct kvm_cpuid2 *with = build_opt(sup, 0, 1, 0, true), *without = build(sup, 0, 1, 0);
+
+	cr_assert(find(with, 0x1, 0)->ecx & (1u << 24), "TSC-deadline advertised when KVM emulates it");
+	cr_assert_eq(find(without, 0x1, 0)->ecx & (1u << 24), 0u);
+	free(with);
+	free(without);
+	free(sup);
 }
 
 Test(vcpu_cpuid, apic_ids_and_topology)
@@ -160,10 +178,10 @@ Test(vcpu_cpuid, bad_arguments)
 	struct kvm_cpuid2 *sup = supported(false);
 	struct kvm_cpuid2 *c = alloc_table(MAX_ENTRIES);
 
-	cr_assert_eq(vcpu_cpuid_build(sup, 2, 2, 0, c, MAX_ENTRIES), -EINVAL, "index past ncpus");
-	cr_assert_eq(vcpu_cpuid_build(sup, 0, 0, 0, c, MAX_ENTRIES), -EINVAL, "no vCPUs");
-	cr_assert_eq(vcpu_cpuid_build(sup, 0, 1, 0, c, sup->nent - 1), -EINVAL, "table too small");
-	cr_assert_eq(vcpu_cpuid_build(sup, 0, 1, 1000, c, sup->nent), -ENOSPC, "no room for the timing leaf");
+	cr_assert_eq(vcpu_cpuid_build(sup, 2, 2, 0, false, c, MAX_ENTRIES), -EINVAL, "index past ncpus");
+	cr_assert_eq(vcpu_cpuid_build(sup, 0, 0, 0, false, c, MAX_ENTRIES), -EINVAL, "no vCPUs");
+	cr_assert_eq(vcpu_cpuid_build(sup, 0, 1, 0, false, c, sup->nent - 1), -EINVAL, "table too small");
+	cr_assert_eq(vcpu_cpuid_build(sup, 0, 1, 1000, false, c, sup->nent), -ENOSPC, "no room for the timing leaf");
 	free(c);
 	free(sup);
 }
