@@ -20,6 +20,7 @@
 #include "common/raw_syscall.h"
 #include "monitor/exit_status.h"
 #include "monitor/image_file.h"
+#include "monitor/kernel_format.h"
 #include "monitor/linux_boot.h"
 #include "monitor/raw_guest.h"
 #include "monitor/vcpu_cpu.h"
@@ -57,6 +58,7 @@ static int load_boot_files(struct vm *vm, struct image_file *kernel, struct imag
 	const struct vm_config *cfg = &vm->cfg;
 	uint64_t ram = cfg->memory_mib << 20;
 	char limit[64], err[512];
+	const char *what;
 	int r;
 
 	if (!cfg->kernel_path) {
@@ -72,7 +74,26 @@ static int load_boot_files(struct vm *vm, struct image_file *kernel, struct imag
 		mlog("%s", err);
 		return r;
 	}
-	vm->linux_guest = bzimage_detect(kernel->data, kernel->len);
+	switch (kernel_format_detect(kernel->data, kernel->len, &what)) {
+	case KERNEL_FORMAT_BZIMAGE:
+		vm->linux_guest = true;
+		break;
+	case KERNEL_FORMAT_RAW:
+		break;
+	case KERNEL_FORMAT_OTHER:
+		mlog("kernel %s is %s, not a Linux bzImage or a raw guest image", cfg->kernel_path, what);
+		return -ENOEXEC;
+	}
+	if (vm->linux_guest) {
+		struct bzimage_info info;
+
+		/* Header errors now, before any KVM object exists. */
+		r = bzimage_parse(kernel->data, kernel->len, &info, err, sizeof(err));
+		if (r < 0) {
+			mlog("kernel %s: %s", cfg->kernel_path, err);
+			return r;
+		}
+	}
 	if (cfg->initrd_path && !vm->linux_guest) {
 		mlog("--initrd needs a Linux bzImage kernel; %s has no bzImage setup header (a raw image?)",
 		     cfg->kernel_path);
