@@ -177,9 +177,10 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
 	$(Q)tests/bench/run.sh $(OUT)
 
+# The default Linux guest, interactively (guest/run.sh says which KVM it found).
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)tests/run-kvm.sh $(OUT) $(MONITOR_BIN) start --cpus 2 --verbose
+	$(Q)guest/run.sh $(OUT)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/squib

@@ -17,6 +17,9 @@
 #   --cache DIR      prepare.sh's cache (default: $SVM_HOST_CACHE or
 #                    <repo>/build/svm-host); prepared on first use
 #   -v, --verbose    also copy the whole guest console to stderr
+#   --interactive    COMMAND gets this terminal: the guest's serial console
+#                    is QEMU's stdio, and COMMAND runs on it with a
+#                    controlling tty (no timeout, no retry; make run uses it)
 #
 # COMMAND runs in the host's current directory (created in the guest if
 # missing), with stdin from /dev/null, stdout and stderr merged into a pipe
@@ -37,6 +40,7 @@ retries=1
 mem=3072
 smp=2
 verbose=0
+interactive=0
 cache_dir=${SVM_HOST_CACHE:-$repo_root/build/svm-host}
 payloads=()
 envs=()
@@ -60,6 +64,7 @@ while [[ $# -gt 0 ]]; do
 	--timeout=* | --retries=* | --mem=* | --smp=* | --payload=* | --env=* | --cache=*)
 		set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
 	-v | --verbose) verbose=1; shift ;;
+	--interactive) interactive=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; break ;;
 	*) usage_error "unknown option: $1" ;;
@@ -289,6 +294,12 @@ if [ ! -c /dev/kvm ]; then
 fi
 dmesg -n 1
 dmesg -c >/dev/null
+if [ $interactive = 1 ]; then
+	# COMMAND owns the console (ttyS0, QEMU's stdio) as its controlling tty.
+	setsid cttyhack sh /svm-host/cmd
+	echo "svm-host: COMMAND exited with status \$?"
+	poweroff -f
+fi
 # COMMAND writes into a pipe (not the tty); a process it leaves behind may
 # keep the pipe open, so stop waiting for EOF 2 s after COMMAND exits.
 mkfifo /svm-host/out
@@ -330,6 +341,20 @@ qemu_cmd=(
 if [[ -n ${SVM_HOST_QEMU_ARGS:-} ]]; then
 	read -ra extra <<<"$SVM_HOST_QEMU_ARGS"
 	qemu_cmd+=("${extra[@]}")
+fi
+
+if ((interactive)); then
+	# The terminal goes straight to the guest's serial port: QEMU puts it in
+	# raw mode and restores it; signal=off passes Ctrl-C on as a byte.
+	for i in "${!qemu_cmd[@]}"; do
+		if [[ ${qemu_cmd[$i]} == -serial ]]; then
+			qemu_cmd[i+1]=chardev:console0
+		fi
+	done
+	qemu_cmd+=(-chardev stdio,id=console0,signal=off)
+	rc=0
+	"${qemu_cmd[@]}" || rc=$?
+	exit "$rc"
 fi
 
 mkfifo "$tmp/console"
