@@ -65,6 +65,7 @@ struct vm_config {
 	bool testdev;
 	bool inline_testdev;      /* benchmark baseline: testdev inside the vCPU workers */
 	const char *console_path; /* NULL: stdout */
+	bool console_append;      /* not a CLI option: boots after a --on-reboot restart keep the file */
 	uint32_t single_step;     /* vCPU 0 single-steps this many instructions */
 	const char *cmdline;      /* NULL: none */
 	bool verbose;             /* statistics at exit */

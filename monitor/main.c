@@ -62,8 +62,10 @@ static void forward_signal(int sig)
 		kill(restart_child, sig);
 }
 
-static int run_restarting(const struct vm_config *cfg)
+static int run_restarting(const struct vm_config *first)
 {
+	struct vm_config again = *first;
+	const struct vm_config *cfg = first;
 	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP };
 	struct sigaction sa;
 	volatile int *reset;
@@ -108,6 +110,9 @@ static int run_restarting(const struct vm_config *cfg)
 			return EXIT_SIGNAL_BASE + WTERMSIG(wstatus);
 		if (!*reset)
 			return WEXITSTATUS(wstatus);
+		/* Later boots add to the console file instead of truncating it. */
+		again.console_append = true;
+		cfg = &again;
 	}
 }
 

@@ -224,7 +224,9 @@ static int open_console(struct vm *vm)
 		vm->console_fd = 1;
 		return 0;
 	}
-	vm->console_fd = open(vm->cfg.console_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+	vm->console_fd = open(vm->cfg.console_path,
+			      O_WRONLY | O_CREAT | (vm->cfg.console_append ? O_APPEND : O_TRUNC) | O_CLOEXEC | O_NOCTTY,
+			      0644);
 	if (vm->console_fd < 0) {
 		mlog("cannot open console file %s: %s", vm->cfg.console_path, strerror(errno));
 		return -errno;

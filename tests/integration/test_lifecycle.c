@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* How a VM ends: triple fault, i8042 reset, PM1a power-off, testdev exit. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tests/integration/harness.h"
@@ -74,4 +77,47 @@ Test(lifecycle, embedded_demo_guest)
 	squib_finish(&r);
 	cr_assert_eq(r.status, SQUIB_EXIT_OK, "%s", squib_describe(&r));
 	cr_assert(strstr(r.console, "demo: all 2 vCPUs greeted\n"), "%s", squib_describe(&r));
+}
+
+/*
+ * --on-reboot restart: each reset boots the VM again (the console file
+ * keeps every boot's output); a signal still ends the whole thing, and no
+ * process of any boot is left behind.
+ */
+Test(lifecycle, on_reboot_restart_boots_again)
+{
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
+	double deadline;
+
+	squib_run_init(&r);
+	squib_start_guest(&r, 1, false, "reset", "--on-reboot", "restart", NULL);
+	deadline = now_s() + squib_timeout();
+	while (now_s() < deadline) {
+		char *c = slurp(r.console_path);
+		size_t boots = c ? count_lines_containing(c, "reset: writing") : 0;
+
+		free(c);
+		if (boots >= 3)
+			break;
+		sleep_s(0.2);
+	}
+	cr_assert(kill(r.pid, SIGTERM) == 0, "the monitor ended by itself\n%s", squib_describe(&r));
+	squib_finish(&r);
+	cr_assert_geq(count_lines_containing(r.console, "reset: writing"), 3, "fewer than 3 boots\n%s",
+		      squib_describe(&r));
+	cr_assert_geq(count_lines_containing(r.err, "booting it again"), 2, "%s", squib_describe(&r));
+	cr_assert_eq(r.status, 128 + SIGTERM, "%s", squib_describe(&r));
+	cr_assert(kill(-r.pid, 0) < 0 && errno == ESRCH, "processes left behind\n%s", squib_describe(&r));
+}
+
+Test(lifecycle, on_reboot_exit_is_the_default)
+{
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
+
+	squib_run_init(&r);
+	squib_start_guest(&r, 1, false, "reset", "--on-reboot", "exit", NULL);
+	squib_finish(&r);
+	cr_assert_eq(r.status, SQUIB_EXIT_OK, "%s", squib_describe(&r));
+	cr_assert_eq(count_lines_containing(r.console, "reset: writing"), 1, "%s", squib_describe(&r));
+	cr_assert(contains_ci(r.err, "--on-reboot exit"), "%s", squib_describe(&r));
 }
