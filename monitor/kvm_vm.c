@@ -15,7 +15,7 @@
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
 #define CPUID_MAX_ENTRIES 256
 
-static int xioctl(int fd, unsigned long req, void *arg)
+int kvm_ioctl(int fd, unsigned long req, void *arg)
 {
 	int r;
 
@@ -46,7 +46,7 @@ static const struct {
 static int get_msr_index_list(struct kvm_vm *vm)
 {
 	struct kvm_msr_list probe = { .nmsrs = 0 };
-	int r = xioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe);
+	int r = kvm_ioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe);
 
 	if (r < 0 && r != -E2BIG)
 		return r;
@@ -56,7 +56,7 @@ static int get_msr_index_list(struct kvm_vm *vm)
 	if (!vm->msr_list)
 		return -ENOMEM;
 	vm->msr_list->nmsrs = probe.nmsrs;
-	r = xioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, vm->msr_list);
+	r = kvm_ioctl(vm->kvm_fd, KVM_GET_MSR_INDEX_LIST, vm->msr_list);
 	return r < 0 ? r : 0;
 }
 
@@ -74,22 +74,22 @@ int kvm_vm_create(struct kvm_vm *vm, char *err, size_t err_len)
 			 r == -ENOENT ? " (is the kvm module loaded? this host may not offer KVM)" : "");
 		return r;
 	}
-	r = xioctl(vm->kvm_fd, KVM_GET_API_VERSION, NULL);
+	r = kvm_ioctl(vm->kvm_fd, KVM_GET_API_VERSION, NULL);
 	if (r != KVM_API_VERSION) {
 		snprintf(err, err_len, "/dev/kvm speaks API version %d, squib needs %d", r, KVM_API_VERSION);
 		goto fail_einval;
 	}
 	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
-		if (xioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(long)required_caps[i].cap) <= 0) {
+		if (kvm_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(long)required_caps[i].cap) <= 0) {
 			snprintf(err, err_len, "this KVM lacks %s, which squib needs", required_caps[i].name);
 			goto fail_einval;
 		}
 	}
-	r = xioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_MAX_VCPUS);
+	r = kvm_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_MAX_VCPUS);
 	if (r <= 0)
-		r = xioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_NR_VCPUS);
+		r = kvm_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_NR_VCPUS);
 	vm->max_vcpus = r > 0 ? (unsigned)r : 1;
-	r = xioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
+	r = kvm_ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
 	if (r < (int)sizeof(struct kvm_run)) {
 		snprintf(err, err_len, "KVM_GET_VCPU_MMAP_SIZE returned %d", r);
 		goto fail_einval;
@@ -103,7 +103,7 @@ int kvm_vm_create(struct kvm_vm *vm, char *err, size_t err_len)
 		goto fail;
 	}
 	vm->supported_cpuid->nent = CPUID_MAX_ENTRIES;
-	r = xioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->supported_cpuid);
+	r = kvm_ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->supported_cpuid);
 	if (r < 0) {
 		snprintf(err, err_len, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-r));
 		goto fail;
@@ -115,7 +115,7 @@ int kvm_vm_create(struct kvm_vm *vm, char *err, size_t err_len)
 		goto fail;
 	}
 
-	r = xioctl(vm->kvm_fd, KVM_CREATE_VM, NULL);
+	r = kvm_ioctl(vm->kvm_fd, KVM_CREATE_VM, NULL);
 	if (r < 0) {
 		snprintf(err, err_len, "KVM_CREATE_VM: %s", strerror(-r));
 		goto fail;
@@ -126,28 +126,28 @@ int kvm_vm_create(struct kvm_vm *vm, char *err, size_t err_len)
 		snprintf(err, err_len, "fcntl(vm fd): %s", strerror(-r));
 		goto fail;
 	}
-	r = xioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (void *)KVM_TSS_ADDR);
+	r = kvm_ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (void *)KVM_TSS_ADDR);
 	if (r < 0) {
 		snprintf(err, err_len, "KVM_SET_TSS_ADDR: %s", strerror(-r));
 		goto fail;
 	}
-	if (xioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
+	if (kvm_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
 		uint64_t addr = KVM_IDENTITY_MAP_ADDR;
 
-		r = xioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &addr);
+		r = kvm_ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &addr);
 		if (r < 0) {
 			snprintf(err, err_len, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(-r));
 			goto fail;
 		}
 	}
-	r = xioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, NULL);
+	r = kvm_ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, NULL);
 	if (r < 0) {
 		snprintf(err, err_len, "KVM_CREATE_IRQCHIP: %s", strerror(-r));
 		goto fail;
 	}
 	/* The i8254 in the kernel, with port 0x61 (the PC speaker gate Linux
 	 * uses to calibrate against the PIT) answered there too. */
-	r = xioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit);
+	r = kvm_ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit);
 	if (r < 0) {
 		snprintf(err, err_len, "KVM_CREATE_PIT2: %s", strerror(-r));
 		goto fail;
@@ -171,7 +171,7 @@ int kvm_vm_set_memory(struct kvm_vm *vm, uint32_t slot, uint64_t gpa, void *host
 		.userspace_addr = (uint64_t)(uintptr_t)host,
 	};
 
-	int r = xioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
+	int r = kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
 
 	return r < 0 ? r : 0;
 }
@@ -184,7 +184,7 @@ int kvm_vm_create_vcpu(struct kvm_vm *vm, unsigned index, bool all_runnable, str
 
 	out->fd = -1;
 	out->run = NULL;
-	fd = xioctl(vm->vm_fd, KVM_CREATE_VCPU, (void *)(long)index);
+	fd = kvm_ioctl(vm->vm_fd, KVM_CREATE_VCPU, (void *)(long)index);
 	if (fd < 0)
 		return fd;
 	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
@@ -202,7 +202,7 @@ int kvm_vm_create_vcpu(struct kvm_vm *vm, unsigned index, bool all_runnable, str
 	out->run = run;
 	/* With the in-kernel LAPIC, application processors wait for INIT/SIPI
 	 * (what Linux expects); raw guests start every vCPU at the entry point. */
-	r = all_runnable ? xioctl(fd, KVM_SET_MP_STATE, &mp) : 0;
+	r = all_runnable ? kvm_ioctl(fd, KVM_SET_MP_STATE, &mp) : 0;
 	if (r < 0) {
 		kvm_vcpu_release(vm, out);
 		return r;
@@ -243,7 +243,7 @@ int kvm_vm_add_ioeventfd(struct kvm_vm *vm, uint64_t addr, uint32_t len, uint64_
 		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
 	};
 
-	int r = xioctl(vm->vm_fd, KVM_IOEVENTFD, &io);
+	int r = kvm_ioctl(vm->vm_fd, KVM_IOEVENTFD, &io);
 
 	return r < 0 ? r : 0;
 }
@@ -257,7 +257,7 @@ int kvm_vm_add_irqfd_resample(struct kvm_vm *vm, uint32_t gsi, int fd, int resam
 		.resamplefd = (uint32_t)resample_fd,
 	};
 
-	int r = xioctl(vm->vm_fd, KVM_IRQFD, &irq);
+	int r = kvm_ioctl(vm->vm_fd, KVM_IRQFD, &irq);
 
 	return r < 0 ? r : 0;
 }

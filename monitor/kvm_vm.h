@@ -14,6 +14,12 @@
 
 #include "common/compiler.h"
 
+/*
+ * ioctl(2) on a KVM fd, retried on EINTR; the result or -errno.
+ * Precondition: req's argument type matches arg (KVM's ABI).
+ */
+int kvm_ioctl(int fd, unsigned long req, void *arg) MUST_USE;
+
 struct kvm_vm {
 	int kvm_fd;
 	int vm_fd;

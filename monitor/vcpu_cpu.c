@@ -32,16 +32,6 @@
 #define APIC_MODE_NMI 0x4u
 #define APIC_MODE_EXTINT 0x7u
 
-static int xioctl(int fd, unsigned long req, void *arg)
-{
-	int r;
-
-	do {
-		r = ioctl(fd, req, arg);
-	} while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : r;
-}
-
 /* Bits needed to number n things (0 for n <= 1). */
 static uint32_t id_bits(unsigned n)
 {
@@ -169,15 +159,15 @@ int vcpu_cpu_setup_cpuid(struct kvm_vm *vm, const struct kvm_vcpu_handle *vcpu, 
 
 	if (!c)
 		return -ENOMEM;
-	deadline = xioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_TSC_DEADLINE_TIMER) > 0;
-	if (xioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_GET_TSC_KHZ) > 0) {
-		tsc_khz = xioctl(vcpu->fd, KVM_GET_TSC_KHZ, NULL);
+	deadline = kvm_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	if (kvm_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, (void *)(long)KVM_CAP_GET_TSC_KHZ) > 0) {
+		tsc_khz = kvm_ioctl(vcpu->fd, KVM_GET_TSC_KHZ, NULL);
 		if (tsc_khz < 0)
 			tsc_khz = 0;
 	}
 	r = vcpu_cpuid_build(sup, index, ncpus, (uint32_t)tsc_khz, deadline, c, max);
 	if (r == 0)
-		r = xioctl(vcpu->fd, KVM_SET_CPUID2, c);
+		r = kvm_ioctl(vcpu->fd, KVM_SET_CPUID2, c);
 	free(c);
 	return r < 0 ? r : 0;
 }
@@ -224,7 +214,7 @@ int vcpu_cpu_setup_msrs(struct kvm_vm *vm, const struct kvm_vcpu_handle *vcpu, u
 	}
 	msrs.hdr.nmsrs = n;
 	/* KVM_SET_MSRS returns how many it set, stopping at the first it refuses. */
-	r = xioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
+	r = kvm_ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
 	if (r < 0)
 		return r;
 	*nset = (unsigned)r;
@@ -245,12 +235,12 @@ static void set_lvt_mode(struct kvm_lapic_state *l, unsigned reg, uint32_t mode)
 int vcpu_cpu_setup_lapic(const struct kvm_vcpu_handle *vcpu)
 {
 	struct kvm_lapic_state l;
-	int r = xioctl(vcpu->fd, KVM_GET_LAPIC, &l);
+	int r = kvm_ioctl(vcpu->fd, KVM_GET_LAPIC, &l);
 
 	if (r < 0)
 		return r;
 	set_lvt_mode(&l, APIC_LVT_LINT0, APIC_MODE_EXTINT);
 	set_lvt_mode(&l, APIC_LVT_LINT1, APIC_MODE_NMI);
-	r = xioctl(vcpu->fd, KVM_SET_LAPIC, &l);
+	r = kvm_ioctl(vcpu->fd, KVM_SET_LAPIC, &l);
 	return r < 0 ? r : 0;
 }

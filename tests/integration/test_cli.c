@@ -170,29 +170,32 @@ static void expect_setup_error(struct squib_run *r, const char *const *extra, co
 #define SETUP_ERROR(r, extra, ...) \
 	expect_setup_error((r), (extra), (const char *const[]){ __VA_ARGS__, NULL })
 
-Test(cli, kernel_elf_vmlinux_refused)
+/* A --kernel file with these bytes is refused: status 1 naming the file and what it is. */
+static void expect_foreign_kernel(struct squib_run *r, const char *name, const void *bytes, size_t len,
+				  const char *what)
 {
-	static struct squib_run r;
 	char path[PATH_MAX];
 	const char *extra[] = { "--kernel", path, NULL };
 
-	squib_run_init(&r);
-	snprintf(path, sizeof(path), "%s/vmlinux", r.dir);
-	write_text(path, "\x7f" "ELF\x02\x01\x01\x00\x00\x00", 10);
-	SETUP_ERROR(&r, extra, "vmlinux", "ELF");
+	squib_run_init(r);
+	snprintf(path, sizeof(path), "%s/%s", r->dir, name);
+	write_text(path, bytes, len);
+	SETUP_ERROR(r, extra, name, what);
+}
+
+Test(cli, kernel_elf_vmlinux_refused)
+{
+	static struct squib_run r;
+
+	expect_foreign_kernel(&r, "vmlinux", "\x7f" "ELF\x02\x01\x01\x00\x00\x00", 10, "ELF");
 }
 
 Test(cli, kernel_text_file_refused)
 {
 	static struct squib_run r;
-	char path[PATH_MAX];
-	const char *extra[] = { "--kernel", path, NULL };
 	const char text[] = "#!/bin/sh\necho this is not a kernel\n";
 
-	squib_run_init(&r);
-	snprintf(path, sizeof(path), "%s/notes.txt", r.dir);
-	write_text(path, text, sizeof(text) - 1);
-	SETUP_ERROR(&r, extra, "notes.txt", "text file");
+	expect_foreign_kernel(&r, "notes.txt", text, sizeof(text) - 1, "text file");
 }
 
 Test(cli, kernel_truncated_bzimage)
