@@ -88,6 +88,7 @@ static int prepare_one(struct vm *vm, struct vcpu_instance *v)
 	w->inline_testdev = vm->inline_testdev;
 	w->start_gate = &vm->start_gate;
 	w->pm1_enable = &vm->pm1_enable;
+	w->pci_address = &vm->pci_address;
 	w->status.magic = WORKER_STATUS_MAGIC;
 	atomic_store(&w->status.denied_syscall, -1);
 

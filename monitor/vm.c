@@ -170,7 +170,7 @@ static int find_device_binary(struct vm *vm)
 /*
  * Ports a PC has and a Linux kernel touches while booting, which squib
  * answers as absent without logging each (the ACPI tables say there is no
- * CMOS clock, no PCI, one UART).
+ * CMOS clock and one UART; the PCI bus is there but empty).
  */
 static const struct route absent_ports[] = {
 	{ ROUTE_SPACE_PIO, 0x70, 2, ROUTE_TARGET_PLATFORM_ABSENT, 0, 0, "cmos" },
@@ -178,7 +178,7 @@ static const struct route absent_ports[] = {
 	{ ROUTE_SPACE_PIO, 0x2e8, 8, ROUTE_TARGET_PLATFORM_ABSENT, 0, 0, "com4" },
 	{ ROUTE_SPACE_PIO, 0x2f8, 8, ROUTE_TARGET_PLATFORM_ABSENT, 0, 0, "com2" },
 	{ ROUTE_SPACE_PIO, 0x3e8, 8, ROUTE_TARGET_PLATFORM_ABSENT, 0, 0, "com3" },
-	{ ROUTE_SPACE_PIO, 0xcf8, 8, ROUTE_TARGET_PLATFORM_ABSENT, 0, 0, "pci-config" },
+	{ ROUTE_SPACE_PIO, 0xcf8, 8, ROUTE_TARGET_PLATFORM_PCI_CONFIG, 0, 0, "pci-config" },
 };
 
 static int add_routes(struct vm *vm)

@@ -112,6 +112,7 @@ struct vm {
 	int monitor_doorbell_fd;
 	_Atomic uint32_t start_gate;
 	_Atomic uint32_t pm1_enable;  /* ACPI PM1a enable register (vCPU workers) */
+	_Atomic uint32_t pci_address; /* PCI CONFIG_ADDRESS latch (vCPU workers) */
 	struct testdev *inline_testdev;
 	struct vm_wire_decoder decoder;
 	char device_binary[4096];

@@ -27,6 +27,7 @@ enum route_target {
 	ROUTE_TARGET_PLATFORM_RESET = 3, /* i8042 command port: 0xfe write -> Reset */
 	ROUTE_TARGET_INLINE_TESTDEV = 4, /* benchmark baseline: testdev inside the vCPU worker */
 	ROUTE_TARGET_PLATFORM_PM1_EVT = 5, /* ACPI PM1a event block: status reads 0, enable is a plain register */
+	ROUTE_TARGET_PLATFORM_PCI_CONFIG = 7, /* PCI configuration mechanism #1 with an empty bus */
 	ROUTE_TARGET_PLATFORM_ABSENT = 6, /* a PC port squib does not have: reads all ones, writes
 					    ignored, not logged (POST code 0x80, CMOS, COM2-4, ...) */
 };

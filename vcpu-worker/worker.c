@@ -369,6 +369,38 @@ static void pm1_event_pio(struct vcpu_worker *w, const struct route *r, const st
 	}
 }
 
+/*
+ * PCI configuration mechanism #1 on a bus with no devices: CONFIG_ADDRESS
+ * (0xcf8, 32-bit) keeps what is written, so a kernel's probe finds the
+ * mechanism, and every CONFIG_DATA read (0xcfc-0xcff) is all ones: no
+ * device at any address. Without it Linux logs "PCI: Fatal: No config
+ * space access function found" on every boot.
+ */
+static void pci_config_pio(struct vcpu_worker *w, const struct route *r, const struct vm_exit_pio *pio,
+			   uint8_t *data)
+{
+	uint64_t off = pio->port - r->base;
+
+	if (off == 0 && pio->len == 4) {
+		if (pio->write) {
+			uint32_t v = 0;
+
+			for (uint32_t i = 0; i < 4; i++)
+				v |= (uint32_t)pio->data[i] << (8 * i);
+			atomic_store(w->pci_address, v);
+		} else {
+			uint32_t v = atomic_load(w->pci_address);
+
+			for (uint32_t i = 0; i < 4; i++)
+				data[i] = (uint8_t)(v >> (8 * i));
+		}
+		return;
+	}
+	/* Byte accesses to 0xcf8-0xcfb (mechanism #2 probes) and CONFIG_DATA. */
+	if (!pio->write)
+		fill_ones(data, pio->len);
+}
+
 static void inline_testdev_pio(struct vcpu_worker *w, struct vm_exit_pio *pio, uint8_t *data)
 {
 	int exit_status = -1;
@@ -463,6 +495,9 @@ static void handle_io(struct vcpu_worker *w)
 			break;
 		case ROUTE_TARGET_PLATFORM_PM1_EVT:
 			pm1_event_pio(w, r, &e.u.pio, data);
+			break;
+		case ROUTE_TARGET_PLATFORM_PCI_CONFIG:
+			pci_config_pio(w, r, &e.u.pio, data);
 			break;
 		case ROUTE_TARGET_PLATFORM_ABSENT:
 			if (!e.u.pio.write)

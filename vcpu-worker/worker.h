@@ -81,6 +81,7 @@ struct vcpu_worker {
 	struct testdev *inline_testdev; /* benchmark baseline, else NULL */
 	_Atomic uint32_t *start_gate;
 	_Atomic uint32_t *pm1_enable; /* the ACPI PM1a enable register, shared by every vCPU (monitor memory) */
+	_Atomic uint32_t *pci_address; /* the PCI CONFIG_ADDRESS latch (0xcf8), likewise */
 
 	/* Written by the worker, read by the monitor. */
 	struct worker_status status;
