@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "monitor/long_mode.h"
+#include "monitor/smbios.h"
 
 int linux_boot_load(const struct guest_mem *mem, const struct linux_boot_config *cfg, struct bzimage_boot *boot,
 		    char *err, size_t err_len)
@@ -22,8 +23,9 @@ int linux_boot_load(const struct guest_mem *mem, const struct linux_boot_config 
 	if (r < 0)
 		return r;
 	/* The tables sit in the BIOS area the e820 map already reserves,
-	 * where kernels older than protocol 2.14 scan for the RSDP. */
-	r = acpi_build(mem, ACPI_DEFAULT_BASE, ACPI_DEFAULT_LEN, &cfg->acpi, &rsdp);
+	 * where kernels older than protocol 2.14 scan for the RSDP; the SMBIOS
+	 * entry point above them, where Linux scans for it. */
+	r = acpi_build(mem, ACPI_DEFAULT_BASE, ACPI_MAX_SIZE, &cfg->acpi, &rsdp);
 	if (r < 0) {
 		snprintf(err, err_len, "cannot build the ACPI tables: %s", strerror(-r));
 		return r;
@@ -32,7 +34,10 @@ int linux_boot_load(const struct guest_mem *mem, const struct linux_boot_config 
 		snprintf(err, err_len, "the ACPI tables moved their RSDP to 0x%llx (bug)", (unsigned long long)rsdp);
 		return -EPROTO;
 	}
-	return 0;
+	r = smbios_build(mem, SMBIOS_DEFAULT_BASE);
+	if (r < 0)
+		snprintf(err, err_len, "cannot write the SMBIOS tables: %s", strerror(-r));
+	return r;
 }
 
 int linux_boot_setup_bsp(int vcpu_fd, const struct bzimage_boot *boot)
