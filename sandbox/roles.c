@@ -61,7 +61,7 @@ static const struct sandbox_rule monitor_rules[] = {
 	{ SYS_rt_sigreturn, "returning from signal handlers" },
 	{ SYS_restart_syscall, "resuming an interrupted wait" },
 	{ SYS_getpid, "libevent's signal handling" },
-	{ SYS_ioctl, "restoring the terminal's termios at the VM's end (fd 0, TCSETS/TCSETSW only)" },
+	{ SYS_ioctl, "restoring the terminal's termios at the VM's end (fd 0; TCSETS, TCSETSW and glibc's read-back TCGETS only)" },
 	{ SYS_exit_group, "exiting" },
 };
 

@@ -31,6 +31,8 @@
 #include "workloads.h"
 
 #define COM1_IRQ 4
+#define PIC_MASTER_DATA 0x21
+#define PIC_SLAVE_DATA 0xa1
 #define REG_THR 0
 #define REG_RBR 0
 #define REG_IER 1
@@ -180,6 +182,13 @@ void wl_uart_irq(unsigned cpu)
 	bytes = cmdline_get_u64("bytes", 4096);
 	if (bytes > BYTES_MAX)
 		bytes = BYTES_MAX;
+	/*
+	 * KVM wires GSI 4 to the 8259 too, and the BSP's LINT0 starts as
+	 * ExtINT: an unprogrammed PIC would deliver IRQ 4 as vector 4. Mask
+	 * both 8259s (OCW1), as an OS using the IOAPIC does.
+	 */
+	outb(PIC_MASTER_DATA, 0xff);
+	outb(PIC_SLAVE_DATA, 0xff);
 	idt_set_handler(VECTOR_UART, uart_isr);
 	lapic_enable();
 	ioapic_route_edge(COM1_IRQ, VECTOR_UART, (uint8_t)(lapic_read(LAPIC_REG_ID) >> 24));
