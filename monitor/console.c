@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "monitor/exit_status.h"
@@ -81,6 +82,7 @@ int console_setup(struct vm *vm)
 {
 	struct console *c = &vm->console;
 	struct sigaction sa;
+	struct stat st;
 	int p[2], fl, r;
 
 	c->irq_fd = c->input_r = c->input_w = -1;
@@ -105,8 +107,14 @@ int console_setup(struct vm *vm)
 		return r;
 	}
 
+	/*
+	 * Only what epoll can watch and that can carry typed input: a
+	 * terminal, a pipe or a socket. Not /dev/null or a regular file (epoll
+	 * refuses them, and libevent would print a warning).
+	 */
 	fl = fcntl(STDIN_FILENO, F_GETFL);
-	c->input = fl >= 0 && (fl & O_ACCMODE) != O_WRONLY;
+	c->input = fl >= 0 && (fl & O_ACCMODE) != O_WRONLY && fstat(STDIN_FILENO, &st) == 0 &&
+		   (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(STDIN_FILENO));
 	if (c->input && isatty(STDIN_FILENO) && !may_go_raw())
 		c->input = false; /* a background job: leave the terminal to the foreground */
 	if (!c->input)
@@ -215,7 +223,7 @@ int console_start(struct vm *vm)
 	c->ev_pipe = event_new(vm->base, c->input_w, EV_WRITE | EV_PERSIST, on_pipe_writable, vm);
 	if (!c->ev_stdin || !c->ev_pipe)
 		return -ENOMEM;
-	/* epoll refuses regular files and /dev/null (EPERM): such a stdin gives no input. */
+	/* Not expected (console_setup checked the kind of fd), but then simply no input. */
 	if (event_add(c->ev_stdin, NULL) < 0)
 		c->input = false;
 	return 0;

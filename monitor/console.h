@@ -16,8 +16,8 @@
  * worker's --input-fd. The pipe's write end is non-blocking; when it is
  * full, the monitor stops reading stdin until it drains, so input waits in
  * the terminal (or the pipe feeding stdin) and is never dropped. At EOF
- * stdin is no longer watched. A stdin that cannot be watched (closed,
- * /dev/null, a regular file) gives no input.
+ * stdin is no longer watched. Only a terminal, a pipe or a socket is
+ * watched: a closed stdin, /dev/null or a regular file gives no input.
  */
 #ifndef SQUIB_MONITOR_CONSOLE_H
 #define SQUIB_MONITOR_CONSOLE_H
