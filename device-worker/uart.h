@@ -130,7 +130,8 @@ void uart_write(struct uart *u, unsigned offset, uint8_t value);
 /*
  * A byte arrives on the serial line (the receive shift register). Returns
  * false when it was lost to an overrun (LSR OE is then set). Loopback uses
- * this internally; host console input will use it later.
+ * this internally; the uart model feeds typed input through it (never more
+ * than uart_rx_room, so typed input does not overrun).
  */
 bool uart_receive(struct uart *u, uint8_t byte);
 

@@ -294,18 +294,25 @@ static int uart_model_timeout_ms(void *state)
 	return elapsed_ms >= m->stuck_ms ? 1 : (int)(m->stuck_ms - elapsed_ms) + 1;
 }
 
-/* The VM ends: give a slow console a bounded time to take the rest. */
+/*
+ * The VM ends: give a slow console a bounded time to take the rest. A
+ * console that takes nothing for stuck_ms is given up on, as while running.
+ */
 static void uart_model_stop(void *state)
 {
 	struct uart_model *m = state;
 	uint64_t deadline = now_ns() + UART_MODEL_STOP_FLUSH_MS * 1000000ull;
+	uint64_t last = now_ns();
 
 	while (pending(m) && m->host->output_fd >= 0 && !m->stuck) {
-		uint64_t now = now_ns();
+		uint64_t now = now_ns(), until = last + (uint64_t)m->stuck_ms * 1000000u;
 
-		if (now >= deadline)
+		if (until > deadline)
+			until = deadline;
+		if (now >= until)
 			break;
-		(void)write_out(m, (int)((deadline - now) / 1000000u) + 1);
+		if (write_out(m, (int)((until - now) / 1000000u) + 1))
+			last = now_ns();
 	}
 	uart_model_flush(m);
 }

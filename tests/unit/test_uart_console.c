@@ -353,3 +353,23 @@ Test(uart_backpressure, stop_waits_for_a_slow_reader)
 		cr_assert_eq(got[i], (uint8_t)i);
 	fx_free(f);
 }
+
+Test(uart_backpressure, stop_gives_up_on_a_stuck_console)
+{
+	struct fixture *f = fx_new();
+	struct timespec t0, t1;
+	double ms;
+
+	f->m.stuck_ms = 50;
+	fill_pipe(f->out_w);
+	for (unsigned i = 0; i < 20; i++)
+		io(f, UART_THR, true, 'q');
+	uart_device_model.idle(&f->m);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uart_device_model.stop(&f->m);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	cr_assert_lt(ms, 1000.0, "stop waited %.0f ms", ms);
+	cr_assert_eq(f->m.dropped, 20);
+	fx_free(f);
+}
