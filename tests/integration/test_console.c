@@ -60,7 +60,7 @@ Test(console, typed_input_reaches_the_guest_and_comes_back)
 	cr_assert(strstr(r.console, "uart-irq: echoed 42 bytes"), "%s", squib_describe(&r));
 }
 
-Test(console, megabyte_through_a_slow_pipe_loses_nothing, .timeout = 300)
+Test(console, megabyte_through_a_slow_pipe_loses_nothing, .timeout = 600)
 {
 	static struct squib_run r;
 	const size_t bytes = 1u << 20;
