@@ -10,10 +10,11 @@
  *           the handler reads every byte while LSR.DR; the main loop echoes
  *           each byte upper-cased until a '\r' or '\n', then prints
  *           `uart-irq: echoed <n> bytes in <k> interrupts`
+ *   poll=1: the same pattern by polling LSR.THRE instead (a baseline)
  *   bytes=N (0..16 MiB): prints `uart-irq: pattern <N> bytes`, a newline,
  *           then N bytes of uart_irq_pattern() written only from THRE
  *           interrupts, at most 16 per interrupt, then
- *           `uart-irq: sent <N> bytes in <k> interrupts`
+ *           `uart-irq: sent <N> bytes in <k> interrupts in <us> us`
  * and checks ok uart-irq-rx-interrupts, uart-irq-rx-lost, uart-irq-sent,
  * uart-irq-tx-interrupts, then PASS/FAILED.
  *
@@ -28,6 +29,7 @@
 #include "io.h"
 #include "ioapic.h"
 #include "lapic.h"
+#include "testdev.h"
 #include "workloads.h"
 
 #define COM1_IRQ 4
@@ -172,7 +174,7 @@ static uint64_t echo(void)
 
 void wl_uart_irq(unsigned cpu)
 {
-	uint64_t bytes, echoed = 0;
+	uint64_t bytes, echoed = 0, t0;
 	bool do_echo;
 
 	if (cpu != 0)
@@ -209,14 +211,22 @@ void wl_uart_irq(unsigned cpu)
 	}
 	check_eq("uart-irq-rx-lost", 0, rx_lost);
 
-	if (bytes) {
+	t0 = testdev_clock_ns();
+	if (bytes && cmdline_get_u64("poll", 0)) {
+		/* The baseline: the same pattern by polling LSR.THRE, no interrupts. */
+		kprintf("uart-irq: pattern %lu bytes\n", bytes);
+		for (tx_sent = 0; tx_sent < bytes; tx_sent++)
+			putc_polled(uart_irq_pattern(tx_sent));
+		kprintf("\nuart-irq: sent %lu bytes polling in %lu us\n", tx_sent, (testdev_clock_ns() - t0) / 1000);
+	} else if (bytes) {
 		kprintf("uart-irq: pattern %lu bytes\n", bytes);
 		tx_total = bytes;
 		ier = IER_THRI;
 		outb(COM1_PORT_BASE + REG_IER, ier); /* THR is empty: the THRE interrupt fires at once */
 		while (!__atomic_load_n(&tx_done, __ATOMIC_ACQUIRE))
 			wait_for_interrupt();
-		kprintf("\nuart-irq: sent %lu bytes in %u interrupts\n", tx_sent, tx_irqs);
+		kprintf("\nuart-irq: sent %lu bytes in %u interrupts in %lu us\n", tx_sent, tx_irqs,
+			(testdev_clock_ns() - t0) / 1000);
 		check_eq("uart-irq-sent", bytes, tx_sent);
 		check_ge("uart-irq-tx-interrupts", bytes / TX_FIFO, tx_irqs);
 	}
