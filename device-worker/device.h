@@ -32,6 +32,7 @@
 struct device_host {
 	const char *name;    /* the device's --name, for logs */
 	int output_fd;       /* console output (uart), or -1 */
+	int input_fd;        /* --input-fd: typed input, a pipe's read end (uart), or -1 */
 	int control_fd;      /* SOCK_SEQPACKET to the monitor */
 	int log_fd;          /* one-line diagnostics (2) */
 	struct guest_mem mem;/* guest RAM (MAP_SHARED); not used by uart/testdev yet */
@@ -41,7 +42,7 @@ struct device_host {
 	uint64_t mmio_base;  /* --mmio-base: the virtio-mmio window */
 	int notify_fds[DEVICE_MAX_NOTIFY_FDS]; /* --notify-fd, queue i's ioeventfd */
 	unsigned nnotify;
-	int irq_fd;          /* --irq-fd: KVM irqfd (write 1: assert the line) */
+	int irq_fd;          /* --irq-fd: KVM irqfd (write 1: assert the line; uart: an edge on IRQ 4) */
 	int resample_fd;     /* --resample-fd: KVM signals it when the guest EOIs */
 	int backend_fd;      /* --backend-fd: disk image or tap */
 	const char *params[DEVICE_MAX_PARAMS]; /* --param key=value, in order */
@@ -75,6 +76,18 @@ struct device_model {
 	unsigned (*pollfds)(void *state, struct pollfd *pfd, unsigned max);
 	/* Optional: the poll results for those n fds (revents may be 0). */
 	void (*poll_events)(void *state, const struct pollfd *pfd, unsigned n);
+	/*
+	 * Optional: the longest the loop may sleep before poll_events must run
+	 * again (with revents 0 if nothing happened), in ms; -1 for no limit.
+	 * Asked before every sleep.
+	 */
+	int (*timeout_ms)(void *state);
+	/*
+	 * Optional: CONTROL_STOP, the VM is ending: finish batched work. May
+	 * wait a bounded time (well under the monitor's stop timeout). Without
+	 * it the loop calls idle.
+	 */
+	void (*stop)(void *state);
 	/* Optional: syscalls (with their fd) the model needs inside the sandbox. */
 	unsigned (*sandbox_rules)(void *state, struct sandbox_fd_rule *out, unsigned max);
 };

@@ -22,7 +22,7 @@ void device_host_init(struct device_host *host, const char *name, int control_fd
 {
 	memset(host, 0, sizeof(*host));
 	host->name = name;
-	host->output_fd = -1;
+	host->output_fd = host->input_fd = -1;
 	host->control_fd = control_fd;
 	host->log_fd = log_fd;
 	host->request_vm_exit = device_host_send_vm_exit;

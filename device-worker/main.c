@@ -8,6 +8,7 @@
  *                --ring-fd N [--ring-fd N ...] --ring-size BYTES [--output-fd N] [--poll-us N]
  *                [--state-fd N --mmio-base ADDR --notify-fd N... --irq-fd N --resample-fd N]
  *                [--backend-fd N] [--param KEY[=VALUE]]...
+ *                uart only: [--input-fd N] [--irq-fd N]
  *
  * Order (sandbox.h): acquire (check and map every fd, allocate the model
  * and decoder, close every fd not needed), narrow (sandbox_enter), then
@@ -58,6 +59,7 @@ struct args {
 	uint64_t ring_size;
 	uint64_t poll_us; /* busy-poll window before sleeping */
 	int output_fd;
+	int input_fd; /* uart: typed input */
 	/* virtio devices */
 	int state_fd;
 	uint64_t mmio_base;
@@ -80,6 +82,7 @@ static NORETURN void usage(const char *why)
 		"                    --ring-fd N [--ring-fd N ...] --ring-size BYTES [--output-fd N]\n"
 		"                    [--state-fd N --mmio-base ADDR --notify-fd N... --irq-fd N --resample-fd N]\n"
 		"                    [--backend-fd N] [--param KEY[=VALUE]]...\n"
+		"                    uart: [--input-fd N] [--irq-fd N]\n"
 		"DEVICE is one of:");
 	for (size_t i = 0; i < device_model_count; i++)
 		fprintf(stderr, " %s", device_models[i]->name);
@@ -155,7 +158,8 @@ static bool name_valid(const char *s)
 enum opt_id {
 	OPT_DEVICE, OPT_NAME, OPT_RAM_FD, OPT_RAM_SIZE, OPT_CONTROL_FD, OPT_STATUS_FD,
 	OPT_DOORBELL_FD, OPT_RING_FD, OPT_RING_SIZE, OPT_OUTPUT_FD, OPT_POLL_US, OPT_STATE_FD,
-	OPT_MMIO_BASE, OPT_NOTIFY_FD, OPT_IRQ_FD, OPT_RESAMPLE_FD, OPT_BACKEND_FD, OPT_PARAM, OPT_COUNT
+	OPT_MMIO_BASE, OPT_NOTIFY_FD, OPT_IRQ_FD, OPT_RESAMPLE_FD, OPT_BACKEND_FD, OPT_PARAM, OPT_INPUT_FD,
+	OPT_COUNT
 };
 
 static const struct {
@@ -180,6 +184,7 @@ static const struct {
 	[OPT_RESAMPLE_FD] = { "--resample-fd", false },
 	[OPT_BACKEND_FD] = { "--backend-fd", false },
 	[OPT_PARAM] = { "--param", false },
+	[OPT_INPUT_FD] = { "--input-fd", false },
 };
 
 static bool repeatable(int id)
@@ -204,7 +209,7 @@ static bool param_valid(const char *s)
 /* Every fd given must be distinct. */
 static void check_distinct(const struct args *a)
 {
-	int fds[WORKER_LOOP_MAX_RINGS + DEVICE_MAX_NOTIFY_FDS + 9];
+	int fds[WORKER_LOOP_MAX_RINGS + DEVICE_MAX_NOTIFY_FDS + 10];
 	unsigned n = 0;
 
 	fds[n++] = a->ram_fd;
@@ -213,6 +218,8 @@ static void check_distinct(const struct args *a)
 	fds[n++] = a->doorbell_fd;
 	if (a->output_fd >= 0)
 		fds[n++] = a->output_fd;
+	if (a->input_fd >= 0)
+		fds[n++] = a->input_fd;
 	for (unsigned i = 0; i < a->nrings; i++)
 		fds[n++] = a->ring_fds[i];
 	for (unsigned i = 0; i < a->nnotify; i++)
@@ -238,7 +245,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 	bool seen[OPT_COUNT] = { false };
 
 	memset(a, 0, sizeof(*a));
-	a->output_fd = -1;
+	a->output_fd = a->input_fd = -1;
 	a->state_fd = a->irq_fd = a->resample_fd = a->backend_fd = -1;
 	a->poll_us = SPIN_DEFAULT_POLL_US;
 	for (int i = 1; i < argc; i += 2) {
@@ -320,6 +327,9 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case OPT_BACKEND_FD:
 			a->backend_fd = parse_fd(opt, val, 3);
 			break;
+		case OPT_INPUT_FD:
+			a->input_fd = parse_fd(opt, val, 3);
+			break;
 		case OPT_PARAM:
 			if (a->nparams >= DEVICE_MAX_PARAMS)
 				usagef("%s: more than %d parameters", opt, DEVICE_MAX_PARAMS);
@@ -339,9 +349,13 @@ static void parse_args(int argc, char **argv, struct args *a)
 	if (strncmp(a->device, "virtio-", 7) == 0) {
 		if (a->state_fd < 0 || !a->mmio_base_set || a->irq_fd < 0 || a->resample_fd < 0 || a->nnotify == 0)
 			usagef("%s needs --state-fd, --mmio-base, --notify-fd, --irq-fd and --resample-fd", a->device);
-	} else if (a->state_fd >= 0 || a->nnotify || a->irq_fd >= 0 || a->resample_fd >= 0 || a->backend_fd >= 0 ||
-		   a->nparams || a->mmio_base_set) {
+		if (a->input_fd >= 0)
+			usagef("%s takes no --input-fd", a->device);
+	} else if (a->state_fd >= 0 || a->nnotify || (a->irq_fd >= 0 && strcmp(a->device, "uart") != 0) ||
+		   a->resample_fd >= 0 || a->backend_fd >= 0 || a->nparams || a->mmio_base_set) {
 		usagef("%s takes no virtio options", a->device);
+	} else if (a->input_fd >= 0 && strcmp(a->device, "uart") != 0) {
+		usagef("%s takes no --input-fd", a->device);
 	}
 }
 
@@ -432,6 +446,19 @@ static void check_output(const char *name, int fd)
 		fatal(name, EBADF, "--output-fd %d is not open for writing", fd);
 }
 
+static void check_input(const char *name, int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	struct stat st;
+
+	if (fl < 0 || fstat(fd, &st) < 0)
+		fatal(name, errno, "--input-fd %d", fd);
+	if (!S_ISFIFO(st.st_mode))
+		fatal(name, EINVAL, "--input-fd %d is not a pipe", fd);
+	if ((fl & O_ACCMODE) != O_RDONLY && (fl & O_ACCMODE) != O_RDWR)
+		fatal(name, EBADF, "--input-fd %d is not open for reading", fd);
+}
+
 static struct worker_status *map_status(const char *name, int fd)
 {
 	struct worker_status *st = map_memfd(name, "--status-fd", fd, STATUS_PAGE_SIZE, STATUS_PAGE_SIZE);
@@ -507,7 +534,7 @@ int main(int argc, char **argv)
 	struct worker_loop wl;
 	struct args a;
 	char comm[16];
-	int keep[8 + DEVICE_MAX_NOTIFY_FDS];
+	int keep[9 + DEVICE_MAX_NOTIFY_FDS];
 	unsigned nkeep = 0;
 	void *ram, *state;
 	int err;
@@ -527,11 +554,14 @@ int main(int argc, char **argv)
 		check_eventfd(a.name, "--resample-fd", a.resample_fd);
 	if (a.output_fd >= 0)
 		check_output(a.name, a.output_fd);
+	if (a.input_fd >= 0)
+		check_input(a.name, a.input_fd);
 	status = map_status(a.name, a.status_fd);
 	ram = map_memfd(a.name, "--ram-fd", a.ram_fd, a.ram_size, a.ram_size);
 
 	device_host_init(&host, a.name, a.control_fd, STDERR_FILENO);
 	host.output_fd = a.output_fd;
+	host.input_fd = a.input_fd;
 	host.mem.host_base = ram;
 	host.mem.size = a.ram_size;
 	if (a.state_fd >= 0) {
@@ -558,7 +588,7 @@ int main(int argc, char **argv)
 	wl.spin_max = spin_iters_for_us((uint32_t)a.poll_us);
 	wl.spin_iters = wl.spin_max / 4;
 	wl.poll_max_ns = a.poll_us * 1000u;
-	if (model->pollfds)
+	if (model->pollfds && strncmp(model->name, "virtio-", 7) == 0)
 		wl.spin_max = wl.spin_iters = 0; /* its data path is eventfds: sleep in poll at once */
 	if (err)
 		fatal(a.name, -err, "decoder init");
@@ -581,6 +611,7 @@ int main(int argc, char **argv)
 	keep[nkeep++] = a.control_fd;
 	keep[nkeep++] = a.doorbell_fd;
 	keep[nkeep++] = a.output_fd;
+	keep[nkeep++] = a.input_fd;
 	keep[nkeep++] = a.irq_fd;
 	keep[nkeep++] = a.resample_fd;
 	keep[nkeep++] = a.backend_fd;

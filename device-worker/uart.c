@@ -90,6 +90,24 @@ bool uart_receive(struct uart *u, uint8_t byte)
 	return false;
 }
 
+unsigned uart_rx_room(const struct uart *u)
+{
+	unsigned depth = fifo_enabled(u) ? UART_FIFO_SIZE : 1;
+
+	return u->rx_count < depth ? depth - u->rx_count : 0;
+}
+
+void uart_set_tx_busy(struct uart *u, bool busy)
+{
+	if (busy) {
+		u->tx_busy = true;
+		u->thri_pending = false;
+	} else if (u->tx_busy) {
+		u->tx_busy = false;
+		u->thri_pending = true; /* the transmitter drained: THR empty */
+	}
+}
+
 static uint8_t rx_pop(struct uart *u)
 {
 	uint8_t byte;
@@ -126,7 +144,10 @@ bool uart_irq_pending(const struct uart *u)
 
 static uint8_t lsr_value(const struct uart *u)
 {
-	uint8_t lsr = UART_LSR_THRE | UART_LSR_TEMT | u->lsr_errors;
+	uint8_t lsr = u->lsr_errors;
+
+	if (!u->tx_busy)
+		lsr |= UART_LSR_THRE | UART_LSR_TEMT;
 
 	if (u->rx_count)
 		lsr |= UART_LSR_DR;
@@ -177,8 +198,8 @@ static void transmit(struct uart *u, uint8_t byte)
 	else
 		u->sink.put(u->sink.ctx, byte);
 	u->tx_bytes++;
-	/* The byte left at once: THR is empty again. */
-	u->thri_pending = true;
+	/* The byte left at once (THR is empty again) unless the sink made the line busy. */
+	u->thri_pending = !u->tx_busy;
 }
 
 static void write_fcr(struct uart *u, uint8_t value)
@@ -201,9 +222,16 @@ static void write_ier(struct uart *u, uint8_t value)
 	uint8_t old = u->ier;
 
 	u->ier = value & UART_IER_MASK;
-	/* Enabling the THRE interrupt while THR is empty raises it (8250 probes this). */
-	if (!(old & UART_IER_THRI) && (u->ier & UART_IER_THRI))
-		u->thri_pending = true;
+	/*
+	 * Setting IER.THRI while THR is empty raises the THRE interrupt, also
+	 * when an earlier one was acknowledged by an IIR read: Linux's 8250
+	 * driver relies on it to start transmitting (__start_tx) and probes it
+	 * at start-up (serial8250_do_startup: IER=THRI, IIR must show THRI;
+	 * IER=0, IER=THRI again, IIR must show THRI again, else UART_BUG_THRE).
+	 * Clearing THRI drops the latch (QEMU's serial.c does the same).
+	 */
+	if ((old ^ u->ier) & UART_IER_THRI)
+		u->thri_pending = (u->ier & UART_IER_THRI) && !u->tx_busy;
 }
 
 void uart_write(struct uart *u, unsigned offset, uint8_t value)

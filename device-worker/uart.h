@@ -4,13 +4,17 @@
  *
  * Pure state machine: no I/O, no allocation. Transmitted bytes go to a sink
  * callback (the uart model batches them to the console fd; tests capture
- * them). Transmission is instantaneous, so THR and the transmitter are always
- * empty (LSR THRE|TEMT). Received bytes (loopback now, host input later) go
- * through a 16-byte receive FIFO, or a single RBR when FIFOs are disabled.
+ * them). Transmission is instantaneous unless the owner says the line is
+ * busy (uart_set_tx_busy: its console cannot take output): then LSR THRE
+ * and TEMT read 0 and no THR-empty interrupt is pending; when the line
+ * frees up, THR is empty again and the THRE interrupt is raised, as a
+ * 16550A does when its transmitter drains. Received bytes (loopback, host
+ * input) go through a 16-byte receive FIFO, or a single RBR when FIFOs are
+ * disabled.
  *
- * Interrupt state is fully computed (uart_interrupt_id / uart_irq_pending)
- * so a later irqfd only has to sample it after each access; nothing raises
- * an interrupt yet.
+ * Interrupt state is fully computed (uart_interrupt_id / uart_irq_pending);
+ * the owner samples it after each access or event and drives the IRQ line
+ * (uart_model.c: an edge on IRQ 4 through a KVM irqfd).
  *
  * Threat note: offsets and values come from the guest. Any offset is
  * accepted (unknown offsets read 0xff and ignore writes).
@@ -104,6 +108,7 @@ struct uart {
 	uint8_t msr;        /* status bits (high nibble) and deltas (low nibble) */
 	uint8_t scr;
 	bool thri_pending; /* THR-empty interrupt latched, cleared by IIR read/THR write */
+	bool tx_busy;      /* the line cannot send: THR reads full (uart_set_tx_busy) */
 	/* Receive FIFO (depth 1 when FIFOs are disabled). */
 	uint8_t rx[UART_FIFO_SIZE];
 	uint8_t rx_head;
@@ -125,9 +130,22 @@ void uart_write(struct uart *u, unsigned offset, uint8_t value);
 /*
  * A byte arrives on the serial line (the receive shift register). Returns
  * false when it was lost to an overrun (LSR OE is then set). Loopback uses
- * this internally; host console input will use it later.
+ * this internally; the uart model feeds typed input through it (never more
+ * than uart_rx_room, so typed input does not overrun).
  */
 bool uart_receive(struct uart *u, uint8_t byte);
+
+/*
+ * The line behind THR is busy (true) or free again (false). Busy: LSR THRE
+ * and TEMT read 0 and a pending THRE interrupt is withdrawn; bytes written
+ * to THR meanwhile still reach the sink (a guest that ignores THRE is the
+ * owner's problem). Busy -> free: THR is empty, so the THRE interrupt is
+ * latched again (it fires if IER.THRI is set).
+ */
+void uart_set_tx_busy(struct uart *u, bool busy);
+
+/* Bytes the receive FIFO (or the RBR without FIFOs) can still take. */
+unsigned uart_rx_room(const struct uart *u);
 
 /* IIR bits 0-3 for the highest-priority pending interrupt (UART_IIR_NO_INT if none). */
 uint8_t uart_interrupt_id(const struct uart *u);

@@ -5,13 +5,16 @@
  * while asleep). The device role's seccomp allowlist is built from this:
  *
  *   read            read(2) of the doorbell eventfd (8 bytes) after poll
- *                   says it is readable, to reset it. Only fd: --doorbell-fd.
+ *                   says it is readable, to reset it. Only fd: --doorbell-fd
+ *                   (uart: also its --input-fd, a model sandbox rule).
  *   write           write(2): console output in uart_model.c (fd
  *                   --output-fd, may be 1 or 2) and device_log() one-line
- *                   logs on stderr (fd 2).
+ *                   logs on stderr (fd 2). uart: also its --irq-fd (a model
+ *                   sandbox rule), one 8-byte write per IRQ 4 edge.
  *   poll            glibc 2.36's poll() is the poll syscall (nr 7) on x86-64,
  *                   not ppoll: the sleep here (doorbell + control fd), and
- *                   uart_model.c's bounded POLLOUT wait on the console fd.
+ *                   uart_model.c's POLLOUT/POLLIN checks (timeout 0, or a
+ *                   bounded wait when the VM stops) on its console fds.
  *   futex           FUTEX_WAKE only (op 1 exactly: shared, no PRIVATE flag),
  *                   from ring_pop (producer waiting for space) and
  *                   ring_reply (producer waiting for a reply). The device
@@ -237,7 +240,10 @@ static int stop(struct worker_loop *wl)
 	err = drain(wl, pending, &handled);
 	if (err)
 		return err;
-	wl->model->idle(wl->state);
+	if (wl->model->stop)
+		wl->model->stop(wl->state);
+	else
+		wl->model->idle(wl->state);
 	wl->stopped = true;
 	return WORKER_LOOP_STOP;
 }
@@ -338,7 +344,8 @@ static int sleep_and_wake(struct worker_loop *wl, int timeout_ms)
 		if (nmodel > WORKER_LOOP_MAX_MODEL_FDS)
 			nmodel = WORKER_LOOP_MAX_MODEL_FDS;
 	}
-	wl->sleeps++;
+	if (timeout_ms != 0)
+		wl->sleeps++; /* a zero-timeout look (the busy path) is no sleep */
 	r = poll(pfd, 2 + nmodel, timeout_ms);
 	if (r < 0 && errno != EINTR) {
 		r = -errno;
@@ -365,8 +372,11 @@ static int sleep_and_wake(struct worker_loop *wl, int timeout_ms)
 		wl->doorbells++;
 	}
 	end_sleep(wl);
-	if (r > 0 && nmodel)
+	/* Also after a timeout (revents all 0): a model with timeout_ms has a deadline to check. */
+	if (r >= 0 && nmodel)
 		wl->model->poll_events(wl->state, &pfd[2], nmodel);
+	else if (r == 0 && wl->model->poll_events && wl->model->timeout_ms)
+		wl->model->poll_events(wl->state, &pfd[2], 0);
 	if (r > 0 && pfd[1].revents)
 		return handle_control(wl);
 	return WORKER_LOOP_CONTINUE;
@@ -405,6 +415,12 @@ int worker_loop_run_once(struct worker_loop *wl, int timeout_ms)
 	if (!prepare_sleep(wl))
 		return WORKER_LOOP_CONTINUE;
 	wl->model->idle(wl->state);
+	if (wl->model->timeout_ms) {
+		int t = wl->model->timeout_ms(wl->state);
+
+		if (t >= 0 && (timeout_ms < 0 || t < timeout_ms))
+			timeout_ms = t;
+	}
 	if (wl->spin_max == 0)
 		return sleep_and_wake(wl, timeout_ms);
 	slept = monotonic_ns();

@@ -80,6 +80,14 @@ static int build_argv(struct vm *vm, struct device_instance *dev, int control_ch
 	if (!strcmp(dev->spec->model, "uart")) {
 		r |= add_arg(argv, &argc, max, "--output-fd");
 		r |= add_arg(argv, &argc, max, "%d", vm->console_fd);
+		if (vm->console.input_r >= 0) {
+			r |= add_arg(argv, &argc, max, "--input-fd");
+			r |= add_arg(argv, &argc, max, "%d", vm->console.input_r);
+		}
+		if (vm->console.irq_fd >= 0) {
+			r |= add_arg(argv, &argc, max, "--irq-fd");
+			r |= add_arg(argv, &argc, max, "%d", vm->console.irq_fd);
+		}
 	}
 	if (dev->is_virtio) {
 		const struct virtio_instance *v = &dev->virtio;
@@ -214,8 +222,11 @@ static int spawn_one(struct vm *vm, struct device_instance *dev)
 		return r;
 	}
 	if (pid == 0) {
-		if (!strcmp(dev->spec->model, "uart"))
+		if (!strcmp(dev->spec->model, "uart")) {
 			pass[npass++] = vm->console_fd;
+			pass[npass++] = vm->console.input_r;
+			pass[npass++] = vm->console.irq_fd;
+		}
 		exec_child(argv, pass, npass, self);
 	}
 	free_args(argv);

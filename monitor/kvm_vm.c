@@ -261,3 +261,15 @@ int kvm_vm_add_irqfd_resample(struct kvm_vm *vm, uint32_t gsi, int fd, int resam
 
 	return r < 0 ? r : 0;
 }
+
+int kvm_vm_add_irqfd(struct kvm_vm *vm, uint32_t gsi, int fd)
+{
+	struct kvm_irqfd irq = {
+		.fd = (uint32_t)fd,
+		.gsi = gsi,
+	};
+
+	int r = xioctl(vm->vm_fd, KVM_IRQFD, &irq);
+
+	return r < 0 ? r : 0;
+}

@@ -76,4 +76,12 @@ int kvm_vm_add_irqfd_resample(struct kvm_vm *vm, uint32_t gsi, int fd, int resam
 void kvm_vcpu_release(struct kvm_vm *vm, struct kvm_vcpu_handle *vcpu);
 void kvm_vm_destroy(struct kvm_vm *vm);
 
+/*
+ * A write to eventfd fd pulses IOAPIC pin gsi: KVM raises and at once
+ * lowers the line (no resample), an edge for an edge-triggered ISA IRQ.
+ * Preconditions: the in-kernel irqchip exists (kvm_vm_create), gsi < 24,
+ * fd is an eventfd and gsi has no other irqfd. 0 or -errno.
+ */
+int kvm_vm_add_irqfd(struct kvm_vm *vm, uint32_t gsi, int fd) MUST_USE;
+
 #endif

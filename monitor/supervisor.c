@@ -117,6 +117,7 @@ void vm_end(struct vm *vm, int status, const char *fmt, ...)
 	va_end(ap);
 	mlog("%s", reason);
 
+	console_stop(vm); /* the terminal is the user's again, at once */
 	vcpu_workers_kill_all(vm);
 	drain_monitor_rings(vm); /* debug records posted just before the end */
 	for (unsigned d = 0; d < vm->ndevices; d++)
@@ -353,11 +354,12 @@ int supervisor_setup(struct vm *vm)
 		if (!v->ev_pid || event_add(v->ev_pid, NULL) < 0)
 			return -ENOMEM;
 	}
-	return 0;
+	return console_start(vm);
 }
 
 void supervisor_teardown(struct vm *vm)
 {
+	console_teardown(vm);
 	for (unsigned d = 0; d < vm->ndevices; d++) {
 		if (vm->devices[d].ev_pid)
 			event_free(vm->devices[d].ev_pid);

@@ -326,6 +326,8 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 		goto out;
 	}
 	r = open_console(vm);
+	if (r == 0)
+		r = console_setup(vm);
 	if (r < 0)
 		goto out;
 

@@ -17,6 +17,7 @@
 #include "device-worker/testdev.h"
 #include "monitor/bzimage.h"
 #include "monitor/cli.h"
+#include "monitor/console.h"
 #include "monitor/guest_ram.h"
 #include "monitor/kvm_vm.h"
 #include "proto/control.h"
@@ -109,6 +110,7 @@ struct vm {
 	struct vcpu_instance *vcpus;
 	unsigned ncpus;
 	int console_fd;
+	struct console console; /* IRQ 4 and typed input (monitor/console.c) */
 	int monitor_doorbell_fd;
 	_Atomic uint32_t start_gate;
 	_Atomic uint32_t pm1_enable;  /* ACPI PM1a enable register (vCPU workers) */

@@ -40,8 +40,8 @@ static const struct sandbox_rule monitor_rules[] = {
 	{ SYS_epoll_wait, "libevent's loop" },
 	{ SYS_epoll_pwait, "libevent's loop (newer libevent/glibc)" },
 	{ SYS_epoll_ctl, "libevent adding and removing events" },
-	{ SYS_read, "eventfds and libevent's signal socket" },
-	{ SYS_write, "logs on stderr, libevent's signal socket" },
+	{ SYS_read, "eventfds, libevent's signal socket, typed input on stdin (fd 0)" },
+	{ SYS_write, "logs on stderr, libevent's signal socket, typed input into the uart's input pipe" },
 	{ SYS_sendto, "control messages to device workers" },
 	{ SYS_recvfrom, "control messages from device workers" },
 	{ SYS_waitid, "reaping workers through their pidfds" },
@@ -61,6 +61,7 @@ static const struct sandbox_rule monitor_rules[] = {
 	{ SYS_rt_sigreturn, "returning from signal handlers" },
 	{ SYS_restart_syscall, "resuming an interrupted wait" },
 	{ SYS_getpid, "libevent's signal handling" },
+	{ SYS_ioctl, "restoring the terminal's termios at the VM's end (fd 0; TCSETS, TCSETSW and glibc's read-back TCGETS only)" },
 	{ SYS_exit_group, "exiting" },
 };
 

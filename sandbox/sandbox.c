@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -107,6 +108,20 @@ static int add_rule(scmp_filter_ctx ctx, enum sandbox_role role, int nr, const s
 		return add_device_rule(ctx, nr, p);
 	if (nr == SYS_kill || nr == SYS_pidfd_send_signal)
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, SIGKILL));
+	if (role == SANDBOX_ROLE_MONITOR && nr == SYS_ioctl) {
+		/*
+		 * tcsetattr on stdin only: the console restoring the user's
+		 * terminal. glibc 2.36's tcsetattr reads the result back with
+		 * TCGETS (read-only), so that is allowed too.
+		 */
+		static const unsigned long reqs[] = { TCSETS, TCSETSW, TCGETS };
+		int r = 0;
+
+		for (size_t i = 0; i < ARRAY_SIZE(reqs) && r == 0; i++)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2, SCMP_A0(SCMP_CMP_EQ, 0),
+					     SCMP_A1(SCMP_CMP_EQ, reqs[i]));
+		return r;
+	}
 	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 }
 

@@ -33,6 +33,7 @@ typedef void (*isr_handler_t)(struct isr_frame *frame);
 #define EXC_GP 13
 #define EXC_PF 14
 #define VECTOR_TIMER 0x40
+#define VECTOR_UART 0x44 /* COM1, IOAPIC pin 4 */
 #define VECTOR_SPURIOUS 0xff
 
 /* vCPU 0, once: fills the shared table. */

@@ -69,3 +69,14 @@ uint32_t ioapic_entry_low(unsigned pin)
 {
 	return ioapic_read(IOAPIC_REG_REDTBL(pin));
 }
+
+void ioapic_route_edge(unsigned pin, uint8_t vector, uint8_t apic_id)
+{
+	uint64_t flags = spin_lock_irqsave(&ioapic_lock);
+
+	/* ISA IRQs: edge-triggered, active high (no MADT override). */
+	write_locked(IOAPIC_REG_REDTBL(pin), IOAPIC_RTE_MASKED);
+	write_locked(IOAPIC_REG_REDTBL(pin) + 1, (uint32_t)apic_id << 24);
+	write_locked(IOAPIC_REG_REDTBL(pin), vector);
+	spin_unlock_irqrestore(&ioapic_lock, flags);
+}

@@ -29,6 +29,9 @@ unsigned ioapic_pins(void);
  * delivery, physical destination, level-triggered, active high, unmasked.
  */
 void ioapic_route_level(unsigned pin, uint8_t vector, uint8_t apic_id);
+/* The same, edge-triggered, active high (an ISA IRQ such as COM1's IRQ 4). */
+void ioapic_route_edge(unsigned pin, uint8_t vector, uint8_t apic_id);
+
 /* Masks `pin` (the rest of its entry is kept). */
 void ioapic_mask(unsigned pin);
 /* The low dword of pin's entry (vector, flags, remote IRR). */

@@ -34,6 +34,7 @@ static const struct workload table[] = {
 	{ "net-bench", wl_net_bench },
 	{ "virtio-smp", wl_virtio_smp },
 	{ "hostile", wl_hostile },
+	{ "uart-irq", wl_uart_irq },
 };
 
 const struct workload *workload_find(const char *name)

@@ -45,5 +45,6 @@ void wl_net_echo(unsigned cpu);
 void wl_net_bench(unsigned cpu);
 void wl_virtio_smp(unsigned cpu);
 void wl_hostile(unsigned cpu);
+void wl_uart_irq(unsigned cpu);
 
 #endif

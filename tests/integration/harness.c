@@ -227,8 +227,8 @@ static void exec_child(const struct squib_run *r, char *const argv[])
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
-	in = open("/dev/null", O_RDONLY);
-	out = open(r->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	in = r->custom_stdio && r->stdin_fd >= 0 ? r->stdin_fd : open("/dev/null", O_RDONLY);
+	out = r->custom_stdio && r->stdout_fd >= 0 ? r->stdout_fd : open(r->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	err = open(r->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (in < 0 || out < 0 || err < 0)
 		_exit(126);
@@ -240,6 +240,13 @@ static void exec_child(const struct squib_run *r, char *const argv[])
 	}
 	execv(argv[0], argv);
 	_exit(127);
+}
+
+void squib_set_stdio(struct squib_run *r, int in_fd, int out_fd)
+{
+	r->custom_stdio = true;
+	r->stdin_fd = in_fd;
+	r->stdout_fd = out_fd;
 }
 
 void squib_start(struct squib_run *r, const char *const *args)

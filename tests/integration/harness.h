@@ -46,6 +46,8 @@ struct squib_run {
 	char err_path[PATH_MAX];
 	char console_path[PATH_MAX];
 	char *out, *err, *console; /* contents once done ("" when missing) */
+	bool custom_stdio;         /* squib_set_stdio was called */
+	int stdin_fd, stdout_fd;   /* its fds (-1: the default) */
 	char cmd[2048];            /* the command, for messages */
 	char desc[8192];           /* squib_describe's buffer */
 };
@@ -62,6 +64,13 @@ double squib_timeout(void);
  * the test function has returned (or aborted on a failed assertion).
  */
 void squib_run_init(struct squib_run *r);
+
+/*
+ * Before squib_start: the monitor's stdin becomes in_fd and its stdout
+ * out_fd instead of /dev/null and the run's stdout file (-1 keeps the
+ * default). The caller keeps (and closes) its fds.
+ */
+void squib_set_stdio(struct squib_run *r, int in_fd, int out_fd);
 
 /*
  * Starts `squib-monitor ARGS...` (NULL-terminated, without argv[0]) with

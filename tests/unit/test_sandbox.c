@@ -10,6 +10,8 @@
  * make syscalls the filter denies).
  */
 #include <criterion/criterion.h>
+#include <pty.h>
+#include <termios.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -619,5 +621,51 @@ Test(sandbox, enter_device_write_to_foreign_fd_is_denied)
 	cr_assert(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGSYS, "write to a foreign fd killed the device worker by SIGSYS (status 0x%x)", ws);
 	cr_assert_eq(atomic_load(&status->denied_syscall), SYS_write);
 #endif
+	munmap(status, 4096);
+}
+
+/*
+ * The monitor may restore the terminal on fd 0 (tcsetattr: ioctl TCSETS),
+ * nothing else through ioctl: TIOCSTI (faking typed input) is denied.
+ */
+static int monitor_ioctl_child(unsigned long req, struct worker_status *status)
+{
+	int master, slave;
+	pid_t pid;
+
+	cr_assert_eq(openpty(&master, &slave, NULL, NULL, NULL), 0, "openpty: %s", strerror(errno));
+	fflush(NULL);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct sandbox_params p = plausible_params();
+		struct termios t;
+		char c = 'x';
+
+		child_prepare();
+		if (dup2(slave, 0) < 0 || tcgetattr(0, &t) < 0)
+			raw_exit_group(10);
+		if (sandbox_enter(SANDBOX_ROLE_MONITOR, &p, status) != 0)
+			raw_exit_group(11);
+		if (req == TCSETS && tcsetattr(0, TCSANOW, &t) != 0)
+			raw_exit_group(12);
+		if (req == TIOCSTI)
+			(void)raw_syscall6(SYS_ioctl, 0, TIOCSTI, (long)&c, 0, 0, 0);
+		raw_exit_group(0);
+	}
+	close(master);
+	close(slave);
+	return wait_child(pid);
+}
+
+Test(sandbox, monitor_may_restore_the_terminal_only)
+{
+	struct worker_status *status = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	cr_assert_neq(status, MAP_FAILED);
+	atomic_store(&status->denied_syscall, -1);
+	assert_exited(monitor_ioctl_child(TCSETS, status), 0, "tcsetattr(0, TCSANOW) in the monitor sandbox");
+	cr_assert_eq(atomic_load(&status->denied_syscall), -1, "nothing was denied");
+	assert_killed_by_sigsys(monitor_ioctl_child(TIOCSTI, status), "TIOCSTI in the monitor sandbox");
 	munmap(status, 4096);
 }
