@@ -269,7 +269,7 @@ int kvm_vm_add_irqfd(struct kvm_vm *vm, uint32_t gsi, int fd)
 		.gsi = gsi,
 	};
 
-	int r = xioctl(vm->vm_fd, KVM_IRQFD, &irq);
+	int r = kvm_ioctl(vm->vm_fd, KVM_IRQFD, &irq);
 
 	return r < 0 ? r : 0;
 }
