@@ -34,9 +34,12 @@ die() { dp_die "$@"; }
 # same image use QEMU's virtio-pci disks and NICs when testing it there.
 wanted_modules=(virtio virtio_ring virtio_mmio virtio_blk failover net_failover
 	virtio_net rng-core virtio_rng crc32c_generic ext4 virtio_pci)
+# What busybox lacks: mkfs.ext4 (busybox's mke2fs makes ext2 only), from
+# e2fsprogs, with the shared libraries it needs (readelf NEEDED, recursively).
+userland_pkgs=(e2fsprogs libext2fs2 libcom-err2 libblkid1 libuuid1 libc6)
 
 step="host tools"
-dp_need_tools cpio:cpio gzip:gzip dpkg-deb:dpkg apt-get:apt sha256sum:coreutils
+dp_need_tools cpio:cpio gzip:gzip dpkg-deb:dpkg apt-get:apt sha256sum:coreutils readelf:binutils
 
 inputs_hash() {
 	cat "$script_dir/build.sh" "$script_dir/debian-pkgs.sh" "$script_dir/init" | sha256sum | cut -c1-16
@@ -60,7 +63,7 @@ write_fastpath() { # DIR: after any apt-get update, the lists are final
 step="resolve"
 dp_resolve cloud-amd64
 make_stamp() {
-	stamp="kernel=$DP_KPKG=$DP_KVER busybox-static=$DP_BBVER modules=${wanted_modules[*]} inputs=$(inputs_hash)"
+	stamp="kernel=$DP_KPKG=$DP_KVER busybox-static=$DP_BBVER $(dp_versions "${userland_pkgs[@]}") modules=${wanted_modules[*]} inputs=$(inputs_hash)"
 }
 if ! dp_resolved; then
 	if cache_complete; then
@@ -92,6 +95,27 @@ step="unpack"
 dp_unpack "$tmp/debs"
 case $DP_KREL in *[!A-Za-z0-9._+-]*) die "unpack: odd kernel release '$DP_KREL'" ;; esac
 
+step="userland"
+mkdir "$tmp/userdebs" "$tmp/userland"
+dp_download_pkgs "$tmp/userdebs" "${userland_pkgs[@]}"
+for deb in "$tmp"/userdebs/*.deb; do dpkg-deb -x "$deb" "$tmp/userland"; done
+mke2fs_path=$(cd "$tmp/userland" && find . -path '*sbin/mke2fs' -type f | head -n 1)
+[[ -n $mke2fs_path ]] || die "userland: e2fsprogs has no mke2fs"
+root=$tmp/root
+dp_elf_closure "$tmp/userland" "$root" "${mke2fs_path#./}"
+# The program's PT_INTERP; libc6 has it in lib/x86_64-linux-gnu.
+interp=$(readelf -l "$tmp/userland/${mke2fs_path#./}" | sed -n 's/.*interpreter: \(.*\)\]/\1/p')
+[[ $interp == /lib64/ld-linux-x86-64.so.2 ]] || die "userland: unexpected interpreter '$interp'"
+if [[ ! -e $root$interp ]]; then
+	mkdir -p "$root/lib64"
+	ln -s /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$root$interp"
+fi
+# mke2fs picks its defaults from its name (mkfs.ext4 -> ext4) and
+# /etc/mke2fs.conf. It replaces busybox's ext2-only mke2fs applet.
+mkdir -p "$root/etc" "$root/$(dirname "${mke2fs_path#./}")"
+ln -s mke2fs "$root/$(dirname "${mke2fs_path#./}")/mkfs.ext4"
+cp "$tmp/userland/etc/mke2fs.conf" "$root/etc/mke2fs.conf"
+
 step="modules"
 present=() skipped=()
 for m in "${wanted_modules[@]}"; do
@@ -104,7 +128,6 @@ for m in "${wanted_modules[@]}"; do
 	fi
 done
 [[ ${#skipped[@]} -eq 0 ]] || log "not modules, skipped: ${skipped[*]}"
-root=$tmp/root
 dp_module_closure "$root/lib/modules" "${present[@]}"
 
 step="initramfs tree"

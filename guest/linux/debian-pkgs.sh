@@ -20,6 +20,14 @@
 #   dp_module_is_builtin NAME          true if modules.builtin lists NAME
 #   dp_find_module NAME                path of NAME.ko[.xz|.zst|.gz] or empty
 #   dp_lists_fingerprint               hash of apt lists + config (fast check)
+#   dp_versions PKG...                 "PKG=VERSION ..." of the candidates (empty
+#                                      VERSION when apt has none)
+#   dp_download_pkgs DIR PKG...        apt-get download PKG=candidate into DIR
+#   dp_elf_closure ROOT OUTROOT FILE   FILE (a path inside the unpacked tree
+#                                      ROOT) and the shared libraries it needs,
+#                                      recursively, copied to the same paths
+#                                      under OUTROOT (readelf NEEDED, looked up
+#                                      in ROOT's lib directories)
 #   dp_module_closure OUTDIR NAME...   NAME and its depends=, recursively,
 #                                      decompressed into OUTDIR; DP_ORDER gets
 #                                      the file names in load order (deps first)
@@ -83,6 +91,56 @@ dp_resolve() { # [FLAVOUR]
 		dp_apt_update_once
 		dp_resolve_now
 	fi
+}
+
+dp_versions() { # PKG... -> PKG=VERSION ...
+	local p out=()
+	for p in "$@"; do out+=("$p=$(dp_candidate_version "$p" || true)"); done
+	printf '%s\n' "${out[*]}"
+}
+
+dp_download_pkgs() { # DIR PKG...
+	local dir=$1 p specs=()
+	shift
+	chmod 0755 "$dir"
+	if id _apt >/dev/null 2>&1; then chown _apt "$dir" 2>/dev/null || true; fi
+	for p in "$@"; do specs+=("$p=$(dp_candidate_version "$p")"); done
+	dp_log "downloading ${specs[*]}"
+	if ! (cd "$dir" && apt-get download -q "${specs[@]}" >&2); then
+		[[ $DP_APT_UPDATED -eq 0 ]] || dp_die "download: apt-get download ${specs[*]} failed"
+		dp_apt_update_once
+		specs=()
+		for p in "$@"; do specs+=("$p=$(dp_candidate_version "$p")"); done
+		(cd "$dir" && apt-get download -q "${specs[@]}" >&2) || dp_die "download: apt-get download failed"
+	fi
+}
+
+_dp_find_lib() { # ROOT NAME -> path inside ROOT (a regular file or a link to one)
+	local d
+	for d in lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu lib64 lib usr/lib; do
+		if [[ -e $1/$d/$2 ]]; then
+			printf '%s\n' "$d/$2"
+			return 0
+		fi
+	done
+	return 1
+}
+
+dp_elf_closure() { # ROOT OUTROOT FILE (relative to ROOT)
+	local root=$1 out=$2 todo=("$3") f lib rel
+	declare -A seen=()
+	while [[ ${#todo[@]} -gt 0 ]]; do
+		f=${todo[0]}
+		todo=("${todo[@]:1}")
+		[[ -z ${seen[$f]:-} ]] || continue
+		seen[$f]=1
+		mkdir -p "$out/$(dirname "$f")"
+		cp -L "$root/$f" "$out/$f"
+		while read -r lib; do
+			rel=$(_dp_find_lib "$root" "$lib") || dp_die "userland: $f needs $lib, which no downloaded package has"
+			todo+=("$rel")
+		done < <(readelf -d "$root/$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+	done
 }
 
 dp_download() { # DIR
