@@ -2,10 +2,12 @@
 #
 #   make            build/squib-monitor, build/squib-device, the test guest
 #   make SAN=1      the same with ASan+UBSan, under build/san/
-#   make test       deps, build, unit tests, then KVM integration tests
+#   make test       deps, build, unit tests, KVM integration tests, Linux tests
+#   make test-linux the Linux tests alone (Debian's kernel on squib)
 #   make bench      benchmarks (figures printed, never asserted)
-#   make run        boot the demo guest with 2 vCPUs
-#   make guest-linux  Debian kernel + busybox initramfs in build/linux-guest
+#   make run        boot the default Linux guest with 2 vCPUs, interactively
+#   make guest      the default Linux guest (Debian kernel + busybox initramfs) in build/linux-guest
+#   make test-guest the freestanding test guest, build/test-guest.bin
 #   make deps       apt-get install whatever is missing
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -46,6 +48,7 @@ DEVICE_LIB_SRC := $(filter-out device-worker/main.c,$(DEVICE_SRC))
 MONITOR_LIB_SRC := $(filter-out monitor/main.c,$(MONITOR_SRC))
 UNIT_SRC    := $(wildcard tests/unit/*.c)
 INTEG_SRC   := $(wildcard tests/integration/*.c)
+LINUX_TEST_SRC := $(wildcard tests/linux/*.c) tests/integration/harness.c tests/integration/tap_netns.c
 GUEST_SRC   := $(wildcard tests/guest/*.c) $(wildcard tests/guest/*.S)
 
 # Objects built freestanding (shared with vCPU workers) and hosted (instrumented).
@@ -57,6 +60,7 @@ MONITOR_BIN := $(OUT)/squib-monitor
 DEVICE_BIN  := $(OUT)/squib-device
 UNIT_BIN    := $(OUT)/tests/unit-tests
 INTEG_BIN   := $(OUT)/tests/integration-tests
+LINUX_TEST_BIN := $(OUT)/tests/linux-tests
 GUEST_BIN   := build/test-guest.bin
 
 ifeq ($(V),1)
@@ -65,14 +69,16 @@ else
 Q := @
 endif
 
-.PHONY: all test unit-test integration-test bench run deps clean install help guest check-deps
+.PHONY: all test unit-test integration-test linux-test test-linux bench run deps clean install help guest \
+	guest-linux test-guest check-deps
 all: $(MONITOR_BIN) $(DEVICE_BIN) $(GUEST_BIN)
 
 help:
-	@sed -n '1,10p' Makefile
+	@sed -n '1,12p' Makefile
 
 # ---- dependencies ---------------------------------------------------------
-DEB_PKGS := libevent-dev libmsgpack-dev libseccomp-dev liburing-dev libcriterion-dev pkg-config binutils gcc make acpica-tools
+DEB_PKGS := libevent-dev libmsgpack-dev libseccomp-dev liburing-dev libcriterion-dev pkg-config binutils gcc make acpica-tools \
+	e2fsprogs
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
@@ -124,6 +130,12 @@ $(INTEG_BIN): $(call obj,$(INTEG_SRC))
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lcriterion
 	@echo "  LD  $@"
 
+# Debian's kernel on squib (tests/linux/), run in the SVM test host like the integration tests.
+$(LINUX_TEST_BIN): $(call obj,$(LINUX_TEST_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lcriterion
+	@echo "  LD  $@"
+
 # Benchmarks: one standalone program per tests/bench/*.c, linked with the library objects.
 BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(OUT)/bench/%,$(BENCH_SRC))
@@ -153,17 +165,21 @@ build/test-guest.elf: $(GUEST_OBJS) tests/guest/guest.ld
 $(GUEST_BIN): build/test-guest.elf
 	$(Q)objcopy -O binary $< $@
 	@echo "  GUEST $@ ($$(stat -c %s $@) bytes)"
-guest: $(GUEST_BIN)
+test-guest: $(GUEST_BIN)
 
 # The default Linux guest, from Debian's packages (guest/linux/README.md).
-.PHONY: guest-linux
-guest-linux:
+guest guest-linux:
 	$(Q)guest/linux/build.sh build/linux-guest
 
 # ---- top-level targets ----------------------------------------------------
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN) $(FAKE_DEVICE_BIN)
-	$(Q)$(MAKE) --no-print-directory unit-test integration-test
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN) $(FAKE_DEVICE_BIN) $(LINUX_TEST_BIN)
+	$(Q)$(MAKE) --no-print-directory unit-test integration-test linux-test
+
+# The Linux tests alone (Debian's kernel on squib; minutes in the nested test host).
+test-linux: deps
+	$(Q)$(MAKE) --no-print-directory all $(LINUX_TEST_BIN)
+	$(Q)$(MAKE) --no-print-directory linux-test
 
 # Leaks inside criterion itself are suppressed (tests/lsan-suppressions.txt).
 LSAN_ENV := LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan-suppressions.txt:print_suppressions=0
@@ -172,6 +188,14 @@ unit-test: $(UNIT_BIN)
 
 integration-test: $(MONITOR_BIN) $(DEVICE_BIN) $(GUEST_BIN) $(INTEG_BIN) $(FAKE_DEVICE_BIN)
 	$(Q)tests/run-kvm.sh $(OUT) $(INTEG_BIN) --jobs=1 --verbose
+
+# The guest image, e2fsck and debugfs (host-side checks) go into the test host too.
+LINUX_GUEST_DIR := $(CURDIR)/build/linux-guest
+linux-test: $(MONITOR_BIN) $(DEVICE_BIN) $(LINUX_TEST_BIN)
+	$(Q)guest/linux/build.sh $(LINUX_GUEST_DIR)
+	$(Q)SQUIB_SVM_TIMEOUT=$${SQUIB_SVM_TIMEOUT:-2400} SQUIB_LINUX_GUEST=$(LINUX_GUEST_DIR) \
+	  SQUIB_EXTRA_PAYLOAD="$(LINUX_GUEST_DIR):$$(command -v e2fsck):$$(command -v debugfs)" \
+	  tests/run-kvm.sh $(OUT) $(LINUX_TEST_BIN) --jobs=1 --verbose
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)

@@ -36,7 +36,13 @@ payload=("--payload" "$repo/$out/squib-monitor" "--payload" "$repo/$out/squib-de
 [ -d "$repo/$out/tests" ] && payload+=("--payload" "$repo/$out/tests")
 [ -d "$repo/$out/bench" ] && payload+=("--payload" "$repo/$out/bench")
 [ -d "$repo/tests/bench" ] && payload+=("--payload" "$repo/tests/bench")
+# SQUIB_EXTRA_PAYLOAD: more paths, ':'-separated (the Linux guest, e2fsck, ...).
+IFS=: read -ra extra <<<"${SQUIB_EXTRA_PAYLOAD:-}"
+for p in "${extra[@]}"; do
+	[ -n "$p" ] && payload+=("--payload" "$p")
+done
 exec "$repo/tests/svm-host/run.sh" --timeout "${SQUIB_SVM_TIMEOUT:-300}" --retries "${SQUIB_SVM_RETRIES:-2}" "${payload[@]}" \
 	--env "SQUIB_BUILD=$out" --env "SQUIB_TEST_TIMEOUT=${SQUIB_TEST_TIMEOUT:-120}" \
 	${ASAN_OPTIONS:+--env "ASAN_OPTIONS=$ASAN_OPTIONS"} ${BENCH_N:+--env "BENCH_N=$BENCH_N"} \
-	${BENCH_BLK_MIB:+--env "BENCH_BLK_MIB=$BENCH_BLK_MIB"} ${BENCH_NET_FRAMES:+--env "BENCH_NET_FRAMES=$BENCH_NET_FRAMES"} -- "$@"
+	${BENCH_BLK_MIB:+--env "BENCH_BLK_MIB=$BENCH_BLK_MIB"} ${SQUIB_LINUX_GUEST:+--env "SQUIB_LINUX_GUEST=$SQUIB_LINUX_GUEST"} \
+	${SQUIB_LINUX_TIMEOUT:+--env "SQUIB_LINUX_TIMEOUT=$SQUIB_LINUX_TIMEOUT"} ${BENCH_NET_FRAMES:+--env "BENCH_NET_FRAMES=$BENCH_NET_FRAMES"} -- "$@"
