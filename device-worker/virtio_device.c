@@ -128,6 +128,7 @@ int virtio_dev_push(struct virtio_dev *vd, unsigned q, uint16_t head, uint32_t w
 	r = virtq_push(&vd->vq[q], head, written);
 	if (r < 0)
 		return r;
+	vd->pushes_since_isr_read++;
 	__atomic_store_n(&vd->st->queues[q].used_idx, vd->vq[q].used_idx, __ATOMIC_RELEASE);
 	(void)virtio_state_inflight_clear(vd->st, q, head);
 	return 0;
@@ -295,6 +296,8 @@ void virtio_dev_handle(void *state, const struct vm_exit *exit, struct vm_reply 
 	offset = mmio->addr - vd->mmio_base;
 	if (!mmio->write) {
 		vd->stats.mmio_reads++;
+		if (offset == VIRTIO_MMIO_REG_INTERRUPT_STATUS)
+			vd->pushes_since_isr_read = 0;
 		value = virtio_mmio_read_diag(vd->st, offset, mmio->len, &diag);
 		log_diagnostics(vd, diag, offset, false);
 		reply->len = mmio->len;
@@ -311,6 +314,14 @@ void virtio_dev_handle(void *state, const struct vm_exit *exit, struct vm_reply 
 			fx.flags &= VIRTIO_MMIO_FX_DIAGNOSTICS;
 		log_diagnostics(vd, fx.flags, offset, true);
 		apply_effects(vd, &fx);
+		if (offset == VIRTIO_MMIO_REG_INTERRUPT_ACK && (value & VIRTIO_MMIO_IRQ_USED) &&
+		    vd->pushes_since_isr_read) {
+			/* Completions the driver had not seen when it read the status (see virtio_device.h). */
+			memset(&fx, 0, sizeof(fx));
+			virtio_mmio_interrupt(vd->st, VIRTIO_MMIO_IRQ_USED, &fx);
+			if (fx.flags & VIRTIO_MMIO_FX_RAISE_IRQ)
+				assert_line(vd);
+		}
 	}
 }
 

@@ -123,6 +123,16 @@ struct virtio_dev {
 	struct virtq vq[VIRTIO_STATE_MAX_QUEUES];
 	bool drained[VIRTIO_STATE_MAX_QUEUES];  /* a pop found the queue empty */
 	bool pushed[VIRTIO_STATE_MAX_QUEUES];   /* pushes since the last notification check */
+	/*
+	 * Used-ring pushes since the driver last read InterruptStatus. Register
+	 * writes are posted: a driver's InterruptACK reaches the device some
+	 * time after the driver read InterruptStatus and already scanned its
+	 * rings, and an ACK applied blindly would also clear the bit of a
+	 * completion pushed in between, which the driver never saw: a lost
+	 * interrupt (Linux's mkfs.ext4 on 2 vCPUs stalled on it). So an ACK of
+	 * the used-buffer bit keeps the bit, and the line, when this is not 0.
+	 */
+	uint64_t pushes_since_isr_read;
 	uint16_t batch_used[VIRTIO_STATE_MAX_QUEUES]; /* used_idx when the batch began */
 	int notify_fds[VIRTIO_STATE_MAX_QUEUES];
 	int irq_fd;
