@@ -104,8 +104,10 @@ static bool write_out(struct uart_model *m, int timeout_ms)
 			break;
 		}
 		n = write(fd, m->buf + m->head, chunk);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue; /* poll bounds the retries */
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break; /* someone made the shared fd non-blocking: not ready after all */
 		if (n <= 0) {
 			m->stuck = true;
 			drop_pending(m, "failed", n < 0 ? errno : EIO);
