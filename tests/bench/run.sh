@@ -7,6 +7,8 @@
 #      run of the same KVM (here, or inside the nested SVM test host).
 #   3. virtio-blk MB/s and IOPS, virtio-net frames/s, measured in the test
 #      guest, with the exits to userspace per I/O.
+#   4. Debian's kernel: launch to readiness marker and total PSS, squib vs
+#      QEMU microvm (median of BENCH_N=5), on the same KVM.
 set -euo pipefail
 out=${1:-build}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -20,3 +22,11 @@ echo "== guest exits through squib (KVM)"
 tests/run-kvm.sh "$out" tests/bench/exits.sh "$out"
 echo "== virtio devices (KVM, measured in the guest)"
 tests/run-kvm.sh "$out" tests/bench/virtio.sh "$out"
+echo "== Linux boot: squib vs QEMU microvm (KVM)"
+guest/linux/build.sh build/linux-guest >/dev/null
+qemu_payload=""
+if qemu=$(command -v qemu-system-x86_64); then
+	qemu_payload="$qemu:/usr/share/qemu/qboot.rom:/usr/share/qemu/bios-microvm.bin:/usr/share/qemu/linuxboot_dma.bin"
+fi
+SQUIB_SVM_TIMEOUT=${SQUIB_SVM_TIMEOUT:-1800} SQUIB_EXTRA_PAYLOAD="$repo/build/linux-guest${qemu_payload:+:$qemu_payload}" \
+	tests/run-kvm.sh "$out" tests/bench/linux_boot.sh "$out" "$repo/build/linux-guest"
