@@ -38,10 +38,12 @@ for cpus in 1 2; do
 	qb=$(field boot_ms <"$tmp/qemu" | median)
 	qp=$(field pss_kib <"$tmp/qemu" | median)
 	echo "-- $cpus vCPU, 256 MiB, median of $n (raw: squib boot_ms $(field boot_ms <"$tmp/squib" | tr '\n' ' ')| qemu $(field boot_ms <"$tmp/qemu" | tr '\n' ' '))"
-	printf '%-14s %12s %12s %8s\n' vmm "boot ms" "PSS KiB" "procs
-	printf '%-14s %12s %12s %8s\n' squib "$sb" "$sp" "$(field procs <"$tmp/squib" | median)"
+	printf '%-14s %12s %12s %8s %6s\n' vmm "boot ms" "PSS KiB" procs "mms"
+	printf '%-14s %12s %12s %8s %6s\n' squib "$sb" "$sp" "$(field procs <"$tmp/squib" | median)" \
+		"$(field mms <"$tmp/squib" | median)"
 	if [ -n "$qemu" ]; then
-		printf '%-14s %12s %12s %8s\n' "qemu microvm" "$qb" "$qp" "$(field procs <"$tmp/qemu" | median)"
+		printf '%-14s %12s %12s %8s %6s\n' "qemu microvm" "$qb" "$qp" "$(field procs <"$tmp/qemu" | median)" \
+			"$(field mms <"$tmp/qemu" | median)"
 		awk -v sb="$sb" -v qb="$qb" -v sp="$sp" -v qp="$qp" 'BEGIN {
 			if (qb > 0 && qp > 0) printf "squib/qemu: boot time %.2fx, PSS %.2fx\n", sb / qb, sp / qp }'
 	else
