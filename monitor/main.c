@@ -51,15 +51,29 @@ static int run_vm(const struct vm_config *cfg, volatile int *reset)
  * its VM runs, so it can never build a second VM: each boot is a fresh
  * child process, and this parent (which only waits) starts another when a
  * child's guest rebooted. The flag travels through a shared page, not the
- * exit status, which a testdev guest chooses freely. The one global is the
- * child's pid, for the signal handler that forwards SIGINT/SIGTERM/SIGHUP.
+ * exit status, which a testdev guest chooses freely. The globals are the
+ * child's pid and the stop signal, for the handler that forwards
+ * SIGINT/SIGTERM/SIGHUP (a signal between two boots stops the loop).
  */
 static volatile pid_t restart_child = -1;
+static volatile sig_atomic_t restart_stop_signal;
 
 static void forward_signal(int sig)
 {
+	restart_stop_signal = sig;
 	if (restart_child > 0)
 		kill(restart_child, sig);
+}
+
+/*
+ * After a boot's monitor is gone: its workers (PR_SET_PDEATHSIG) die with
+ * it and, this process being their subreaper, are reaped here, so nothing
+ * of any boot outlives the command.
+ */
+static void reap_orphans(void)
+{
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
 }
 
 static int run_restarting(const struct vm_config *first)
@@ -70,6 +84,7 @@ static int run_restarting(const struct vm_config *first)
 	struct sigaction sa;
 	volatile int *reset;
 
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	reset = mmap(NULL, sizeof(*reset), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (reset == MAP_FAILED) {
 		fprintf(stderr, "squib: cannot map the restart flag: %s\n", strerror(errno));
@@ -86,6 +101,8 @@ static int run_restarting(const struct vm_config *first)
 		pid_t pid;
 
 		*reset = 0;
+		if (restart_stop_signal)
+			return EXIT_SIGNAL_BASE + restart_stop_signal;
 		fflush(NULL);
 		pid = fork();
 		if (pid < 0) {
@@ -106,6 +123,7 @@ static int run_restarting(const struct vm_config *first)
 			if (errno != EINTR)
 				return EXIT_SETUP_FAILED;
 		restart_child = -1;
+		reap_orphans();
 		if (WIFSIGNALED(wstatus))
 			return EXIT_SIGNAL_BASE + WTERMSIG(wstatus);
 		if (!*reset)
