@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define DEFAULT_LINUX_TIMEOUT_S 240.0
+#define DEFAULT_LINUX_TIMEOUT_S 120.0
 #define MAX_EXTRA 16
 
 const char *linux_guest_dir(void)
@@ -57,11 +57,11 @@ void linux_start(struct squib_run *run, const struct linux_boot *b)
 	squib_start(run, args);
 }
 
-struct squib_run *linux_run(struct squib_run runs[2], const struct linux_boot *b)
+struct squib_run *linux_run(struct squib_run runs[LINUX_ATTEMPTS], const struct linux_boot *b)
 {
 	double t = b->timeout_s > 0 ? b->timeout_s : linux_timeout();
 
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (int attempt = 0; attempt < LINUX_ATTEMPTS; attempt++) {
 		struct squib_run *r = &runs[attempt];
 
 		linux_start(r, b);
@@ -75,9 +75,9 @@ struct squib_run *linux_run(struct squib_run runs[2], const struct linux_boot *b
 			return r;
 		}
 		cr_log_warn("Linux boot attempt %d did not end within %.0f s; %s.\n%s", attempt + 1, t,
-			    attempt == 0 ? "trying once more" : "giving up", squib_describe(r));
+			    attempt + 1 < LINUX_ATTEMPTS ? "trying again" : "giving up", squib_describe(r));
 	}
-	cr_assert_fail("the Linux guest hung twice (see the warnings above)");
+	cr_assert_fail("the Linux guest hung %d times (see the warnings above)", LINUX_ATTEMPTS);
 	return NULL;
 }
 

@@ -28,7 +28,7 @@ static char *file_text(const char *dir, const char *name)
 
 Test(linux_disk, ext4_made_by_the_guest_checks_clean_on_the_host)
 {
-	static struct squib_run runs[2];
+	static struct squib_run runs[LINUX_ATTEMPTS];
 	static char img[PATH_MAX], disk[PATH_MAX + 8], out[PATH_MAX];
 	const char *extra[] = { "--disk", disk, NULL };
 	const struct linux_boot b = {
@@ -67,7 +67,7 @@ Test(linux_disk, ext4_made_by_the_guest_checks_clean_on_the_host)
 
 Test(linux_disk, read_only_disk_stays_byte_identical)
 {
-	static struct squib_run runs[2];
+	static struct squib_run runs[LINUX_ATTEMPTS];
 	static char img[PATH_MAX], disk[PATH_MAX + 8];
 	const char *extra[] = { "--disk", disk, NULL };
 	/* The writes must fail; the command succeeds only if they all did and a read worked. */
@@ -101,7 +101,7 @@ Test(linux_disk, read_only_disk_stays_byte_identical)
 
 Test(linux_disk, hwrng_gives_bytes)
 {
-	static struct squib_run runs[2];
+	static struct squib_run runs[LINUX_ATTEMPTS];
 	const char *extra[] = { "--rng", NULL };
 	/* 64-byte reads: each is one virtio-rng request (Linux's buffer is 64 bytes). */
 	const struct linux_boot b = {

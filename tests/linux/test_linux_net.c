@@ -122,7 +122,7 @@ static void send_to_guest(const char *data, size_t len, double timeout_s)
 
 Test(linux_net, ping_and_16_mib_each_way)
 {
-	static struct squib_run runs[2];
+	static struct squib_run runs[LINUX_ATTEMPTS];
 	static char net[64], run[1024], md5_line[128];
 	const char *extra[] = { "--net", net, NULL };
 	struct linux_boot b = { .cpus = 2, .memory_mib = 384, .run = run, .extra = extra };
