@@ -57,6 +57,16 @@ void linux_start(struct squib_run *run, const struct linux_boot *b)
 	squib_start(run, args);
 }
 
+void linux_console_strip_cr(struct squib_run *r)
+{
+	char *w = r->console;
+
+	for (const char *c = r->console; *c; c++)
+		if (*c != '\r')
+			*w++ = *c;
+	*w = '\0';
+}
+
 struct squib_run *linux_run(struct squib_run runs[LINUX_ATTEMPTS], const struct linux_boot *b)
 {
 	double t = b->timeout_s > 0 ? b->timeout_s : linux_timeout();
@@ -66,12 +76,7 @@ struct squib_run *linux_run(struct squib_run runs[LINUX_ATTEMPTS], const struct 
 
 		linux_start(r, b);
 		if (squib_wait(r, t)) {
-			char *w = r->console;
-
-			for (const char *c = r->console; *c; c++)
-				if (*c != '\r')
-					*w++ = *c;
-			*w = '\0';
+			linux_console_strip_cr(r);
 			return r;
 		}
 		cr_log_warn("Linux boot attempt %d did not end within %.0f s; %s.\n%s", attempt + 1, t,

@@ -49,6 +49,9 @@ void linux_start(struct squib_run *run, const struct linux_boot *b);
 #define LINUX_ATTEMPTS 3
 struct squib_run *linux_run(struct squib_run runs[LINUX_ATTEMPTS], const struct linux_boot *b);
 
+/* Removes the tty's \r from a finished run's console text (lines end in \n). */
+void linux_console_strip_cr(struct squib_run *r);
+
 /*
  * Asserts a boot went the whole way: the readiness marker with nproc
  * equal to cpus, `SQUIB-RUN-EXIT 0`, exit status 0, no process of the

@@ -153,12 +153,7 @@ Test(linux_net, ping_and_16_mib_each_way)
 	cr_assert_eq(host_sh("ping -c 3 -W 10 %s >/dev/null 2>&1", GUEST_IP), 0, "the host cannot ping the guest");
 	send_to_guest(want, len, 60);
 	cr_assert(squib_wait(r, linux_timeout()), "the guest did not finish\n%s", squib_describe(r));
-	for (char *w = r->console, *c = r->console; ; c++) {
-		if (*c != '\r')
-			*w++ = *c;
-		if (!*c)
-			break;
-	}
+	linux_console_strip_cr(r);
 	linux_assert_ran(r, 2);
 	cr_assert(strstr(r->console, "PING-OK"), "the guest cannot ping the host\n%s", squib_describe(r));
 
