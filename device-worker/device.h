@@ -88,6 +88,12 @@ struct device_model {
 	 * it the loop calls idle.
 	 */
 	void (*stop)(void *state);
+	/*
+	 * Optional: CONTROL_DUMP, log the device's state with device_log (the
+	 * evidence for a stall; the loop logs its own counters first). Must not
+	 * change any state a guest can see.
+	 */
+	void (*dump)(void *state);
 	/* Optional: syscalls (with their fd) the model needs inside the sandbox. */
 	unsigned (*sandbox_rules)(void *state, struct sandbox_fd_rule *out, unsigned max);
 };

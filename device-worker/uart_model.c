@@ -331,6 +331,20 @@ static unsigned uart_model_sandbox_rules(void *state, struct sandbox_fd_rule *ou
 	return n;
 }
 
+static void uart_model_dump(void *state)
+{
+	const struct uart_model *m = state;
+	const struct uart *u = &m->uart;
+
+	device_log(m->host,
+		   "state dump: uart ier %#x lcr %#x mcr %#x thri %s%s rx fifo %u; line %s; %zu bytes waiting%s%s; "
+		   "written %llu dropped %llu edges %llu input %llu",
+		   u->ier, u->lcr, u->mcr, u->thri_pending ? "pending" : "clear", u->tx_busy ? " tx busy" : "",
+		   u->rx_count, m->irq_line ? "high" : "low", m->tail - m->head, m->busy ? ", output fd busy" : "",
+		   m->stuck ? ", stuck" : "", (unsigned long long)m->written, (unsigned long long)m->dropped,
+		   (unsigned long long)m->irqs, (unsigned long long)m->input_bytes);
+}
+
 const struct device_model uart_device_model = {
 	.name = "uart",
 	.state_size = sizeof(struct uart_model),
@@ -342,4 +356,5 @@ const struct device_model uart_device_model = {
 	.timeout_ms = uart_model_timeout_ms,
 	.stop = uart_model_stop,
 	.sandbox_rules = uart_model_sandbox_rules,
+	.dump = uart_model_dump,
 };

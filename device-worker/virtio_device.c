@@ -413,6 +413,56 @@ void virtio_dev_poll_events(void *state, const struct pollfd *pfd, unsigned n)
 	}
 }
 
+/* A 16-bit ring field from guest RAM (through the checked accessor), -1 when unreadable. */
+static int32_t ring_u16(const struct virtio_dev *vd, uint64_t gpa)
+{
+	uint16_t v;
+
+	return guest_mem_read(&vd->host->mem, gpa, &v, sizeof(v)) == 0 ? v : -1;
+}
+
+static unsigned inflight_count(const struct virtio_queue_state *qs)
+{
+	unsigned n = 0;
+
+	for (unsigned w = 0; w < VIRTIO_STATE_INFLIGHT_WORDS; w++)
+		n += (unsigned)__builtin_popcountll(qs->inflight[w]);
+	return n;
+}
+
+void virtio_dev_dump(void *state)
+{
+	struct virtio_dev *vd = state;
+	const struct virtio_state *st = vd->st;
+
+	device_log(vd->host,
+		   "state dump: status %#x features %#llx isr %#x pushes since isr read %llu; kicks %llu chains %llu "
+		   "interrupts %llu resamples %llu needs-reset %llu",
+		   st->status, (unsigned long long)st->driver_features,
+		   __atomic_load_n(&st->interrupt_status, __ATOMIC_ACQUIRE), (unsigned long long)vd->pushes_since_isr_read,
+		   (unsigned long long)vd->stats.kicks, (unsigned long long)vd->stats.chains,
+		   (unsigned long long)vd->stats.interrupts, (unsigned long long)vd->stats.resamples,
+		   (unsigned long long)vd->stats.needs_reset);
+	for (unsigned q = 0; q < vd->model->nqueues; q++) {
+		const struct virtq *vq = &vd->vq[q];
+
+		if (vq->size == 0) {
+			device_log(vd->host, "state dump: queue %u not ready", q);
+			continue;
+		}
+		device_log(vd->host,
+			   "state dump: queue %u size %u device last_avail %u used %u in flight %u | driver avail.idx %d "
+			   "avail.flags %d used_event %d | used.idx %d used.flags %d avail_event %d",
+			   q, vq->size, vq->last_avail_idx, vq->used_idx, inflight_count(&st->queues[q]),
+			   ring_u16(vd, vq->avail_gpa + VIRTQ_AVAIL_IDX_OFF), ring_u16(vd, vq->avail_gpa + VIRTQ_AVAIL_FLAGS_OFF),
+			   ring_u16(vd, vq->avail_gpa + virtq_used_event_off(vq->size)),
+			   ring_u16(vd, vq->used_gpa + VIRTQ_USED_IDX_OFF), ring_u16(vd, vq->used_gpa + VIRTQ_USED_FLAGS_OFF),
+			   ring_u16(vd, vq->used_gpa + virtq_avail_event_off(vq->size)));
+	}
+	if (vd->model->dump)
+		vd->model->dump(vd, vd->ms);
+}
+
 unsigned virtio_dev_sandbox_rules(void *state, struct sandbox_fd_rule *out, unsigned max)
 {
 	struct virtio_dev *vd = state;

@@ -103,6 +103,8 @@ struct virtio_model {
 	unsigned (*sandbox_rules)(void *ms, struct sandbox_fd_rule *out, unsigned max);
 	/* Optional: nothing is pending; flush batched work. */
 	void (*idle)(struct virtio_dev *vd, void *ms);
+	/* Optional: log the model's own state for a state dump (after the glue's). */
+	void (*dump)(struct virtio_dev *vd, void *ms);
 };
 
 struct virtio_dev_stats {
@@ -218,6 +220,12 @@ void virtio_dev_idle(void *state);
 unsigned virtio_dev_pollfds(void *state, struct pollfd *pfd, unsigned max);
 void virtio_dev_poll_events(void *state, const struct pollfd *pfd, unsigned n);
 unsigned virtio_dev_sandbox_rules(void *state, struct sandbox_fd_rule *out, unsigned max);
+/*
+ * Logs the transport and every queue: the device's indices beside the
+ * driver's (avail->idx, used->idx and the event indices read from guest
+ * RAM), in-flight chains, InterruptStatus, counters; then the model's dump.
+ */
+void virtio_dev_dump(void *state);
 
 /*
  * A struct device_model for a virtio model: init_fn is a one-line wrapper
@@ -229,7 +237,7 @@ unsigned virtio_dev_sandbox_rules(void *state, struct sandbox_fd_rule *out, unsi
 		.name = (dev_name), .state_size = sizeof(struct virtio_dev), .init = (init_fn),     \
 		.handle = virtio_dev_handle, .idle = virtio_dev_idle,                               \
 		.pollfds = virtio_dev_pollfds, .poll_events = virtio_dev_poll_events,              \
-		.sandbox_rules = virtio_dev_sandbox_rules,                                          \
+		.sandbox_rules = virtio_dev_sandbox_rules, .dump = virtio_dev_dump,                 \
 	}
 
 #endif

@@ -558,6 +558,25 @@ static unsigned net_sandbox_rules(void *ms, struct sandbox_fd_rule *out, unsigne
 	return 2;
 }
 
+static void net_dump(struct virtio_dev *vd, void *ms)
+{
+	const struct virtio_net *n = ms;
+	const struct virtio_net_stats *st = &n->stats;
+
+	device_log(vd->host,
+		   "state dump: net%s rx %s%s, tx%s%s%s; tx %llu frames %llu bytes (blocked %llu, dropped %llu) "
+		   "rx %llu frames %llu bytes (no buffers %llu, dropped %llu)",
+		   n->dead ? " backend dead," : "", n->rx_enabled ? "polling the tap" : "not polling the tap",
+		   n->rx_held ? ", a chain held" : "", n->tx_held ? " a chain held" : "",
+		   n->tx_blocked ? " waiting for POLLOUT" : "", n->tx_more ? " more to send" : "",
+		   (unsigned long long)st->tx_frames, (unsigned long long)st->tx_bytes,
+		   (unsigned long long)st->tx_blocked,
+		   (unsigned long long)(st->tx_bad_hdr + st->tx_bad_size + st->tx_errors + st->tx_abandoned + st->tx_dead),
+		   (unsigned long long)st->rx_frames, (unsigned long long)st->rx_bytes,
+		   (unsigned long long)st->rx_no_buffers,
+		   (unsigned long long)(st->rx_too_big + st->rx_runt + st->rx_bad_hdr));
+}
+
 const struct virtio_model virtio_net_model = {
 	.name = "virtio-net",
 	.device_id = VIRTIO_ID_NET,
@@ -571,6 +590,7 @@ const struct virtio_model virtio_net_model = {
 	.backend_pollfds = net_backend_pollfds,
 	.backend_event = net_backend_event,
 	.sandbox_rules = net_sandbox_rules,
+	.dump = net_dump,
 };
 
 static int net_device_init(void *state, struct device_host *host)

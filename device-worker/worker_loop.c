@@ -249,6 +249,20 @@ static int stop(struct worker_loop *wl)
 }
 
 /* Reads every queued control message. CONTINUE, STOP or a fatal -errno. */
+/* CONTROL_DUMP: the loop's own view (rings, wake-ups), then the model's. */
+static void dump(struct worker_loop *wl)
+{
+	device_log(wl->host, "state dump: %u rings, %llu sleeps, %llu doorbells, spin %u of %u", wl->nrings,
+		   (unsigned long long)wl->sleeps, (unsigned long long)wl->doorbells, wl->spin_iters, wl->spin_max);
+	for (unsigned i = 0; i < wl->nrings; i++)
+		if (wl->rings[i].dead || ring_pending(&wl->rings[i].c))
+			device_log(wl->host, "state dump: ring %u (vcpu%u)%s%s", i, i,
+				   wl->rings[i].dead ? " broke the protocol" : "",
+				   ring_pending(&wl->rings[i].c) ? " has records waiting" : "");
+	if (wl->model->dump)
+		wl->model->dump(wl->state);
+}
+
 static int handle_control(struct worker_loop *wl)
 {
 	struct control_msg m;
@@ -273,6 +287,10 @@ static int handle_control(struct worker_loop *wl)
 		}
 		if (m.type == CONTROL_STOP)
 			return stop(wl);
+		if (m.type == CONTROL_DUMP) {
+			dump(wl);
+			continue;
+		}
 		device_log(wl->host, "unexpected control message type %u ignored", m.type);
 	}
 }

@@ -272,6 +272,16 @@ void device_worker_stop(struct device_instance *dev)
 		device_worker_kill(dev);
 }
 
+void device_worker_request_dump(struct device_instance *dev)
+{
+	struct control_msg msg = { .type = CONTROL_DUMP };
+
+	if (!dev->alive)
+		return;
+	if (send(dev->control_fd, &msg, sizeof(msg), MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(msg))
+		mlog("device worker %s: cannot ask it for a state dump: %s", dev->spec->name, strerror(errno));
+}
+
 /* SIGKILL and reap synchronously (used on set-up failure and stop time-outs). */
 void device_worker_kill(struct device_instance *dev)
 {

@@ -153,6 +153,16 @@ static void handle_monitor_exit(struct vm *vm, struct vcpu_instance *v, const st
 		vm_end(vm, EXIT_GUEST_DONE, "guest reset (vcpu%u); %s", v->index,
 		       vm->cfg.on_reboot == REBOOT_RESTART ? "booting it again" : "the VM ends (--on-reboot exit)");
 		return;
+	case VM_EXIT_TRIPLE_FAULT:
+		/* Not a reset the guest asked for: its registers are logged just above. */
+		if (vm->cfg.on_reboot == REBOOT_RESTART) {
+			vm->reset_requested = true;
+			vm_end(vm, EXIT_GUEST_DONE, "guest triple fault (vcpu%u); booting it again", v->index);
+		} else {
+			vm_end(vm, EXIT_GUEST_FAULT, "guest triple fault (vcpu%u): the CPU faulted while delivering "
+			       "a double fault; the VM ends with status %d", v->index, EXIT_GUEST_FAULT);
+		}
+		return;
 	case VM_EXIT_INTERNAL_ERROR:
 		sanitize(msg, sizeof(msg), e->u.internal_error.message);
 		vm_end(vm, EXIT_VCPU_FAILED, "vcpu%u stopped: %s", v->index, msg);
@@ -321,6 +331,25 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	vm_end(vm, EXIT_SIGNAL_BASE + (int)sig, "stopped by SIG%s", sigabbrev_np((int)sig) ?: "?");
 }
 
+/*
+ * SIGUSR1: log the state of every vCPU and device and keep running. The test
+ * harness sends it to a VM that missed its deadline, before it kills it;
+ * an operator can send it to a guest that seems stuck.
+ */
+static void on_dump_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct vm *vm = arg;
+
+	(void)sig;
+	(void)what;
+	if (vm->ending)
+		return;
+	mlog("state dump requested (SIGUSR1)");
+	vcpu_workers_request_dump(vm);
+	for (unsigned d = 0; d < vm->ndevices; d++)
+		device_worker_request_dump(&vm->devices[d]);
+}
+
 int supervisor_setup(struct vm *vm)
 {
 	static const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
@@ -333,6 +362,9 @@ int supervisor_setup(struct vm *vm)
 		if (!vm->ev_signals[i] || evsignal_add(vm->ev_signals[i], NULL) < 0)
 			return -ENOMEM;
 	}
+	vm->ev_signals[3] = evsignal_new(vm->base, SIGUSR1, on_dump_signal, vm);
+	if (!vm->ev_signals[3] || evsignal_add(vm->ev_signals[3], NULL) < 0)
+		return -ENOMEM;
 	vm->ev_doorbell = event_new(vm->base, vm->monitor_doorbell_fd, EV_READ | EV_PERSIST, on_doorbell, vm);
 	if (!vm->ev_doorbell || event_add(vm->ev_doorbell, NULL) < 0)
 		return -ENOMEM;
@@ -369,7 +401,7 @@ void supervisor_teardown(struct vm *vm)
 	for (unsigned i = 0; vm->vcpus && i < vm->ncpus; i++)
 		if (vm->vcpus[i].ev_pid)
 			event_free(vm->vcpus[i].ev_pid);
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < ARRAY_SIZE(vm->ev_signals); i++)
 		if (vm->ev_signals[i])
 			event_free(vm->ev_signals[i]);
 	if (vm->ev_doorbell)

@@ -76,6 +76,7 @@ static int prepare_one(struct vm *vm, struct vcpu_instance *v)
 	v->worker = w;
 	w->magic = VCPU_WORKER_MAGIC;
 	w->index = v->index;
+	atomic_store(&w->waiting_for_device, -1);
 	w->vcpu_fd = v->kvm.fd;
 	w->log_fd = 2;
 	w->run = v->kvm.run;
@@ -195,5 +196,22 @@ void vcpu_workers_kill_all(struct vm *vm)
 		while (waitid(P_PIDFD, (id_t)v->pidfd, &info, WEXITED) < 0 && errno == EINTR)
 			;
 		v->alive = false;
+	}
+}
+
+void vcpu_workers_request_dump(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu_instance *v = &vm->vcpus[i];
+		/* Written by the worker: an index it may have scribbled, so range-checked. */
+		int32_t dev = atomic_load(&v->worker->waiting_for_device);
+
+		if (!v->alive)
+			continue;
+		if (dev >= 0 && (unsigned)dev < vm->ndevices)
+			mlog("vcpu%u: waiting for a reply from device %s", i, vm->devices[dev].spec->name);
+		atomic_store(&v->worker->dump_requested, 1);
+		if (syscall(SYS_pidfd_send_signal, v->pidfd, VCPU_DUMP_SIGNAL, NULL, 0) < 0)
+			mlog("vcpu%u: cannot signal it for a state dump: %s", i, strerror(errno));
 	}
 }

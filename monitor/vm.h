@@ -123,7 +123,7 @@ struct vm {
 	/* The event loop and how the VM ends. */
 	struct event_base *base;
 	struct event *ev_doorbell;
-	struct event *ev_signals[3];
+	struct event *ev_signals[4];
 	struct event *ev_stop_timeout;
 	bool ending;
 	bool reset_requested; /* the guest rebooted (--on-reboot decides what follows) */
@@ -147,11 +147,15 @@ int virtio_devices_wire(struct vm *vm) MUST_USE;
 int device_workers_spawn(struct vm *vm) MUST_USE;
 void device_worker_stop(struct device_instance *dev);
 void device_worker_kill(struct device_instance *dev);
+/* CONTROL_DUMP: the worker logs its device's state (a stall's evidence). */
+void device_worker_request_dump(struct device_instance *dev);
 
 /* vCPU workers (monitor/vcpu_workers.c). */
 int vcpu_workers_prepare(struct vm *vm) MUST_USE;
 int vcpu_workers_spawn(struct vm *vm) MUST_USE;
 void vcpu_workers_kill_all(struct vm *vm);
+/* Each live vCPU worker logs its registers (VCPU_DUMP_SIGNAL); a vCPU waiting on a device says which. */
+void vcpu_workers_request_dump(struct vm *vm);
 
 /* The event loop (monitor/supervisor.c). */
 int supervisor_setup(struct vm *vm) MUST_USE;

@@ -20,6 +20,8 @@ enum control_type {
 	CONTROL_RING_ERROR = 3,
 	/* monitor -> device: no vCPU runs any more; drain every ring, flush, exit 0. */
 	CONTROL_STOP = 4,
+	/* monitor -> device: log the device's state (queues, interrupt, model) and carry on. arg = 0. */
+	CONTROL_DUMP = 5,
 };
 
 struct control_msg {

@@ -27,8 +27,14 @@ enum vm_exit_kind {
 	VM_EXIT_SHUTDOWN = 8,
 	VM_EXIT_DEBUG = 9,
 	VM_EXIT_INTERNAL_ERROR = 10,
+	/*
+	 * The CPU met a fault while delivering a double fault (x86: triple
+	 * fault, KVM_EXIT_SHUTDOWN). A PC resets on it; squib reports it apart
+	 * from a reset the guest asked for, because it is almost always a bug.
+	 */
+	VM_EXIT_TRIPLE_FAULT = 11,
 };
-#define VM_EXIT_KIND_MAX VM_EXIT_INTERNAL_ERROR
+#define VM_EXIT_KIND_MAX VM_EXIT_TRIPLE_FAULT
 
 #define VM_MMIO_DATA_MAX 8
 #define VM_PIO_DATA_MAX 4

@@ -195,6 +195,7 @@ static int validate_exit(const struct vm_exit *e)
 	case VM_EXIT_RESET:
 	case VM_EXIT_SHUTDOWN:
 	case VM_EXIT_DEBUG:
+	case VM_EXIT_TRIPLE_FAULT:
 		return 0;
 	}
 	return -EINVAL;
@@ -249,6 +250,7 @@ static int pack_exit(msgpack_packer *pk, const struct vm_exit *e)
 	case VM_EXIT_HLT:
 	case VM_EXIT_RESET:
 	case VM_EXIT_SHUTDOWN:
+	case VM_EXIT_TRIPLE_FAULT:
 		return pack_head(pk, 2, tag);
 	}
 	return -1; /* unreachable: validated */
@@ -493,6 +495,7 @@ static const uint8_t exit_fields[VM_EXIT_KIND_MAX + 1] = {
 	[VM_EXIT_SHUTDOWN] = 2,
 	[VM_EXIT_DEBUG] = 4,
 	[VM_EXIT_INTERNAL_ERROR] = 3,
+	[VM_EXIT_TRIPLE_FAULT] = 2,
 };
 
 static int decode_exit_fields(const msgpack_object *top, struct vm_exit *out)
@@ -570,6 +573,7 @@ static int decode_exit_fields(const msgpack_object *top, struct vm_exit *out)
 	case VM_EXIT_HLT:
 	case VM_EXIT_RESET:
 	case VM_EXIT_SHUTDOWN:
+	case VM_EXIT_TRIPLE_FAULT:
 		return 0;
 	}
 	return -ENOMSG; /* unreachable: the tag was range-checked */
@@ -623,6 +627,7 @@ const char *vm_exit_kind_name(enum vm_exit_kind kind)
 	case VM_EXIT_SHUTDOWN: return "shutdown";
 	case VM_EXIT_DEBUG: return "debug";
 	case VM_EXIT_INTERNAL_ERROR: return "internal-error";
+	case VM_EXIT_TRIPLE_FAULT: return "triple-fault";
 	}
 	return "unknown";
 }

@@ -14,10 +14,11 @@
  * to a guest escaping KVM. Firecracker allows its vCPU threads 27 syscalls.
  */
 static const struct sandbox_rule vcpu_rules[] = {
-	{ SYS_ioctl, "KVM_RUN and the 6 vCPU ioctls of vcpu-worker/kvm_vcpu.h, on its own vCPU fd only" },
+	{ SYS_ioctl, "KVM_RUN and the 7 vCPU ioctls of vcpu-worker/kvm_vcpu.h, on its own vCPU fd only" },
 	{ SYS_write, "doorbell eventfds of its device workers and the monitor, and one-line logs on stderr" },
 	{ SYS_futex, "sleeping on a full ring or a pending reply, and the start gate" },
 	{ SYS_clock_gettime, "testdev's clock hypercall when testdev runs inline (benchmark baseline)" },
+	{ SYS_rt_sigreturn, "returning from the empty SIGUSR1 handler that interrupts KVM_RUN for a state dump" },
 	{ SYS_exit_group, "ending after a terminal exit" },
 };
 
@@ -45,7 +46,7 @@ static const struct sandbox_rule monitor_rules[] = {
 	{ SYS_sendto, "control messages to device workers" },
 	{ SYS_recvfrom, "control messages from device workers" },
 	{ SYS_waitid, "reaping workers through their pidfds" },
-	{ SYS_pidfd_send_signal, "SIGKILL to workers at teardown" },
+	{ SYS_pidfd_send_signal, "SIGKILL to workers at teardown; SIGUSR1 to vCPU workers for a state dump" },
 	{ SYS_kill, "SIGKILL to a worker without a pidfd" },
 	{ SYS_futex, "the vCPU start gate" },
 	{ SYS_close, "releasing fds at teardown" },

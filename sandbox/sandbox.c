@@ -29,7 +29,7 @@
 
 /* The ioctls a vCPU worker may issue on its vCPU fd (vcpu-worker/kvm_vcpu.h). */
 static const unsigned long vcpu_ioctls[] = {
-	KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS,
+	KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS,
 	KVM_SET_GUEST_DEBUG, KVM_TRANSLATE,
 };
 
@@ -106,6 +106,12 @@ static int add_rule(scmp_filter_ctx ctx, enum sandbox_role role, int nr, const s
 		return add_vcpu_rule(ctx, nr, p);
 	if (role == SANDBOX_ROLE_DEVICE && !sanitized_build())
 		return add_device_rule(ctx, nr, p);
+	if (nr == SYS_pidfd_send_signal && role == SANDBOX_ROLE_MONITOR) {
+		/* SIGKILL at teardown; SIGUSR1 kicks a vCPU worker for a state dump (vcpu-worker/worker.h). */
+		int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, SIGKILL));
+
+		return r ? r : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, SIGUSR1));
+	}
 	if (nr == SYS_kill || nr == SYS_pidfd_send_signal)
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, SIGKILL));
 	if (role == SANDBOX_ROLE_MONITOR && nr == SYS_ioctl) {

@@ -153,8 +153,8 @@ void vcpu_decode_exit(const struct kvm_run *run, size_t run_size, uint32_t rep, 
 		out->kind = VM_EXIT_HLT;
 		return;
 	case KVM_EXIT_SHUTDOWN:
-		/* A triple fault: the x86 machine resets. */
-		out->kind = VM_EXIT_RESET;
+		/* A triple fault (a PC would reset; squib reports it as a fault). */
+		out->kind = VM_EXIT_TRIPLE_FAULT;
 		return;
 	case KVM_EXIT_SYSTEM_EVENT:
 		decode_system_event(run, out);

@@ -32,6 +32,13 @@ static inline MUST_USE long kvm_vcpu_set_regs(int fd, const struct kvm_regs *reg
 	return raw_ioctl(fd, KVM_SET_REGS, (unsigned long)regs);
 }
 
+/* Precondition: sregs points to a struct kvm_sregs. Read-only: used for state dumps. */
+static inline MUST_USE long kvm_vcpu_get_sregs(int fd, struct kvm_sregs *sregs)
+{
+	return raw_ioctl(fd, KVM_GET_SREGS, (unsigned long)sregs);
+}
+
+/* Precondition: ev points to a struct kvm_vcpu_events. */
 static inline MUST_USE long kvm_vcpu_get_events(int fd, struct kvm_vcpu_events *ev)
 {
 	return raw_ioctl(fd, KVM_GET_VCPU_EVENTS, (unsigned long)ev);

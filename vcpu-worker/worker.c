@@ -3,8 +3,8 @@
  * The vCPU worker's KVM_RUN loop. Freestanding: see worker.h.
  *
  * Syscalls after the seccomp filter is loaded (sandbox/roles.c lists them):
- * ioctl on the vCPU fd (KVM_RUN, KVM_GET/SET_REGS, KVM_GET/SET_VCPU_EVENTS,
- * KVM_SET_GUEST_DEBUG, KVM_TRANSLATE), write (log fd, doorbell eventfds),
+ * ioctl on the vCPU fd (KVM_RUN, KVM_GET/SET_REGS, KVM_GET_SREGS,
+ * KVM_GET/SET_VCPU_EVENTS, KVM_SET_GUEST_DEBUG, KVM_TRANSLATE), write (log fd, doorbell eventfds),
  * futex (ring waits), exit_group, clock_gettime (inline testdev only).
  */
 #include "vcpu-worker/worker.h"
@@ -19,6 +19,7 @@
 #include "common/platform.h"
 #include "common/raw_syscall.h"
 #include "device-worker/testdev.h"
+#include "vcpu-worker/cpu_dump.h"
 #include "vcpu-worker/decode.h"
 #include "vcpu-worker/kvm_vcpu.h"
 
@@ -96,14 +97,23 @@ static long raw_sigaction(int sig, void *handler, unsigned long flags)
 	return raw_syscall6(SYS_rt_sigaction, sig, (long)&ka, 0, 8, 0, 0);
 }
 
+/*
+ * VCPU_DUMP_SIGNAL's handler: nothing. Its only job is to interrupt KVM_RUN
+ * (or a futex wait, which simply waits again); the loop then looks at
+ * dump_requested.
+ */
+static void vcpu_kick_handler(int sig)
+{
+	(void)sig;
+}
+
 /* ---- set-up ------------------------------------------------------------- */
 
 static int worker_setup_signals(struct vcpu_worker *w)
 {
 	/* The monitor owns the terminal: keyboard and job-control signals are its. */
 	static const int ignored[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGPIPE, SIGTSTP,
-				       SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD,
-				       SIGWINCH };
+				       SIGTTIN, SIGTTOU, SIGUSR2, SIGALRM, SIGCHLD, SIGWINCH };
 	uint64_t none = 0;
 	long r;
 
@@ -113,6 +123,10 @@ static int worker_setup_signals(struct vcpu_worker *w)
 			return (int)r;
 	}
 	r = raw_sigaction(SIGSYS, (void *)vcpu_sigsys_handler, SA_SIGINFO);
+	if (r < 0)
+		return (int)r;
+	/* No SA_RESTART: KVM_RUN must come back with -EINTR. */
+	r = raw_sigaction(VCPU_DUMP_SIGNAL, (void *)vcpu_kick_handler, 0);
 	if (r < 0)
 		return (int)r;
 	/* Die with the monitor. */
@@ -294,7 +308,9 @@ static bool send_to_device(struct vcpu_worker *w, uint32_t dev, const struct vm_
 	}
 	if (!vm_exit_needs_reply(e))
 		return true;
+	atomic_store(&w->waiting_for_device, (int32_t)dev);
 	err = ring_wait_reply(&w->device_rings[dev], seq, buf, sizeof(buf), &rlen);
+	atomic_store(&w->waiting_for_device, -1);
 	if (err == 0)
 		err = vm_reply_decode(&w->decoder, buf, rlen, &reply);
 	if (err == 0 && reply.len != reply_len)
@@ -621,6 +637,10 @@ static void handle_exit(struct vcpu_worker *w)
 		if (try_inject_int3(w))
 			return;
 		break;
+	case KVM_EXIT_SHUTDOWN:
+		/* A triple fault: leave the evidence before the VM goes away. */
+		vcpu_dump_cpu(w->vcpu_fd, w->log_fd, w->index, "triple fault");
+		break;
 	default:
 		break;
 	}
@@ -680,10 +700,22 @@ int vcpu_worker_main(void *arg)
 	for (;;) {
 		long r = kvm_vcpu_run(w->vcpu_fd);
 
+		if (r == -EINTR && atomic_exchange(&w->dump_requested, 0)) {
+			/* No exit is half-done here: KVM completes one before it returns -EINTR. */
+			w->run->immediate_exit = 0;
+			vcpu_dump_cpu(w->vcpu_fd, w->log_fd, w->index, "state dump");
+		}
 		if (r == -EINTR || r == -EAGAIN)
 			continue;
 		if (r < 0)
 			stop_with_error(w, "KVM_RUN", r);
 		handle_exit(w);
+		/*
+		 * The kick landed while the exit was handled: re-enter with
+		 * immediate_exit, which completes the exit without running the
+		 * guest and returns -EINTR, so the registers read are consistent.
+		 */
+		if (atomic_load(&w->dump_requested))
+			w->run->immediate_exit = 1;
 	}
 }

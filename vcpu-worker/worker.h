@@ -17,6 +17,7 @@
 #define SQUIB_VCPU_WORKER_H
 
 #include <linux/kvm.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -88,9 +89,25 @@ struct vcpu_worker {
 	struct vcpu_stats stats;
 	_Atomic uint32_t device_faults;     /* bit d: device d broke the ring protocol */
 	_Atomic int32_t inline_exit_status; /* inline testdev exit port: status + 1, 0 if none */
+	/* The device whose reply this vCPU waits for, -1 when it waits for none. */
+	_Atomic int32_t waiting_for_device;
 	struct vcpu_unclaimed_log unclaimed;
+
+	/*
+	 * Written by the monitor: set before it sends VCPU_DUMP_SIGNAL; the
+	 * worker logs its registers (cpu_dump.h) at its next KVM_RUN return
+	 * and clears it.
+	 */
+	_Atomic uint32_t dump_requested;
 };
 _Static_assert(sizeof(struct vcpu_worker) < VCPU_WORKER_REGION_SIZE / 2, "room for the stack");
+
+/*
+ * The signal that makes a worker's KVM_RUN return (-EINTR) so it can honour
+ * dump_requested. The worker handles it with an empty handler; every other
+ * signal but SIGKILL and SIGSYS is ignored.
+ */
+#define VCPU_DUMP_SIGNAL SIGUSR1
 
 /* Worker exit statuses (the monitor reads them from waitid). */
 #define VCPU_EXIT_STOPPED 0  /* a terminal VmExit was posted to the monitor ring */

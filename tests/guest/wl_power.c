@@ -2,7 +2,7 @@
 /*
  * Ending the VM without testdev:
  *   triple    prints `triple: faulting`, loads an IDT with limit 0 and runs
- *             ud2: #UD -> #DF -> triple fault (the monitor reports a reset).
+ *             ud2: #UD -> #DF -> triple fault (the monitor reports it, status 5).
  *   reset     prints `reset: writing 0xfe to port 0x64` and resets (i8042).
  *   poweroff  prints `poweroff: writing PM1a` and powers off (PM1a S5).
  * vCPUs other than 0 halt. If the VM goes on, vCPU 0 says so and halts.

@@ -23,6 +23,8 @@
 #define MAX_RUNS 8
 #define MAX_ARGS 64
 #define POLL_S 0.02
+/* How long a monitor that missed its deadline gets to write its state dump. */
+#define DUMP_WAIT_S 3.0
 
 /* Runs of the current test (each test runs in its own process). */
 static struct squib_run *runs[MAX_RUNS];
@@ -389,6 +391,21 @@ static void kill_and_reap(struct squib_run *r)
 	record_status(r, wstatus);
 }
 
+/*
+ * A monitor that missed its deadline is asked for a state dump first
+ * (SIGUSR1: every vCPU's registers, every device's queues and interrupt
+ * state, on its stderr), so the failure report shows where the guest was.
+ */
+static void dump_state_before_kill(struct squib_run *r)
+{
+	double until = now_s() + DUMP_WAIT_S;
+
+	if (kill(r->pid, SIGUSR1) < 0)
+		return;
+	while (!try_reap(r) && now_s() < until)
+		sleep_s(POLL_S);
+}
+
 bool squib_wait(struct squib_run *r, double timeout_s)
 {
 	double deadline = now_s() + timeout_s;
@@ -397,6 +414,7 @@ bool squib_wait(struct squib_run *r, double timeout_s)
 	while (!try_reap(r)) {
 		if (now_s() >= deadline) {
 			r->timed_out = true;
+			dump_state_before_kill(r);
 			kill_and_reap(r);
 			break;
 		}
@@ -476,7 +494,7 @@ const char *squib_describe(struct squib_run *r)
 	snprintf(r->desc, sizeof(r->desc),
 		 "command: %s\nstatus: %s\n--- stderr (tail) ---\n%s\n--- stdout (tail) ---\n%s\n"
 		 "--- console (tail) ---\n%s\n--- end ---",
-		 r->cmd, status, tail_of(e, 2000), tail_of(o, 600), tail_of(c, 2500));
+		 r->cmd, status, tail_of(e, 6000), tail_of(o, 600), tail_of(c, 2500));
 	free(fc);
 	free(fe);
 	free(fo);

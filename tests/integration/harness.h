@@ -33,6 +33,7 @@
 #define SQUIB_EXIT_USAGE 2
 #define SQUIB_EXIT_VCPU_DIED 3
 #define SQUIB_EXIT_DEVICE_DIED 4
+#define SQUIB_EXIT_GUEST_FAULT 5
 
 struct squib_run {
 	pid_t pid;      /* monitor pid (also its process group); -1 before start */
@@ -49,7 +50,7 @@ struct squib_run {
 	bool custom_stdio;         /* squib_set_stdio was called */
 	int stdin_fd, stdout_fd;   /* its fds (-1: the default) */
 	char cmd[2048];            /* the command, for messages */
-	char desc[8192];           /* squib_describe's buffer */
+	char desc[16384];           /* squib_describe's buffer */
 };
 
 const char *squib_build_dir(void);

@@ -10,15 +10,24 @@
 
 TestSuite(lifecycle, .fini = squib_teardown);
 
-Test(lifecycle, triple_fault_is_a_reset)
+/*
+ * A triple fault is not a reset the guest asked for: it has its own status
+ * and message, and the faulting vCPU's state is logged (the guest loaded an
+ * IDT with limit 0, so the dump must say so).
+ */
+Test(lifecycle, triple_fault_has_its_own_status_and_dump)
 {
 	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 
 	squib_run_init(&r);
 	squib_run_guest(&r, 1, false, "triple");
-	cr_assert_eq(r.status, SQUIB_EXIT_OK, "%s", squib_describe(&r));
+	cr_assert_eq(r.status, SQUIB_EXIT_GUEST_FAULT, "%s", squib_describe(&r));
 	cr_assert(strstr(r.console, "triple: faulting\n"), "guest never ran\n%s", squib_describe(&r));
-	cr_assert(contains_ci(r.err, "reset"), "stderr does not mention a reset\n%s", squib_describe(&r));
+	cr_assert(strstr(r.err, "guest triple fault (vcpu0)"), "no triple-fault message\n%s", squib_describe(&r));
+	cr_assert(!contains_ci(r.err, "reset"), "a triple fault reported as a reset\n%s", squib_describe(&r));
+	cr_assert(strstr(r.err, "vcpu0: triple fault: rip=0x"), "no register dump\n%s", squib_describe(&r));
+	cr_assert(strstr(r.err, " idt_limit=0x0 "), "the dump does not show the empty IDT\n%s", squib_describe(&r));
+	cr_assert(strstr(r.err, "vcpu0: triple fault: exception"), "no event dump\n%s", squib_describe(&r));
 }
 
 Test(lifecycle, i8042_reset)

@@ -422,13 +422,14 @@ Test(decode, hlt)
 	cr_assert_eq(e.kind, VM_EXIT_HLT, "kind %d, expected Hlt", e.kind);
 }
 
-Test(decode, shutdown_is_reset)
+Test(decode, shutdown_is_a_triple_fault)
 {
 	struct vm_exit e;
 
 	run->exit_reason = KVM_EXIT_SHUTDOWN;
 	e = decode(0);
-	cr_assert_eq(e.kind, VM_EXIT_RESET, "a triple fault (KVM_EXIT_SHUTDOWN) is a Reset, got kind %d", e.kind);
+	cr_assert_eq(e.kind, VM_EXIT_TRIPLE_FAULT, "a triple fault (KVM_EXIT_SHUTDOWN) is a TripleFault, got kind %d",
+		     e.kind);
 }
 
 Test(decode, system_event_shutdown)

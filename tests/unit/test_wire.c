@@ -313,7 +313,7 @@ Test(wire, hypercall_roundtrip)
 Test(wire, argumentless_roundtrip)
 {
 	static const enum vm_exit_kind kinds[] = { VM_EXIT_WFI, VM_EXIT_WFE, VM_EXIT_HLT, VM_EXIT_RESET,
-						   VM_EXIT_SHUTDOWN };
+						   VM_EXIT_SHUTDOWN, VM_EXIT_TRIPLE_FAULT };
 
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 		struct vm_exit e;
@@ -511,7 +511,7 @@ Test(wire, encode_rejects_invalid)
 	size_t len;
 	struct vm_exit e;
 	struct vm_reply r;
-	static const int bad_kinds[] = { 0, 11, 200, -1 };
+	static const int bad_kinds[] = { 0, VM_EXIT_KIND_MAX + 1, 200, -1 };
 	static const uint8_t bad_mmio[] = { 0, 9, 16, 255 };
 	static const uint8_t bad_pio[] = { 0, 3, 5, 8, 255 };
 
@@ -619,7 +619,7 @@ static const struct bad_case bad_cases[] = {
 	BAD("version 2, alone", -EPROTONOSUPPORT, 0x91, 0x02),
 	/* Tag. */
 	BAD("tag 0", -ENOMSG, 0x92, 0x01, 0x00),
-	BAD("tag 11", -ENOMSG, 0x92, 0x01, 0x0b),
+	BAD("tag 12", -ENOMSG, 0x92, 0x01, 0x0c),
 	BAD("tag 200", -ENOMSG, 0x92, 0x01, 0xcc, 0xc8),
 	BAD("tag 2^32+1", -ENOMSG, 0x92, 0x01, 0xcf, 0, 0, 0, 1, 0, 0, 0, 1),
 	BAD("tag UINT64_MAX", -ENOMSG, 0x92, 0x01, 0xcf, X8(0xff)),
@@ -644,6 +644,7 @@ static const struct bad_case bad_cases[] = {
 	BAD("debug too long", -EBADMSG, 0x95, 0x01, 0x09, 0x00, 0x00, 0x00),
 	BAD("internal error without message", -EBADMSG, 0x92, 0x01, 0x0a),
 	BAD("internal error with two messages", -EBADMSG, 0x94, 0x01, 0x0a, 0xa0, 0xa0),
+	BAD("triple fault with a field", -EBADMSG, 0x93, 0x01, 0x0b, 0x00),
 	/* mmio fields. */
 	BAD("mmio addr negative fixint", -EBADMSG, 0x95, 0x01, 0x01, 0xff, 0xc3, 0xc4, 0x01, 0x07),
 	BAD("mmio addr negative int64", -EBADMSG, 0x95, 0x01, 0x01, 0xd3, 0x80, 0, 0, 0, 0, 0, 0, 0, 0xc3, 0xc4,
@@ -934,7 +935,7 @@ Test(wire, decoder_lifecycle)
 Test(wire, kind_names)
 {
 	static const char *const names[] = { "unknown", "mmio", "pio", "hypercall", "wfi", "wfe", "hlt",
-					     "reset", "shutdown", "debug", "internal-error", "unknown" };
+					     "reset", "shutdown", "debug", "internal-error", "triple-fault", "unknown" };
 
 	for (int k = 0; k <= VM_EXIT_KIND_MAX + 1; k++)
 		cr_assert_str_eq(vm_exit_kind_name((enum vm_exit_kind)k), names[k]);
