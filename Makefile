@@ -193,7 +193,7 @@ integration-test: $(MONITOR_BIN) $(DEVICE_BIN) $(GUEST_BIN) $(INTEG_BIN) $(FAKE_
 LINUX_GUEST_DIR := $(CURDIR)/build/linux-guest
 linux-test: $(MONITOR_BIN) $(DEVICE_BIN) $(LINUX_TEST_BIN)
 	$(Q)guest/linux/build.sh $(LINUX_GUEST_DIR)
-	$(Q)SQUIB_SVM_TIMEOUT=$${SQUIB_SVM_TIMEOUT:-2400} SQUIB_LINUX_GUEST=$(LINUX_GUEST_DIR) \
+	$(Q)SQUIB_NEEDS_STOCK_KERNEL=1 SQUIB_SVM_TIMEOUT=$${SQUIB_SVM_TIMEOUT:-2400} SQUIB_LINUX_GUEST=$(LINUX_GUEST_DIR) \
 	  SQUIB_EXTRA_PAYLOAD="$(LINUX_GUEST_DIR):$$(command -v e2fsck):$$(command -v debugfs)" \
 	  tests/run-kvm.sh $(OUT) $(LINUX_TEST_BIN) --jobs=1 --verbose
 

@@ -3,7 +3,8 @@
 #
 # Runs COMMAND where a usable /dev/kvm exists: directly when this host has
 # one, otherwise inside the nested SVM test host (tests/svm-host/), a QEMU
-# TCG guest whose /dev/kvm is kvm_amd. OUT is the build directory whose
+# TCG guest whose /dev/kvm is kvm_amd. With SQUIB_NEEDS_STOCK_KERNEL=1
+# (COMMAND boots a distribution kernel) a PVM /dev/kvm does not count. OUT is the build directory whose
 # binaries COMMAND uses (build or build/san); it is copied into the test
 # host at the same path. Exits with COMMAND's status.
 #
@@ -26,11 +27,22 @@ kvm_usable() {
 	(exec 3<>/dev/kvm) 2>/dev/null
 }
 
-if [ "${SQUIB_FORCE_SVM_HOST:-0}" != 1 ] && kvm_usable; then
-	exec env SQUIB_BUILD="$out" "$@"
-fi
+# PVM (kvm_pvm: software virtualization for guests of a PVM-enabled kernel)
+# runs squib's freestanding test guest but not a stock distribution kernel:
+# its boot hangs at the first instruction PVM cannot virtualise.
+kvm_is_pvm() {
+	[ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_intel ] && [ ! -d /sys/module/kvm_amd ]
+}
 
-echo "run-kvm: this host has no usable /dev/kvm; running in the nested SVM test host (tests/svm-host)" >&2
+# SQUIB_NEEDS_STOCK_KERNEL=1: COMMAND boots Debian's kernel (the Linux tests).
+if [ "${SQUIB_FORCE_SVM_HOST:-0}" != 1 ] && kvm_usable; then
+	if [ "${SQUIB_NEEDS_STOCK_KERNEL:-0}" != 1 ] || ! kvm_is_pvm; then
+		exec env SQUIB_BUILD="$out" "$@"
+	fi
+	echo "run-kvm: /dev/kvm here is PVM, which cannot boot a stock kernel; running in the nested SVM test host (tests/svm-host)" >&2
+else
+	echo "run-kvm: this host has no usable /dev/kvm; running in the nested SVM test host (tests/svm-host)" >&2
+fi
 payload=("--payload" "$repo/$out/squib-monitor" "--payload" "$repo/$out/squib-device"
 	 "--payload" "$repo/build/test-guest.bin")
 [ -d "$repo/$out/tests" ] && payload+=("--payload" "$repo/$out/tests")
