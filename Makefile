@@ -172,9 +172,10 @@ guest guest-linux:
 	$(Q)guest/linux/build.sh build/linux-guest
 
 # ---- top-level targets ----------------------------------------------------
+# Every suite runs even after one fails; the summary table (times, retries) comes last.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN) $(FAKE_DEVICE_BIN) $(LINUX_TEST_BIN)
-	$(Q)$(MAKE) --no-print-directory unit-test integration-test linux-test
+	$(Q)SQUIB_SUITE_LOG_DIR=$(OUT)/test-logs tests/suites.sh unit-test integration-test linux-test
 
 # The Linux tests alone (Debian's kernel on squib; minutes in the nested test host).
 test-linux: deps

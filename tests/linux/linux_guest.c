@@ -79,8 +79,11 @@ struct squib_run *linux_run(struct squib_run runs[LINUX_ATTEMPTS], const struct 
 			linux_console_strip_cr(r);
 			return r;
 		}
-		cr_log_warn("Linux boot attempt %d did not end within %.0f s; %s.\n%s", attempt + 1, t,
-			    attempt + 1 < LINUX_ATTEMPTS ? "trying again" : "giving up", squib_describe(r));
+		/* The SQUIB-RETRY line goes into make test's summary (tests/suites.sh). */
+		cr_log_warn("SQUIB-RETRY: Linux boot (--cpus %u, squib.run=%s) attempt %d of %d did not end within %.0f s; %s "
+			    "(its state dump is below)\n%s", b->cpus, b->run ? b->run : "(none)",
+			    attempt + 1, LINUX_ATTEMPTS, t, attempt + 1 < LINUX_ATTEMPTS ? "booting again" : "giving up",
+			    squib_describe(r));
 	}
 	cr_assert_fail("the Linux guest hung %d times (see the warnings above)", LINUX_ATTEMPTS);
 	return NULL;

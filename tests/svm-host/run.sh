@@ -459,6 +459,10 @@ for ((try = 1; try <= tries; try++)); do
 		final=125
 		;;
 	esac
-	if ((try < tries)); then msg "retrying (attempt $((try + 1)) of $tries)"; fi
+	if ((try < tries)); then
+		msg "retrying (attempt $((try + 1)) of $tries)"
+		# Collected by tests/suites.sh into make test's summary.
+		echo "SQUIB-RETRY: svm-host: the nested test host $result (attempt $try of $tries); whole command run again" >&2
+	fi
 done
 exit "$final"

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# tests/suites.sh SUITE...   (make test)
+#
+# Runs each suite (a make target: unit-test, integration-test, linux-test),
+# every one even when an earlier one failed, and ends with a table of the
+# suites, their results and wall times, and every retry any of them made
+# with its cause. Exits 0 only when every suite passed.
+#
+# A retry is announced by a line containing "SQUIB-RETRY:" (the Linux
+# tests' boot retries, tests/svm-host/run.sh restarting a frozen test host);
+# this script collects them from the suites' output. Nothing retries
+# silently.
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+logdir=${SQUIB_SUITE_LOG_DIR:-build/test-logs}
+mkdir -p "$logdir"
+rm -f "$logdir"/*.log
+
+names=() results=() times=() counts=()
+failed=0 npass=0 nfail=0
+for suite in "$@"; do
+	log=$logdir/$suite.log
+	echo "==== $suite"
+	start=$(date +%s)
+	make --no-print-directory "$suite" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	t=$(($(date +%s) - start))
+	# Criterion's closing line: "Synthesis: Tested: N | Passing: P | Failing: F | Crashing: C".
+	synth=$(grep -a 'Synthesis: Tested' "$log" | tail -n 1 | sed 's/.*Synthesis: //')
+	names+=("$suite") times+=("$t") counts+=("${synth:-no test summary}")
+	if [[ $synth =~ Passing:\ ([0-9]+)\ \|\ Failing:\ ([0-9]+)\ \|\ Crashing:\ ([0-9]+) ]]; then
+		npass=$((npass + BASH_REMATCH[1]))
+		nfail=$((nfail + BASH_REMATCH[2] + BASH_REMATCH[3]))
+	elif ((rc != 0)); then
+		nfail=$((nfail + 1)) # the suite failed before its tests reported
+	fi
+	if ((rc == 0)); then
+		results+=(passed)
+	else
+		results+=("FAILED ($rc)")
+		failed=1
+	fi
+done
+
+echo
+echo "==== make test: summary"
+printf '%-18s %-12s %8s  %s\n' suite result "time" tests
+total=0
+for i in "${!names[@]}"; do
+	printf '%-18s %-12s %7ss  %s\n' "${names[$i]}" "${results[$i]}" "${times[$i]}" "${counts[$i]}"
+	total=$((total + times[i]))
+done
+printf '%-18s %-12s %7ss\n' total "" "$total"
+retries=$(grep -ah 'SQUIB-RETRY:' "$logdir"/*.log 2>/dev/null | sed 's/.*SQUIB-RETRY: */  /' || true)
+if [[ -n $retries ]]; then
+	echo "retries (each with its cause):"
+	printf '%s\n' "$retries"
+else
+	echo "retries: none"
+fi
+echo "tests: $npass passed, $nfail failed"
+exit "$failed"
