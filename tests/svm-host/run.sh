@@ -327,7 +327,7 @@ chmod 0755 "$root/init"
 } >"$tmp/initramfs.cpio"
 
 # --- boot -------------------------------------------------------------------
-append="console=ttyS0 quiet panic=-1 rdinit=/init tsc=reliable no_timer_check"
+append="console=ttyS0 quiet panic=-1 rdinit=/init tsc=reliable no_timer_check sysrq_always_enabled=1"
 append+=" mitigations=off nokaslr cryptomgr.notests 8250.nr_uarts=1"
 append+=" i8042.noaux i8042.nokbd i8042.nopnp random.trust_cpu=on"
 append+=${SVM_HOST_APPEND:+ $SVM_HOST_APPEND}
@@ -335,7 +335,7 @@ append+=${SVM_HOST_APPEND:+ $SVM_HOST_APPEND}
 qemu_cmd=(
 	qemu-system-x86_64 -accel "tcg,thread=multi" -cpu "EPYC,+svm,+npt"
 	-smp "$smp" -m "$mem" -nodefaults -no-user-config -display none
-	-serial stdio -no-reboot
+	-serial stdio -no-reboot -monitor "unix:$tmp/hmp.sock,server=on,wait=off"
 	-kernel "$cache_dir/vmlinuz" -initrd "$tmp/initramfs.cpio" -append "$append"
 )
 if [[ -n ${SVM_HOST_QEMU_ARGS:-} ]]; then
@@ -357,13 +357,18 @@ if ((interactive)); then
 	exit "$rc"
 fi
 
-mkfifo "$tmp/console"
+mkfifo "$tmp/console" "$tmp/serial-in"
+# The serial port's input: nothing is typed in normal runs; on a timeout
+# run.sh types sysrq keys after a break (frozen_host_evidence). Opened
+# read-write so it never blocks and QEMU never sees EOF.
+exec {serial_in}<>"$tmp/serial-in"
 
 # attempt N -> sets $result: "status <n>", "nokvm", "timeout", "died"
 attempt() {
 	local log=$tmp/console.$1 line deadline now left status="" rc
 	: >"$log"
-	"${qemu_cmd[@]}" </dev/null >"$tmp/console" 2>"$tmp/qemu.err" &
+	rm -f "$tmp/hmp.sock"
+	"${qemu_cmd[@]}" <&"$serial_in" >"$tmp/console" 2>"$tmp/qemu.err" &
 	qemu_pid=$!
 	exec {con}<"$tmp/console"
 	deadline=$((SECONDS + timeout))
@@ -417,10 +422,44 @@ attempt() {
 			;;
 		esac
 	done
+	[[ $result != timeout ]] || frozen_host_evidence "$log"
 	exec {con}<&-
 	kill "$qemu_pid" 2>/dev/null || true
 	wait "$qemu_pid" 2>/dev/null || true
 	qemu_pid=""
+}
+
+# A timed-out test host: before it is killed, collect what shows where it
+# hung (tests/svm-host/README.md, "When the test host hangs"):
+#   - QEMU's view of every emulated CPU (HMP `info registers -a`): the
+#     instruction pointer, and whether the CPU is in the host kernel, in
+#     COMMAND or inside a nested guest;
+#   - the host kernel's view, if it still answers: sysrq on the serial
+#     console (break, then 9: console log level 9, l: backtraces of the
+#     active CPUs, w: blocked tasks), read for a few seconds more.
+# Written to stderr and into the attempt's console log.
+frozen_host_evidence() { # LOG
+	local log=$1 line regs
+	regs=$("$script_dir/hmp.pl" "$tmp/hmp.sock" "info registers -a" 2>&1) || true
+	msg "QEMU's CPUs at the timeout (info registers -a):"
+	printf '%s\n' "$regs" | grep -E '^(CPU#|RIP=|CS =|CR0=|EFER=)' >&2 || printf '%s\n' "$regs" | head -n 20 >&2
+	for key in 9 l w; do
+		"$script_dir/hmp.pl" "$tmp/hmp.sock" "chardev-send-break serial0" >/dev/null 2>&1 || true
+		sleep 0.2
+		printf '%s' "$key" >&"$serial_in"
+		sleep 1
+	done
+	: >"$tmp/sysrq.$try_no"
+	while IFS= read -r -t 8 -u "$con" line; do
+		printf '%s\n' "${line%$'\r'}" >>"$tmp/sysrq.$try_no"
+	done
+	cat "$tmp/sysrq.$try_no" >>"$log"
+	if grep -q 'sysrq' "$tmp/sysrq.$try_no"; then
+		msg "the test host's kernel answered sysrq (l: CPU backtraces, w: blocked tasks):"
+		sed -n '/sysrq/,$p' "$tmp/sysrq.$try_no" | head -n 200 >&2
+	else
+		msg "the test host's kernel did not answer sysrq within 8 s: it is frozen as a whole"
+	fi
 }
 
 last_lines() {
@@ -437,6 +476,7 @@ last_lines() {
 tries=$((retries + 1))
 final=125
 for ((try = 1; try <= tries; try++)); do
+	try_no=$try
 	start=$SECONDS
 	attempt "$try"
 	case $result in
