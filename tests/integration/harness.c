@@ -396,11 +396,11 @@ static void kill_and_reap(struct squib_run *r)
  * (SIGUSR1: every vCPU's registers, every device's queues and interrupt
  * state, on its stderr), so the failure report shows where the guest was.
  */
-static void dump_state_before_kill(struct squib_run *r)
+void squib_dump_state(struct squib_run *r)
 {
 	double until = now_s() + DUMP_WAIT_S;
 
-	if (kill(r->pid, SIGUSR1) < 0)
+	if (!r->started || r->done || kill(r->pid, SIGUSR1) < 0)
 		return;
 	while (!try_reap(r) && now_s() < until)
 		sleep_s(POLL_S);
@@ -414,7 +414,7 @@ bool squib_wait(struct squib_run *r, double timeout_s)
 	while (!try_reap(r)) {
 		if (now_s() >= deadline) {
 			r->timed_out = true;
-			dump_state_before_kill(r);
+			squib_dump_state(r);
 			kill_and_reap(r);
 			break;
 		}

@@ -96,6 +96,15 @@ void squib_start_guest(struct squib_run *r, unsigned cpus, bool testdev, const c
  */
 bool squib_wait(struct squib_run *r, double timeout_s);
 
+/*
+ * Asks a running monitor for its state dump (SIGUSR1: every vCPU's
+ * registers, every device's queues, on its stderr) and gives it a few
+ * seconds to write it; squib_describe then shows it. squib_wait does this
+ * itself before it kills a monitor that missed its deadline; a test that
+ * detects a stall on its own (a transfer that stops) calls it before failing.
+ */
+void squib_dump_state(struct squib_run *r);
+
 /* squib_wait with squib_timeout(), asserting that it did not time out. */
 void squib_finish(struct squib_run *r);
 

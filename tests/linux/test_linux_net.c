@@ -68,21 +68,30 @@ static bool wait_in(int fd, double timeout_s)
 	return poll(&p, 1, (int)(timeout_s * 1000)) > 0;
 }
 
-/* Reads exactly len bytes from the guest's connection on port TO_HOST_PORT. */
-static char *receive_from_guest(int ls, size_t len, double timeout_s)
+/*
+ * Reads exactly len bytes from the guest's connection on port TO_HOST_PORT.
+ * A stall ends the test with the VM r's state dump.
+ */
+static char *receive_from_guest(struct squib_run *r, int ls, size_t len, double timeout_s)
 {
 	char *buf = malloc(len + 1);
 	size_t got = 0;
 	int c;
 
 	cr_assert_not_null(buf);
-	cr_assert(wait_in(ls, timeout_s), "the guest never connected to port %d", TO_HOST_PORT);
+	if (!wait_in(ls, timeout_s)) {
+		squib_dump_state(r);
+		cr_assert_fail("the guest never connected to port %d\n%s", TO_HOST_PORT, squib_describe(r));
+	}
 	c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
 	cr_assert(c >= 0, "accept: %s", strerror(errno));
 	while (got < len) {
 		ssize_t n;
 
-		cr_assert(wait_in(c, timeout_s), "the guest stopped sending after %zu of %zu bytes", got, len);
+		if (!wait_in(c, timeout_s)) {
+			squib_dump_state(r);
+			cr_assert_fail("the guest stopped sending after %zu of %zu bytes\n%s", got, len, squib_describe(r));
+		}
 		n = read(c, buf + got, len - got);
 		cr_assert(n > 0, "the connection ended after %zu of %zu bytes", got, len);
 		got += (size_t)n;
@@ -148,7 +157,7 @@ Test(linux_net, ping_and_16_mib_each_way)
 	/* linux_run would wait for the end; this test talks to the guest meanwhile. */
 	linux_start(&runs[0], &b);
 	r = &runs[0];
-	got = receive_from_guest(ls, len, linux_timeout());
+	got = receive_from_guest(r, ls, len, linux_timeout());
 	cr_assert(!memcmp(got, want, len), "the bytes from the guest differ from seq's output");
 	cr_assert_eq(host_sh("ping -c 3 -W 10 %s >/dev/null 2>&1", GUEST_IP), 0, "the host cannot ping the guest");
 	send_to_guest(want, len, 60);
