@@ -48,7 +48,8 @@ void linux_start(struct squib_run *run, const struct linux_boot *b)
 	cr_assert(b->run && !strchr(b->run, '"'), "squib.run commands cannot hold '\"'");
 	snprintf(cpus, sizeof(cpus), "%u", b->cpus);
 	snprintf(memory, sizeof(memory), "%u", b->memory_mib);
-	snprintf(cmdline, sizeof(cmdline), "console=ttyS0 quiet squib.run=\"%s\"", b->run);
+	/* nokaslr: a rip in a state dump is found in System.map as it stands (linux_describe). */
+	snprintf(cmdline, sizeof(cmdline), "console=ttyS0 quiet nokaslr squib.run=\"%s\"", b->run);
 	for (const char *const *e = b->extra; e && *e; e++) {
 		cr_assert(n < sizeof(args) / sizeof(args[0]) - 1, "too many extra arguments");
 		args[n++] = *e;
@@ -83,7 +84,7 @@ struct squib_run *linux_run(struct squib_run runs[LINUX_ATTEMPTS], const struct 
 		cr_log_warn("SQUIB-RETRY: Linux boot (--cpus %u, squib.run=%s) attempt %d of %d did not end within %.0f s; %s "
 			    "(its state dump is below)\n%s", b->cpus, b->run ? b->run : "(none)",
 			    attempt + 1, LINUX_ATTEMPTS, t, attempt + 1 < LINUX_ATTEMPTS ? "booting again" : "giving up",
-			    squib_describe(r));
+			    linux_describe(r));
 	}
 	cr_assert_fail("the Linux guest hung %d times (see the warnings above)", LINUX_ATTEMPTS);
 	return NULL;
@@ -93,12 +94,12 @@ void linux_assert_ran(struct squib_run *r, unsigned cpus)
 {
 	char marker[64];
 
-	cr_assert(strstr(r->console, "SQUIB-LINUX-READY uptime="), "no readiness marker\n%s", squib_describe(r));
+	cr_assert(strstr(r->console, "SQUIB-LINUX-READY uptime="), "no readiness marker\n%s", linux_describe(r));
 	snprintf(marker, sizeof(marker), " nproc=%u\n", cpus);
-	cr_assert(strstr(r->console, marker), "the guest does not see %u CPUs\n%s", cpus, squib_describe(r));
-	cr_assert(strstr(r->console, "SQUIB-RUN-EXIT 0\n"), "the guest's command failed\n%s", squib_describe(r));
-	cr_assert_eq(r->status, SQUIB_EXIT_OK, "poweroff must end the monitor with 0\n%s", squib_describe(r));
-	cr_assert(kill(-r->pid, 0) < 0 && errno == ESRCH, "processes left behind\n%s", squib_describe(r));
+	cr_assert(strstr(r->console, marker), "the guest does not see %u CPUs\n%s", cpus, linux_describe(r));
+	cr_assert(strstr(r->console, "SQUIB-RUN-EXIT 0\n"), "the guest's command failed\n%s", linux_describe(r));
+	cr_assert_eq(r->status, SQUIB_EXIT_OK, "poweroff must end the monitor with 0\n%s", linux_describe(r));
+	cr_assert(kill(-r->pid, 0) < 0 && errno == ESRCH, "processes left behind\n%s", linux_describe(r));
 }
 
 const char *linux_scratch_dir(void)
@@ -154,4 +155,103 @@ int host_sh(const char *fmt, ...)
 	if (st < 0 || !WIFEXITED(st))
 		return -1;
 	return WEXITSTATUS(st);
+}
+
+/*
+ * The guest kernel's text symbols, "addr t name" lines, in a file of this
+ * test process (booted for once, on the first failure that needs them):
+ * Debian's packages carry no real System.map, and the tests boot with
+ * nokaslr, so /proc/kallsyms of any boot of the same kernel holds. The
+ * guest writes them to a scratch disk, which is much faster than the
+ * console. NULL when that boot fails.
+ */
+static const char *kallsyms_path(void)
+{
+	static struct squib_run run; /* static: squib_teardown */
+	static char path[PATH_MAX];
+	static bool tried;
+	char img[PATH_MAX];
+	const char *extra[] = { "--disk", img, NULL };
+	struct linux_boot b = { .cpus = 1, .memory_mib = 256, .extra = extra,
+				.run = "grep -i ' t ' /proc/kallsyms > /dev/vda && sync" };
+	char *text;
+	FILE *f;
+
+	if (tried)
+		return path[0] ? path : NULL;
+	tried = true;
+	snprintf(img, sizeof(img), "/tmp/squib-kallsyms-%d.img", (int)getpid());
+	make_file(img, 16u << 20);
+	linux_start(&run, &b);
+	if (!squib_wait(&run, DEFAULT_LINUX_TIMEOUT_S) || run.status != 0) {
+		unlink(img);
+		return NULL;
+	}
+	text = slurp(img); /* the symbols, then zeros */
+	unlink(img);
+	if (!text)
+		return NULL;
+	snprintf(path, sizeof(path), "/tmp/squib-kallsyms-%d.txt", (int)getpid());
+	f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+		path[0] = '\0';
+		free(text);
+		return NULL;
+	}
+	free(text);
+	return path;
+}
+
+/* The text symbol at or below addr, as "name+0xoff", into out; false when there is none near. */
+static bool symbol_of(FILE *map, unsigned long long addr, char *out, size_t cap)
+{
+	char line[512], name[256], best[256] = "";
+	unsigned long long a, best_a = 0;
+	char type;
+
+	rewind(map);
+	while (fgets(line, sizeof(line), map)) {
+		if (sscanf(line, "%llx %c %255s", &a, &type, name) != 3)
+			continue;
+		if ((type != 't' && type != 'T') || a > addr || a < best_a)
+			continue;
+		best_a = a;
+		snprintf(best, sizeof(best), "%s", name);
+	}
+	if (!best[0] || addr - best_a > 0x100000)
+		return false;
+	snprintf(out, cap, "%s+0x%llx", best, addr - best_a);
+	return true;
+}
+
+const char *linux_describe(struct squib_run *r)
+{
+	static char buf[sizeof(r->desc) + 2048];
+	char sym[300];
+	const char *d = squib_describe(r), *map_path;
+	char *err = slurp(r->err_path);
+	size_t used;
+	FILE *map;
+
+	snprintf(buf, sizeof(buf), "%s", d);
+	/* Kernel addresses only: "squib: vcpuN: <why>: rip=0xffffffff..." from a dump or a triple fault. */
+	if (!err || !strstr(err, ": rip=0xffffffff") || !(map_path = kallsyms_path()) || !(map = fopen(map_path, "r"))) {
+		free(err);
+		return buf;
+	}
+	used = strlen(buf);
+	for (char *p = strstr(err, ": rip=0x"); p && used < sizeof(buf) - 1; p = strstr(p + 1, ": rip=0x")) {
+		unsigned long long rip = strtoull(p + 8, NULL, 16);
+		char *line = p;
+
+		while (line > err && line[-1] != '\n')
+			line--;
+		if (!symbol_of(map, rip, sym, sizeof(sym)))
+			continue;
+		used += (size_t)snprintf(buf + used, sizeof(buf) - used, "\n%.*s rip 0x%llx is %s", (int)(p - line), line,
+					rip, sym);
+	}
+	fclose(map);
+	free(err);
+	return buf;
 }

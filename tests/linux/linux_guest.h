@@ -53,6 +53,15 @@ struct squib_run *linux_run(struct squib_run runs[LINUX_ATTEMPTS], const struct 
 void linux_console_strip_cr(struct squib_run *r);
 
 /*
+ * squib_describe, then for every kernel rip in the monitor's state dumps
+ * and triple-fault reports, the kernel function it is in. The symbols come
+ * from the guest's /proc/kallsyms, fetched by one extra boot the first time
+ * a failure needs them (Debian ships no System.map; the tests boot with
+ * nokaslr, so the addresses agree).
+ */
+const char *linux_describe(struct squib_run *r);
+
+/*
  * Asserts a boot went the whole way: the readiness marker with nproc
  * equal to cpus, `SQUIB-RUN-EXIT 0`, exit status 0, no process of the
  * monitor's group left.

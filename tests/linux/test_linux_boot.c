@@ -25,7 +25,7 @@ static void boot_with_cpus(unsigned cpus)
 	linux_assert_ran(r, cpus);
 	snprintf(want, sizeof(want), "\n%u\nSQUIB-RUN-EXIT 0", cpus);
 	cr_assert(strstr(r->console, want), "/proc/cpuinfo does not list %u processors\n%s", cpus,
-		  squib_describe(r));
+		  linux_describe(r));
 }
 
 Test(linux_boot, one_vcpu)
@@ -50,7 +50,7 @@ Test(linux_boot, reboot_ends_the_vm)
 	const struct linux_boot b = { .cpus = 1, .memory_mib = 256, .run = "reboot -f" };
 	struct squib_run *r = linux_run(runs, &b);
 
-	cr_assert(strstr(r->console, "SQUIB-LINUX-READY"), "%s", squib_describe(r));
-	cr_assert_eq(r->status, SQUIB_EXIT_OK, "%s", squib_describe(r));
-	cr_assert(contains_ci(r->err, "guest reset"), "the monitor did not see a reset\n%s", squib_describe(r));
+	cr_assert(strstr(r->console, "SQUIB-LINUX-READY"), "%s", linux_describe(r));
+	cr_assert_eq(r->status, SQUIB_EXIT_OK, "%s", linux_describe(r));
+	cr_assert(contains_ci(r->err, "guest reset"), "the monitor did not see a reset\n%s", linux_describe(r));
 }

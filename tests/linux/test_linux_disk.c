@@ -94,7 +94,7 @@ Test(linux_disk, read_only_disk_stays_byte_identical)
 	before = file_hash(img);
 	r = linux_run(runs, &b);
 	linux_assert_ran(r, 1);
-	cr_assert(strstr(r->console, "\n1\n"), "the guest does not see /dev/vda as read-only\n%s", squib_describe(r));
+	cr_assert(strstr(r->console, "\n1\n"), "the guest does not see /dev/vda as read-only\n%s", linux_describe(r));
 	cr_assert_eq(file_hash(img), before, "the read-only image changed");
 	linux_scratch_remove(scratch);
 }
@@ -113,6 +113,6 @@ Test(linux_disk, hwrng_gives_bytes)
 	struct squib_run *r = linux_run(runs, &b);
 
 	linux_assert_ran(r, 1);
-	cr_assert(strstr(r->console, "virtio_rng"), "hw_random does not use virtio-rng\n%s", squib_describe(r));
-	cr_assert(strstr(r->console, "\n256\n"), "/dev/hwrng did not give 256 bytes\n%s", squib_describe(r));
+	cr_assert(strstr(r->console, "virtio_rng"), "hw_random does not use virtio-rng\n%s", linux_describe(r));
+	cr_assert(strstr(r->console, "\n256\n"), "/dev/hwrng did not give 256 bytes\n%s", linux_describe(r));
 }

@@ -81,7 +81,7 @@ static char *receive_from_guest(struct squib_run *r, int ls, size_t len, double 
 	cr_assert_not_null(buf);
 	if (!wait_in(ls, timeout_s)) {
 		squib_dump_state(r);
-		cr_assert_fail("the guest never connected to port %d\n%s", TO_HOST_PORT, squib_describe(r));
+		cr_assert_fail("the guest never connected to port %d\n%s", TO_HOST_PORT, linux_describe(r));
 	}
 	c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
 	cr_assert(c >= 0, "accept: %s", strerror(errno));
@@ -90,7 +90,7 @@ static char *receive_from_guest(struct squib_run *r, int ls, size_t len, double 
 
 		if (!wait_in(c, timeout_s)) {
 			squib_dump_state(r);
-			cr_assert_fail("the guest stopped sending after %zu of %zu bytes\n%s", got, len, squib_describe(r));
+			cr_assert_fail("the guest stopped sending after %zu of %zu bytes\n%s", got, len, linux_describe(r));
 		}
 		n = read(c, buf + got, len - got);
 		cr_assert(n > 0, "the connection ended after %zu of %zu bytes", got, len);
@@ -161,10 +161,10 @@ Test(linux_net, ping_and_16_mib_each_way)
 	cr_assert(!memcmp(got, want, len), "the bytes from the guest differ from seq's output");
 	cr_assert_eq(host_sh("ping -c 3 -W 10 %s >/dev/null 2>&1", GUEST_IP), 0, "the host cannot ping the guest");
 	send_to_guest(want, len, 60);
-	cr_assert(squib_wait(r, linux_timeout()), "the guest did not finish\n%s", squib_describe(r));
+	cr_assert(squib_wait(r, linux_timeout()), "the guest did not finish\n%s", linux_describe(r));
 	linux_console_strip_cr(r);
 	linux_assert_ran(r, 2);
-	cr_assert(strstr(r->console, "PING-OK"), "the guest cannot ping the host\n%s", squib_describe(r));
+	cr_assert(strstr(r->console, "PING-OK"), "the guest cannot ping the host\n%s", linux_describe(r));
 
 	scratch = linux_scratch_dir();
 	snprintf(path, sizeof(path), "%s/sent", scratch);
@@ -180,7 +180,7 @@ Test(linux_net, ping_and_16_mib_each_way)
 	fclose(f);
 	md5_line[32] = '\0';
 	cr_assert(strstr(r->console, md5_line), "the guest received other bytes (host md5 %s)\n%s", md5_line,
-		  squib_describe(r));
+		  linux_describe(r));
 	linux_scratch_remove(scratch);
 	free(want);
 	free(got);

@@ -73,7 +73,7 @@ Test(linux_serial_console, one_mib_of_output_arrives_byte_for_byte)
 	if (kernel_lines)
 		cr_log_info("%u kernel log lines taken out of the console text", kernel_lines);
 	start = strstr(r->console, "\n1\n2\n3\n");
-	cr_assert_not_null(start, "no '1' line on the console\n%s", squib_describe(r));
+	cr_assert_not_null(start, "no '1' line on the console\n%s", linux_describe(r));
 	got = start + 1;
 	cr_assert_geq(strlen(got), len, "the console has %zu bytes after '1', expected %zu", strlen(got), len);
 	for (size_t i = 0; i < len; i++)
