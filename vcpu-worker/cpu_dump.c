@@ -2,6 +2,8 @@
 /* The vCPU's state as log lines. Freestanding: see cpu_dump.h. */
 #include "vcpu-worker/cpu_dump.h"
 
+#include <stdbool.h>
+
 #include "common/fmt.h"
 #include "common/raw_syscall.h"
 #include "vcpu-worker/kvm_vcpu.h"
@@ -27,6 +29,21 @@ static void line_end(struct dump_line *l)
 {
 	fmt_char(&l->f, '\n');
 	(void)raw_write(l->log_fd, l->text, l->f.len);
+}
+
+/* Starts a line; when err < 0 the line says the ioctl what failed, ends, and this returns false. */
+static bool line_start_ok(struct dump_line *l, int log_fd, uint32_t index, const char *why, const char *what,
+			  long err)
+{
+	line_start(l, log_fd, index, why);
+	if (err >= 0)
+		return true;
+	fmt_char(&l->f, ' ');
+	fmt_str(&l->f, what);
+	fmt_str(&l->f, " failed: errno ");
+	fmt_dec(&l->f, -err);
+	line_end(l);
+	return false;
 }
 
 static void field(struct dump_line *l, const char *name, uint64_t v)
@@ -62,13 +79,8 @@ static void dump_regs(int vcpu_fd, int log_fd, uint32_t index, const char *why)
 	struct dump_line l;
 	long err = kvm_vcpu_get_regs(vcpu_fd, &r);
 
-	line_start(&l, log_fd, index, why);
-	if (err < 0) {
-		fmt_str(&l.f, " KVM_GET_REGS failed: errno ");
-		fmt_dec(&l.f, -err);
-		line_end(&l);
+	if (!line_start_ok(&l, log_fd, index, why, "KVM_GET_REGS", err))
 		return;
-	}
 	field(&l, "rip", r.rip);
 	field(&l, "rsp", r.rsp);
 	field(&l, "rflags", r.rflags);
@@ -98,13 +110,8 @@ static void dump_sregs(int vcpu_fd, int log_fd, uint32_t index, const char *why)
 	struct dump_line l;
 	long err = kvm_vcpu_get_sregs(vcpu_fd, &s);
 
-	line_start(&l, log_fd, index, why);
-	if (err < 0) {
-		fmt_str(&l.f, " KVM_GET_SREGS failed: errno ");
-		fmt_dec(&l.f, -err);
-		line_end(&l);
+	if (!line_start_ok(&l, log_fd, index, why, "KVM_GET_SREGS", err))
 		return;
-	}
 	field(&l, "cr0", s.cr0);
 	field(&l, "cr2", s.cr2);
 	field(&l, "cr3", s.cr3);
@@ -133,13 +140,8 @@ static void dump_events(int vcpu_fd, int log_fd, uint32_t index, const char *why
 	struct dump_line l;
 	long err = kvm_vcpu_get_events(vcpu_fd, &ev);
 
-	line_start(&l, log_fd, index, why);
-	if (err < 0) {
-		fmt_str(&l.f, " KVM_GET_VCPU_EVENTS failed: errno ");
-		fmt_dec(&l.f, -err);
-		line_end(&l);
+	if (!line_start_ok(&l, log_fd, index, why, "KVM_GET_VCPU_EVENTS", err))
 		return;
-	}
 	fmt_str(&l.f, " exception");
 	field(&l, "injected", ev.exception.injected);
 	field(&l, "pending", ev.exception.pending);
