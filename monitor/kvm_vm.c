@@ -95,6 +95,8 @@ int kvm_vm_create(struct kvm_vm *vm, char *err, size_t err_len)
 		goto fail_einval;
 	}
 	vm->run_size = (size_t)r;
+	vm->pvm = access("/sys/module/kvm_pvm", F_OK) == 0 && access("/sys/module/kvm_intel", F_OK) != 0 &&
+		  access("/sys/module/kvm_amd", F_OK) != 0;
 
 	vm->supported_cpuid = calloc(1, sizeof(struct kvm_cpuid2) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2));
 	if (!vm->supported_cpuid) {

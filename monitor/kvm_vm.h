@@ -27,6 +27,13 @@ struct kvm_vm {
 	unsigned max_vcpus;
 	struct kvm_cpuid2 *supported_cpuid; /* malloc'd */
 	struct kvm_msr_list *msr_list;      /* malloc'd; NULL when KVM lists none */
+	/*
+	 * /dev/kvm is PVM (kvm_pvm, software virtualization; no kvm_intel or
+	 * kvm_amd): an exception injected with KVM_SET_VCPU_EVENTS is delivered
+	 * with rip as it stands, even a soft one (#BP), where VMX and SVM
+	 * advance rip past the instruction themselves.
+	 */
+	bool pvm;
 };
 
 struct kvm_vcpu_handle {

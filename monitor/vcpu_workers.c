@@ -87,6 +87,7 @@ static int prepare_one(struct vm *vm, struct vcpu_instance *v)
 	w->mem = vm->ram.mem;
 	w->single_step = v->index == 0 ? vm->cfg.single_step : 0;
 	w->inline_testdev = vm->inline_testdev;
+	w->int3_advance_rip = vm->kvm.pvm;
 	w->start_gate = &vm->start_gate;
 	w->pm1_enable = &vm->pm1_enable;
 	w->pci_address = &vm->pci_address;

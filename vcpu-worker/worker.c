@@ -560,11 +560,14 @@ static void handle_mmio(struct vcpu_worker *w)
  * int3 (0xcc), do what hardware does: deliver #BP to the guest's own
  * handler, which returns to the next instruction.
  *
- * rip stays AT the int3: KVM treats #BP as a soft exception and advances
- * past the instruction itself when it delivers one (SVM decodes it to fill
- * next_rip). Advancing rip here first, as a first version did, made SVM
- * skip the following instruction instead and drop the event; the
- * forced-emulation integration test caught it.
+ * On VMX and SVM rip stays AT the int3: KVM treats #BP as a soft
+ * exception and advances past the instruction itself when it delivers one
+ * (SVM decodes it to fill next_rip). Advancing rip here first, as a first
+ * version did, made SVM skip the following instruction instead and drop
+ * the event; the forced-emulation integration test caught it. PVM does not
+ * advance: there the handler returned to the int3 and the guest looped
+ * forever (53,000 injections a minute, seen in a state dump), so on PVM
+ * (int3_advance_rip, decided by the monitor) the worker moves rip first.
  * Returns false when the error is something else.
  */
 static bool try_inject_int3(struct vcpu_worker *w)
@@ -585,6 +588,12 @@ static bool try_inject_int3(struct vcpu_worker *w)
 		return false;
 	if (kvm_vcpu_get_events(w->vcpu_fd, &ev) < 0)
 		return false;
+	if (w->int3_advance_rip) {
+		/* PVM delivers the event at rip as it stands: the handler must see the next instruction. */
+		regs.rip += 1;
+		if (kvm_vcpu_set_regs(w->vcpu_fd, &regs) < 0)
+			return false;
+	}
 	/* Replaces whatever KVM queued for the failure (a #UD at CPL 0). */
 	ev.exception.injected = 1;
 	ev.exception.nr = 3; /* #BP */

@@ -79,6 +79,11 @@ struct vcpu_worker {
 	struct guest_mem mem;
 	const struct sandbox_filter *filter;
 	uint32_t single_step; /* instructions left to single-step */
+	/*
+	 * KVM delivers an injected #BP with rip unchanged (PVM): the worker
+	 * moves rip past the int3 itself before injecting (try_inject_int3).
+	 */
+	bool int3_advance_rip;
 	struct testdev *inline_testdev; /* benchmark baseline, else NULL */
 	_Atomic uint32_t *start_gate;
 	_Atomic uint32_t *pm1_enable; /* the ACPI PM1a enable register, shared by every vCPU (monitor memory) */
