@@ -188,13 +188,13 @@ unit-test: $(UNIT_BIN)
 	$(Q)$(LSAN_ENV) $(UNIT_BIN) --jobs=2
 
 integration-test: $(MONITOR_BIN) $(DEVICE_BIN) $(GUEST_BIN) $(INTEG_BIN) $(FAKE_DEVICE_BIN)
-	$(Q)tests/run-kvm.sh $(OUT) $(INTEG_BIN) --jobs=1 --verbose
+	$(Q)SQUIB_SVM_TIMEOUT=$${SQUIB_SVM_TIMEOUT:-1200} tests/run-kvm.sh $(OUT) $(INTEG_BIN) --jobs=1 --verbose
 
 # The guest image, e2fsck and debugfs (host-side checks) go into the test host too.
 LINUX_GUEST_DIR := $(CURDIR)/build/linux-guest
 linux-test: $(MONITOR_BIN) $(DEVICE_BIN) $(LINUX_TEST_BIN)
 	$(Q)guest/linux/build.sh $(LINUX_GUEST_DIR)
-	$(Q)SQUIB_NEEDS_STOCK_KERNEL=1 SQUIB_SVM_TIMEOUT=$${SQUIB_SVM_TIMEOUT:-2400} SQUIB_LINUX_GUEST=$(LINUX_GUEST_DIR) \
+	$(Q)SQUIB_SVM_TIMEOUT=$${SQUIB_SVM_TIMEOUT:-2400} SQUIB_LINUX_GUEST=$(LINUX_GUEST_DIR) \
 	  SQUIB_EXTRA_PAYLOAD="$(LINUX_GUEST_DIR):$$(command -v e2fsck):$$(command -v debugfs)" \
 	  tests/run-kvm.sh $(OUT) $(LINUX_TEST_BIN) --jobs=1 --verbose
 

@@ -28,5 +28,5 @@ qemu_payload=""
 if qemu=$(command -v qemu-system-x86_64); then
 	qemu_payload="$qemu:/usr/share/qemu/qboot.rom:/usr/share/qemu/bios-microvm.bin:/usr/share/qemu/linuxboot_dma.bin"
 fi
-SQUIB_NEEDS_STOCK_KERNEL=1 SQUIB_SVM_TIMEOUT=${SQUIB_SVM_TIMEOUT:-1800} SQUIB_EXTRA_PAYLOAD="$repo/build/linux-guest${qemu_payload:+:$qemu_payload}" \
+SQUIB_SVM_TIMEOUT=${SQUIB_SVM_TIMEOUT:-1800} SQUIB_EXTRA_PAYLOAD="$repo/build/linux-guest${qemu_payload:+:$qemu_payload}" \
 	tests/run-kvm.sh "$out" tests/bench/linux_boot.sh "$out" "$repo/build/linux-guest"
