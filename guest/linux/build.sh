@@ -9,9 +9,13 @@
 #   initramfs.cpio.gz  the same, gzip -9
 #   kernel-version     uname -r of the guest
 #   modules.order      the modules in the initramfs, in load order
+#   initramfs-fio.cpio.gz  initramfs.cpio.gz followed by a second gzipped cpio,
+#                      the fio layer: Debian's /usr/bin/fio and its shared
+#                      libraries (readelf NEEDED, recursively), for the one
+#                      Linux test that runs fio; the default guest is unchanged
 #   stamp              package versions and a hash of the inputs; a second run
 #                      with nothing changed does nothing
-# Installs cpio (and gzip, xz-utils, zstd, dpkg) on the host if missing.
+# Installs cpio (and gzip, xz-utils, zstd, dpkg, diffutils) on the host if missing.
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -37,16 +41,21 @@ wanted_modules=(virtio virtio_ring virtio_mmio virtio_blk failover net_failover
 # What busybox lacks: mkfs.ext4 (busybox's mke2fs makes ext2 only), from
 # e2fsprogs, with the shared libraries it needs (readelf NEEDED, recursively).
 userland_pkgs=(e2fsprogs libext2fs2 libcom-err2 libblkid1 libuuid1 libc6)
+# The fio layer's packages: fio and the shared-library packages its Depends
+# reach (through library packages only: not python3 and what it pulls in),
+# resolved by dp_lib_closure; ~60 packages with Debian 12's fio, Ceph's and
+# GlusterFS's client libraries among them.
+fio_pkgs=()
 
 step="host tools"
-dp_need_tools cpio:cpio gzip:gzip dpkg-deb:dpkg apt-get:apt sha256sum:coreutils readelf:binutils
+dp_need_tools cpio:cpio gzip:gzip dpkg-deb:dpkg apt-get:apt sha256sum:coreutils readelf:binutils cmp:diffutils
 
 inputs_hash() {
 	cat "$script_dir/build.sh" "$script_dir/debian-pkgs.sh" "$script_dir/init" | sha256sum | cut -c1-16
 }
 cache_complete() {
 	[[ -f $cache_dir/stamp && -s $cache_dir/vmlinuz && -s $cache_dir/initramfs.cpio &&
-		-s $cache_dir/initramfs.cpio.gz ]]
+		-s $cache_dir/initramfs.cpio.gz && -s $cache_dir/initramfs-fio.cpio.gz ]]
 }
 # Fast path: same apt lists and configuration, same inputs as when the image
 # was built or last checked, so the same packages.
@@ -62,16 +71,26 @@ write_fastpath() { # DIR: after any apt-get update, the lists are final
 
 step="resolve"
 dp_resolve cloud-amd64
-make_stamp() {
-	stamp="kernel=$DP_KPKG=$DP_KVER busybox-static=$DP_BBVER $(dp_versions "${userland_pkgs[@]}") modules=${wanted_modules[*]} inputs=$(inputs_hash)"
+resolve_fio() {
+	fio_pkgs=()
+	mapfile -t fio_pkgs < <(dp_lib_closure fio || true)
+	[[ ${#fio_pkgs[@]} -gt 1 && ${fio_pkgs[0]} == fio ]]
 }
-if ! dp_resolved; then
+if dp_resolved && ! resolve_fio; then
+	dp_apt_update_once
+	resolve_fio || fio_pkgs=()
+fi
+make_stamp() {
+	stamp="kernel=$DP_KPKG=$DP_KVER busybox-static=$DP_BBVER $(dp_versions "${userland_pkgs[@]}") modules=${wanted_modules[*]} fio-layer=[$(dp_versions "${fio_pkgs[@]}")] inputs=$(inputs_hash)"
+}
+if ! dp_resolved || [[ ${#fio_pkgs[@]} -eq 0 ]]; then
 	if cache_complete; then
 		log "warning: cannot resolve package versions; keeping the image in $cache_dir"
 		exit 0
 	fi
 	[[ -n $DP_KPKG ]] || die "resolve: cannot find the package linux-image-cloud-amd64 depends on"
-	die "resolve: no candidate version for $DP_KPKG or busybox-static"
+	dp_resolved || die "resolve: no candidate version for $DP_KPKG or busybox-static"
+	die "resolve: cannot find fio and the library packages it depends on (apt-cache depends --recurse fio)"
 fi
 make_stamp
 if cache_complete && [[ $(<"$cache_dir/stamp") == "$stamp" ]]; then
@@ -156,12 +175,14 @@ mknod -m 0600 "$root/dev/console" c 5 1 2>/dev/null || log "no mknod: /init reop
 step="cpio"
 out=$tmp/out
 mkdir "$out"
-# Same inputs, same bytes: fixed mtimes, sorted names, no inode/device numbers.
-find "$root" -exec touch -h -d @0 {} +
 cpio_flags=(--null -o -H newc -R 0:0 --quiet)
 if cpio --help 2>/dev/null | grep -q -- --reproducible; then cpio_flags+=(--reproducible); fi
-(cd "$root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
-	cpio "${cpio_flags[@]}" >"$out/initramfs.cpio")
+make_cpio() { # TREE OUT
+	# Same inputs, same bytes: fixed mtimes, sorted names, no inode/device numbers.
+	find "$1" -exec touch -h -d @0 {} +
+	(cd "$1" && find . -mindepth 1 -print0 | LC_ALL=C sort -z | cpio "${cpio_flags[@]}") >"$2"
+}
+make_cpio "$root" "$out/initramfs.cpio"
 gzip -9 -n -c "$out/initramfs.cpio" >"$out/initramfs.cpio.gz"
 cp "$DP_VMLINUZ" "$out/vmlinuz"
 if [[ -f $DP_MODDIR/../../../boot/config-$DP_KREL ]]; then
@@ -169,6 +190,34 @@ if [[ -f $DP_MODDIR/../../../boot/config-$DP_KREL ]]; then
 fi
 printf '%s\n' "$DP_KREL" >"$out/kernel-version"
 printf '%s\n' "${DP_ORDER[@]}" >"$out/modules.order"
+
+step="fio layer"
+# A second cpio after the base one: Linux unpacks every archive of a
+# concatenated initrd over the same rootfs, each compressed or not.
+mkdir "$tmp/fiodebs" "$tmp/fioland" "$tmp/fio"
+dp_download_pkgs "$tmp/fiodebs" "${fio_pkgs[@]}"
+make_stamp # as after the first download
+for deb in "$tmp"/fiodebs/*.deb; do
+	dpkg-deb -x "$deb" "$tmp/fioland" || die "fio layer: dpkg-deb -x ${deb##*/} failed"
+done
+[[ -f $tmp/fioland/usr/bin/fio ]] || die "fio layer: the fio package has no usr/bin/fio"
+fio_interp=$(readelf -l "$tmp/fioland/usr/bin/fio" | sed -n 's/.*interpreter: \(.*\)\]/\1/p')
+[[ $fio_interp == "$interp" ]] || die "fio layer: fio's interpreter is '$fio_interp', the base has '$interp'"
+dp_elf_closure "$tmp/fioland" "$tmp/fio" usr/bin/fio
+# Whatever the base already has byte for byte (libc6's libc.so.6, the
+# libblkid1, libuuid1 and libcom-err2 of mkfs.ext4) stays out of the layer.
+while IFS= read -r -d '' f; do
+	if [[ -f $root/$f ]] && cmp -s "$root/$f" "$tmp/fio/$f"; then rm -f "$tmp/fio/$f"; fi
+done < <(cd "$tmp/fio" && find . -type f -print0)
+find "$tmp/fio" -mindepth 1 -type d -empty -delete
+# The layer's directories (the kernel does not make missing parents) are
+# applied over the base's: same mode.
+find "$tmp/fio" -type d -exec chmod 0755 {} +
+fio_files=$(find "$tmp/fio" -type f | wc -l)
+make_cpio "$tmp/fio" "$tmp/fio-layer.cpio"
+gzip -9 -n -c "$tmp/fio-layer.cpio" >"$tmp/fio-layer.cpio.gz"
+cat "$out/initramfs.cpio.gz" "$tmp/fio-layer.cpio.gz" >"$out/initramfs-fio.cpio.gz"
+fio_sizes="$fio_files files, cpio $(stat -c %s "$tmp/fio-layer.cpio") bytes, gzip $(stat -c %s "$tmp/fio-layer.cpio.gz")"
 printf '%s\n' "$stamp" >"$out/stamp"
 write_fastpath "$out"
 
@@ -185,3 +234,4 @@ mv "$cache_dir.new" "$cache_dir"
 rm -rf "$cache_dir.old"
 log "ready in $cache_dir: $DP_KPKG $DP_KVER ($DP_KREL), busybox $DP_BBVER"
 log "initramfs: $(stat -c %s "$cache_dir/initramfs.cpio") bytes, gzip $(stat -c %s "$cache_dir/initramfs.cpio.gz"); modules: ${DP_ORDER[*]}"
+log "fio layer (${#fio_pkgs[@]} packages): $fio_sizes; initramfs-fio.cpio.gz $(stat -c %s "$cache_dir/initramfs-fio.cpio.gz") bytes"

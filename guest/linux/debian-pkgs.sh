@@ -21,13 +21,18 @@
 #   dp_find_module NAME                path of NAME.ko[.xz|.zst|.gz] or empty
 #   dp_lists_fingerprint               hash of apt lists + config (fast check)
 #   dp_versions PKG...                 "PKG=VERSION ..." of the candidates (empty
-#                                      VERSION when apt has none)
+#                                      VERSION when apt has none); one apt-cache
 #   dp_download_pkgs DIR PKG...        apt-get download PKG=candidate into DIR
+#   dp_lib_closure PKG...              PKG and every shared-library package
+#                                      (Section libs) its Depends/Pre-Depends
+#                                      reach through library packages only,
+#                                      one a line; two apt-cache calls
 #   dp_elf_closure ROOT OUTROOT FILE   FILE (a path inside the unpacked tree
 #                                      ROOT) and the shared libraries it needs,
 #                                      recursively, copied to the same paths
 #                                      under OUTROOT (readelf NEEDED, looked up
-#                                      in ROOT's lib directories)
+#                                      in the needing object's RUNPATH/RPATH,
+#                                      then in ROOT's lib directories)
 #   dp_module_closure OUTDIR NAME...   NAME and its depends=, recursively,
 #                                      decompressed into OUTDIR; DP_ORDER gets
 #                                      the file names in load order (deps first)
@@ -93,26 +98,75 @@ dp_resolve() { # [FLAVOUR]
 	fi
 }
 
+dp_candidate_versions() { # PKG... -> "PKG VERSION" lines, one apt-cache call (none for unknown PKGs)
+	apt-cache policy "$@" 2>/dev/null | awk '
+		/^[^ ]/ { p = $0; sub(/:$/, "", p); sub(/:[a-z0-9]+$/, "", p); next }
+		$1 == "Candidate:" && p != "" { print p, $2; p = "" }' || true
+}
 dp_versions() { # PKG... -> PKG=VERSION ...
-	local p out=()
-	for p in "$@"; do out+=("$p=$(dp_candidate_version "$p" || true)"); done
-	printf '%s\n' "${out[*]}"
+	local p name ver pairs=()
+	local -A v=()
+	[[ $# -gt 0 ]] || { echo; return 0; }
+	while read -r name ver; do v[$name]=$ver; done < <(dp_candidate_versions "$@")
+	for p in "$@"; do pairs+=("$p=${v[$p]:-}"); done
+	printf '%s\n' "${pairs[*]}"
 }
 
+_dp_download_specs() { # PKG... -> DP_SPECS (PKG=candidate), dies naming those without one
+	local p name ver missing=()
+	local -A v=()
+	while read -r name ver; do v[$name]=$ver; done < <(dp_candidate_versions "$@")
+	DP_SPECS=()
+	for p in "$@"; do
+		ver=${v[$p]:-}
+		if [[ -z $ver || $ver == "(none)" ]]; then missing+=("$p"); else DP_SPECS+=("$p=$ver"); fi
+	done
+	[[ ${#missing[@]} -eq 0 ]] || return 1
+}
 dp_download_pkgs() { # DIR PKG...
-	local dir=$1 p specs=()
+	local dir=$1
 	shift
 	chmod 0755 "$dir"
 	if id _apt >/dev/null 2>&1; then chown _apt "$dir" 2>/dev/null || true; fi
-	for p in "$@"; do specs+=("$p=$(dp_candidate_version "$p")"); done
-	dp_log "downloading ${specs[*]}"
-	if ! (cd "$dir" && apt-get download -q "${specs[@]}" >&2); then
-		[[ $DP_APT_UPDATED -eq 0 ]] || dp_die "download: apt-get download ${specs[*]} failed"
-		dp_apt_update_once
-		specs=()
-		for p in "$@"; do specs+=("$p=$(dp_candidate_version "$p")"); done
-		(cd "$dir" && apt-get download -q "${specs[@]}" >&2) || dp_die "download: apt-get download failed"
+	if _dp_download_specs "$@"; then
+		dp_log "downloading ${#DP_SPECS[@]} packages: ${DP_SPECS[*]}"
+		(cd "$dir" && apt-get download -q "${DP_SPECS[@]}" >&2) && return 0
+		[[ $DP_APT_UPDATED -eq 0 ]] || dp_die "download: apt-get download ${DP_SPECS[*]} failed"
 	fi
+	# No candidate, or stale lists naming files the mirror no longer has: refresh once.
+	dp_apt_update_once
+	_dp_download_specs "$@" || dp_die "download: apt has no candidate version for some of: $*"
+	rm -f "$dir"/*.deb
+	(cd "$dir" && apt-get download -q "${DP_SPECS[@]}" >&2) || dp_die "download: apt-get download ${DP_SPECS[*]} failed"
+}
+
+dp_lib_closure() { # PKG... -> PKG... and the library packages their Depends reach, one a line
+	local deps real sections
+	deps=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+		--no-replaces --no-enhances "$@" 2>/dev/null) || return 1
+	# Package stanzas start in column 0; <virtual> ones have no Section.
+	real=$(awk '/^[^ <]/ { print $1 }' <<<"$deps" | LC_ALL=C sort -u)
+	[[ -n $real ]] || return 1
+	# shellcheck disable=SC2086 # package names, one a word
+	sections=$(apt-cache show --no-all-versions $real 2>/dev/null |
+		awk '/^Package:/ { p = $2 } /^Section:/ { print p, $2 }' || true)
+	# Breadth first from the PKGs, into a dependency only if it is a shared-library
+	# package (Section libs, or oldlibs, in any component). Every alternative of a
+	# "|Depends:" group that is a library is taken.
+	awk -v roots="$*" '
+		FNR == NR { if ($2 ~ /(^|\/)(old)?libs$/) lib[$1] = 1; next }
+		/^[^ ]/ { cur = $1; next }
+		$1 ~ /^\|?(Pre)?Depends:$/ { dep[cur] = dep[cur] " " $2 }
+		END {
+			n = split(roots, q, " ")
+			for (i = 1; i <= n; i++) seen[q[i]] = 1
+			for (i = 1; i <= n; i++) {
+				m = split(dep[q[i]], d, " ")
+				for (k = 1; k <= m; k++)
+					if (!(d[k] in seen) && (d[k] in lib)) { seen[d[k]] = 1; q[++n] = d[k] }
+			}
+			for (i = 1; i <= n; i++) print q[i]
+		}' <(printf '%s\n' "$sections") <(printf '%s\n' "$deps")
 }
 
 _dp_find_lib() { # ROOT NAME -> path inside ROOT (a regular file or a link to one)
@@ -126,8 +180,26 @@ _dp_find_lib() { # ROOT NAME -> path inside ROOT (a regular file or a link to on
 	return 1
 }
 
+_dp_find_in_path() { # ROOT ORIGIN PATHLIST NAME -> path inside ROOT via a RUNPATH/RPATH list
+	local root=$1 origin=$2 dir d
+	local -a dirs
+	IFS=: read -ra dirs <<<"$3"
+	for dir in "${dirs[@]}"; do
+		dir=${dir//\$\{ORIGIN\}/\/$origin}
+		dir=${dir//\$ORIGIN/\/$origin}
+		[[ $dir == /* ]] || continue # relative entries are relative to the cwd: ignored
+		d=${dir#/}
+		d=${d%/}
+		if [[ -e $root/$d/$4 ]]; then
+			printf '%s\n' "$d/$4"
+			return 0
+		fi
+	done
+	return 1
+}
+
 dp_elf_closure() { # ROOT OUTROOT FILE (relative to ROOT)
-	local root=$1 out=$2 todo=("$3") f lib rel
+	local root=$1 out=$2 todo=("$3") f lib rel dyn rpath
 	declare -A seen=()
 	while [[ ${#todo[@]} -gt 0 ]]; do
 		f=${todo[0]}
@@ -136,10 +208,19 @@ dp_elf_closure() { # ROOT OUTROOT FILE (relative to ROOT)
 		seen[$f]=1
 		mkdir -p "$out/$(dirname "$f")"
 		cp -L "$root/$f" "$out/$f"
+		dyn=$(readelf -d "$root/$f") || dp_die "userland: readelf -d $f failed"
+		# ld.so looks in the object's own RUNPATH (else RPATH) before the
+		# default directories: Ceph's libraries find theirs in .../ceph that way.
+		rpath=$(sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p' <<<"$dyn")
+		[[ -n $rpath ]] || rpath=$(sed -n 's/.*(RPATH).*\[\(.*\)\]/\1/p' <<<"$dyn")
 		while read -r lib; do
-			rel=$(_dp_find_lib "$root" "$lib") || dp_die "userland: $f needs $lib, which no downloaded package has"
+			[[ -n $lib ]] || continue
+			rel=""
+			[[ -z $rpath ]] || rel=$(_dp_find_in_path "$root" "$(dirname "$f")" "$rpath" "$lib") || rel=""
+			[[ -n $rel ]] || rel=$(_dp_find_lib "$root" "$lib") ||
+				dp_die "userland: $f needs $lib, which no downloaded package has"
 			todo+=("$rel")
-		done < <(readelf -d "$root/$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+		done < <(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$dyn")
 	done
 }
 

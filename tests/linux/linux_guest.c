@@ -42,9 +42,13 @@ void linux_start(struct squib_run *run, const struct linux_boot *b)
 	args[12] = run->console_path;
 	cr_assert(access("/dev/kvm", R_OK | W_OK) == 0, "/dev/kvm is not usable: run through tests/run-kvm.sh");
 	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", linux_guest_dir());
-	snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio", linux_guest_dir());
-	cr_assert(access(kernel, R_OK) == 0 && access(initrd, R_OK) == 0,
-		  "the Linux guest is missing in %s: make guest, or set SQUIB_LINUX_GUEST", linux_guest_dir());
+	if (b->initrd && strchr(b->initrd, '/'))
+		snprintf(initrd, sizeof(initrd), "%s", b->initrd);
+	else
+		snprintf(initrd, sizeof(initrd), "%s/%s", linux_guest_dir(), b->initrd ? b->initrd : "initramfs.cpio");
+	cr_assert(access(kernel, R_OK) == 0, "the Linux guest is missing in %s: make guest, or set SQUIB_LINUX_GUEST",
+		  linux_guest_dir());
+	cr_assert(access(initrd, R_OK) == 0, "no initrd %s: make guest, or set SQUIB_LINUX_GUEST", initrd);
 	cr_assert(b->run && !strchr(b->run, '"'), "squib.run commands cannot hold '\"'");
 	snprintf(cpus, sizeof(cpus), "%u", b->cpus);
 	snprintf(memory, sizeof(memory), "%u", b->memory_mib);

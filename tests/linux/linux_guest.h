@@ -27,7 +27,7 @@ double linux_timeout(void);
 /*
  * One boot's description: cpus, memory, the command /init runs
  * (squib.run, no '"' in it), extra monitor arguments (NULL-terminated,
- * may be NULL).
+ * may be NULL), the initrd.
  */
 struct linux_boot {
 	unsigned cpus;
@@ -35,6 +35,12 @@ struct linux_boot {
 	const char *run;
 	const char *const *extra;
 	double timeout_s; /* 0: linux_timeout() */
+	/*
+	 * NULL: the default initramfs.cpio. A bare name is a file of
+	 * linux_guest_dir() (e.g. "initramfs-fio.cpio.gz", the base with the fio
+	 * layer, guest/linux/README.md); a name with a '/' is used as it is.
+	 */
+	const char *initrd;
 };
 
 /* Starts the boot in run (initialised here). Asserts the guest files exist. */
