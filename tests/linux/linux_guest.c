@@ -52,7 +52,7 @@ void linux_start(struct squib_run *run, const struct linux_boot *b)
 	cr_assert(b->run && !strchr(b->run, '"'), "squib.run commands cannot hold '\"'");
 	snprintf(cpus, sizeof(cpus), "%u", b->cpus);
 	snprintf(memory, sizeof(memory), "%u", b->memory_mib);
-	/* nokaslr: a rip in a state dump is found in System.map as it stands (linux_describe). */
+	/* nokaslr: a rip in a state dump is found in /proc/kallsyms of another boot (linux_describe). */
 	snprintf(cmdline, sizeof(cmdline), "console=ttyS0 quiet nokaslr squib.run=\"%s\"", b->run);
 	for (const char *const *e = b->extra; e && *e; e++) {
 		cr_assert(n < sizeof(args) / sizeof(args[0]) - 1, "too many extra arguments");
