@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The shared IDT, the default exception report and the handler table. */
 #include "guest.h"
+#include "gdt.h"
 #include "idt.h"
 #include "testdev.h"
 
@@ -45,7 +46,8 @@ void idt_init(void)
 
 		idt[v].offset_low = (uint16_t)addr;
 		idt[v].selector = cs;
-		idt[v].ist = 0;
+		/* #DF and #PF on stacks of their own (gdt.c): reported even when the stack broke. */
+		idt[v].ist = v == EXC_DF ? GDT_IST_DF : v == EXC_PF ? GDT_IST_PF : 0;
 		idt[v].type_attr = GATE_INTERRUPT_PRESENT;
 		idt[v].offset_mid = (uint16_t)(addr >> 16);
 		idt[v].offset_high = (uint32_t)(addr >> 32);
@@ -83,12 +85,12 @@ void isr_dispatch(struct isr_frame *frame)
 		return;
 	}
 	if (vector < 32) {
-		if (vector == EXC_PF)
-			kprintf("exception vector=%u rip=0x%lx error=0x%lx cr2=0x%lx cpu=%u\n", vector,
-				frame->rip, frame->error, read_cr2(), this_cpu());
+		if (vector == EXC_PF || vector == EXC_DF)
+			kprintf("exception vector=%u rip=0x%lx rsp=0x%lx error=0x%lx cr2=0x%lx cpu=%u\n", vector,
+				frame->rip, frame->rsp, frame->error, read_cr2(), this_cpu());
 		else
-			kprintf("exception vector=%u rip=0x%lx error=0x%lx cpu=%u\n", vector, frame->rip,
-				frame->error, this_cpu());
+			kprintf("exception vector=%u rip=0x%lx rsp=0x%lx error=0x%lx cpu=%u\n", vector, frame->rip,
+				frame->rsp, frame->error, this_cpu());
 		testdev_exit(100 + vector);
 	}
 	kprintf("unexpected interrupt vector=%u rip=0x%lx cpu=%u\n", vector, frame->rip, this_cpu());

@@ -42,6 +42,7 @@ void guest_main(uint64_t cpu, uint64_t ncpus, uint64_t ram_size, uint64_t cmdlin
 	if (cpu >= GUEST_MAX_CPUS)
 		park(); /* no per-vCPU data for it: stays out of everything */
 	percpu_init((unsigned)cpu);
+	gdt_load_tss((unsigned)cpu);
 
 	if (cpu == 0) {
 		boot.ncpus = ncpus;

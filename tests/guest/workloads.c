@@ -14,6 +14,7 @@ static const struct workload table[] = {
 	{ "timer", wl_timer },
 	{ "triple", wl_triple },
 	{ "fault", wl_fault },
+	{ "stack-fault", wl_stack_fault },
 	{ "reset", wl_reset },
 	{ "poweroff", wl_poweroff },
 	{ "exit", wl_exit },

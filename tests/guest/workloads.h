@@ -25,6 +25,7 @@ void wl_int3_emulated(unsigned cpu);
 void wl_timer(unsigned cpu);
 void wl_triple(unsigned cpu);
 void wl_fault(unsigned cpu);
+void wl_stack_fault(unsigned cpu);
 void wl_reset(unsigned cpu);
 void wl_poweroff(unsigned cpu);
 void wl_exit(unsigned cpu);

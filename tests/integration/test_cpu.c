@@ -81,6 +81,23 @@ Test(exceptions, unhandled_ud2_reported_by_guest)
 	cr_assert(strstr(r.console, "exception vector=6 rip=0x"), "%s", squib_describe(&r));
 }
 
+/*
+ * A fault on a broken stack is still reported: #PF and #DF run on interrupt
+ * stacks of their own in the test guest, so this is exit 114 with the
+ * faulting rsp and address, not a triple fault.
+ */
+Test(exceptions, page_fault_on_a_broken_stack_reported_by_guest)
+{
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
+
+	squib_run_init(&r);
+	squib_run_guest(&r, 1, true, "stack-fault");
+	cr_assert_eq(r.status, 114, "%s", squib_describe(&r));
+	cr_assert(strstr(r.console, "exception vector=14 rip=0x"), "%s", squib_describe(&r));
+	cr_assert(strstr(r.console, " rsp=0x200000000 "), "%s", squib_describe(&r));
+	cr_assert(strstr(r.console, " cr2=0x1fffffff8 "), "%s", squib_describe(&r));
+}
+
 Test(interrupts, lapic_timer_periodic)
 {
 	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
