@@ -658,7 +658,7 @@ static void handle_exit(struct vcpu_worker *w)
 		 */
 		if (kvm_vcpu_get_sregs(w->vcpu_fd, &sregs) == 0 && sregs.cs.selector == 0xf000 &&
 		    sregs.cs.base == 0xffff0000)
-			vlog_line(w, "triple fault: KVM reset the registers at the shutdown (AMD); only the "
+			vlog_line(w, "triple fault: KVM reinitialised the registers at the shutdown (AMD); only the "
 				     "exception nr above is the guest's");
 		break;
 	}
