@@ -333,7 +333,7 @@ append+=" i8042.noaux i8042.nokbd i8042.nopnp random.trust_cpu=on"
 append+=${SVM_HOST_APPEND:+ $SVM_HOST_APPEND}
 
 qemu_cmd=(
-	qemu-system-x86_64 -accel "tcg,thread=${SVM_HOST_TCG_THREAD:-single}" -cpu "EPYC,+svm,+npt"
+	qemu-system-x86_64 -accel "tcg,thread=${SVM_HOST_TCG_THREAD:-multi}" -cpu "EPYC,+svm,+npt"
 	-smp "$smp" -m "$mem" -nodefaults -no-user-config -display none
 	-serial stdio -no-reboot -monitor "unix:$tmp/hmp.sock,server=on,wait=off"
 	-kernel "$cache_dir/vmlinuz" -initrd "$tmp/initramfs.cpio" -append "$append"
