@@ -3,16 +3,18 @@
 #
 # Runs COMMAND where a usable /dev/kvm exists: directly when this host has
 # one, otherwise inside the nested SVM test host (tests/svm-host/), a QEMU
-# TCG guest whose /dev/kvm is kvm_amd. A PVM /dev/kvm does not count (below). OUT is the build directory whose
-# binaries COMMAND uses (build or build/san); it is copied into the test
-# host at the same path. Exits with COMMAND's status.
+# TCG guest whose /dev/kvm is kvm_amd. A PVM /dev/kvm does not count (below).
+# OUT is the build directory whose binaries COMMAND uses (build or
+# build/san); it is copied into the test host at the same path. Exits with
+# COMMAND's status.
 #
-# The nested test host occasionally freezes as a whole (about 1 run in 8 in
-# the first probes, 2 in ~14 runs here; cause not found, the harness's own
-# per-test timeouts stop firing too). run.sh then kills it after
-# SQUIB_SVM_TIMEOUT seconds (default 300; a whole integration run takes
-# 10-90 s), prints the last console lines, and retries, up to
-# SQUIB_SVM_RETRIES times (default 2).
+# The nested test host occasionally freezes as a whole (about 1 run in 6):
+# its kernel's code patching livelocks under QEMU's multi-threaded TCG
+# (tests/svm-host/README.md has the evidence). run.sh then collects QEMU's
+# CPU registers and the kernel's sysrq output, kills it after
+# SQUIB_SVM_TIMEOUT seconds (default 300; the Makefile gives the integration
+# run 1200 and the Linux tests 2400), and retries up to SQUIB_SVM_RETRIES
+# times (default 2), printing a SQUIB-RETRY line each time.
 set -euo pipefail
 
 out=$1
