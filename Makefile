@@ -188,7 +188,7 @@ unit-test: $(UNIT_BIN)
 	$(Q)$(LSAN_ENV) $(UNIT_BIN) --jobs=2
 
 integration-test: $(MONITOR_BIN) $(DEVICE_BIN) $(GUEST_BIN) $(INTEG_BIN) $(FAKE_DEVICE_BIN)
-	$(Q)SQUIB_SVM_TIMEOUT=$${SQUIB_SVM_TIMEOUT:-1200} tests/run-kvm.sh $(OUT) $(INTEG_BIN) --jobs=1 --verbose
+	$(Q)SQUIB_SVM_TIMEOUT=$${SQUIB_SVM_TIMEOUT:-600} tests/run-kvm.sh $(OUT) $(INTEG_BIN) --jobs=1 --verbose
 
 # The guest image, e2fsck and debugfs (host-side checks) go into the test host too.
 LINUX_GUEST_DIR := $(CURDIR)/build/linux-guest
