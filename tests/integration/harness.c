@@ -404,6 +404,8 @@ void squib_dump_state(struct squib_run *r)
 		return;
 	while (!try_reap(r) && now_s() < until)
 		sleep_s(POLL_S);
+	if (r->done)
+		load_outputs(r); /* it ended meanwhile (the stall was its end): describe reads these */
 }
 
 bool squib_wait(struct squib_run *r, double timeout_s)

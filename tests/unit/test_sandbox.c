@@ -669,3 +669,51 @@ Test(sandbox, monitor_may_restore_the_terminal_only)
 	assert_killed_by_sigsys(monitor_ioctl_child(TIOCSTI, status), "TIOCSTI in the monitor sandbox");
 	munmap(status, 4096);
 }
+
+/*
+ * The monitor signals its workers through their pidfds: SIGKILL at
+ * teardown, SIGUSR1 to kick a vCPU worker for a state dump. Any other
+ * signal (here SIGTERM) is denied.
+ */
+static int monitor_signal_child(int sig)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct sandbox_params p = plausible_params();
+		pid_t target;
+		int pidfd;
+
+		child_prepare();
+		target = fork();
+		if (target < 0)
+			raw_exit_group(10);
+		if (target == 0) {
+			/* Dies with the child even when the child dies by SIGSYS before killing it. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			signal(SIGUSR1, SIG_IGN); /* a vCPU worker handles it; here it must just arrive */
+			for (;;)
+				pause();
+		}
+		pidfd = (int)raw_syscall3(SYS_pidfd_open, target, 0, 0);
+		if (pidfd < 0)
+			raw_exit_group(11);
+		if (sandbox_enter(SANDBOX_ROLE_MONITOR, &p, NULL) != 0)
+			raw_exit_group(12);
+		if (raw_syscall6(SYS_pidfd_send_signal, pidfd, sig, 0, 0, 0, 0) != 0)
+			raw_exit_group(13);
+		(void)raw_syscall6(SYS_pidfd_send_signal, pidfd, SIGKILL, 0, 0, 0, 0);
+		raw_exit_group(0);
+	}
+	return wait_child(pid);
+}
+
+Test(sandbox, monitor_may_send_sigkill_and_sigusr1_only)
+{
+	assert_exited(monitor_signal_child(SIGUSR1), 0, "pidfd_send_signal(SIGUSR1) in the monitor sandbox");
+	assert_exited(monitor_signal_child(SIGKILL), 0, "pidfd_send_signal(SIGKILL) in the monitor sandbox");
+	assert_killed_by_sigsys(monitor_signal_child(SIGTERM), "pidfd_send_signal(SIGTERM) in the monitor sandbox");
+}
