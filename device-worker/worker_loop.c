@@ -248,21 +248,23 @@ static int stop(struct worker_loop *wl)
 	return WORKER_LOOP_STOP;
 }
 
-/* Reads every queued control message. CONTINUE, STOP or a fatal -errno. */
 /* CONTROL_DUMP: the loop's own view (rings, wake-ups), then the model's. */
 static void dump(struct worker_loop *wl)
 {
 	device_log(wl->host, "state dump: %u rings, %llu sleeps, %llu doorbells, spin %u of %u", wl->nrings,
 		   (unsigned long long)wl->sleeps, (unsigned long long)wl->doorbells, wl->spin_iters, wl->spin_max);
-	for (unsigned i = 0; i < wl->nrings; i++)
-		if (wl->rings[i].dead || ring_pending(&wl->rings[i].c))
+	for (unsigned i = 0; i < wl->nrings; i++) {
+		bool waiting = ring_pending(&wl->rings[i].c) != 0;
+
+		if (wl->rings[i].dead || waiting)
 			device_log(wl->host, "state dump: ring %u (vcpu%u)%s%s", i, i,
-				   wl->rings[i].dead ? " broke the protocol" : "",
-				   ring_pending(&wl->rings[i].c) ? " has records waiting" : "");
+				   wl->rings[i].dead ? " broke the protocol" : "", waiting ? " has records waiting" : "");
+	}
 	if (wl->model->dump)
 		wl->model->dump(wl->state);
 }
 
+/* Reads every queued control message. CONTINUE, STOP or a fatal -errno. */
 static int handle_control(struct worker_loop *wl)
 {
 	struct control_msg m;

@@ -2,8 +2,6 @@
 /* The vCPU's state as log lines. Freestanding: see cpu_dump.h. */
 #include "vcpu-worker/cpu_dump.h"
 
-#include <stdbool.h>
-
 #include "common/fmt.h"
 #include "common/raw_syscall.h"
 #include "vcpu-worker/kvm_vcpu.h"
@@ -104,14 +102,15 @@ static void dump_regs(int vcpu_fd, int log_fd, uint32_t index, const char *why)
 	line_end(&l);
 }
 
-static void dump_sregs(int vcpu_fd, int log_fd, uint32_t index, const char *why)
+/* Returns true when CS is the reset vector's (see cpu_dump.h). */
+static bool dump_sregs(int vcpu_fd, int log_fd, uint32_t index, const char *why)
 {
 	struct kvm_sregs s;
 	struct dump_line l;
 	long err = kvm_vcpu_get_sregs(vcpu_fd, &s);
 
 	if (!line_start_ok(&l, log_fd, index, why, "KVM_GET_SREGS", err))
-		return;
+		return false;
 	field(&l, "cr0", s.cr0);
 	field(&l, "cr2", s.cr2);
 	field(&l, "cr3", s.cr3);
@@ -132,6 +131,7 @@ static void dump_sregs(int vcpu_fd, int log_fd, uint32_t index, const char *why)
 	segment(&l, "gs", &s.gs);
 	segment(&l, "tr", &s.tr);
 	line_end(&l);
+	return s.cs.selector == 0xf000 && s.cs.base == 0xffff0000;
 }
 
 static void dump_events(int vcpu_fd, int log_fd, uint32_t index, const char *why)
@@ -160,9 +160,12 @@ static void dump_events(int vcpu_fd, int log_fd, uint32_t index, const char *why
 	line_end(&l);
 }
 
-void vcpu_dump_cpu(int vcpu_fd, int log_fd, uint32_t index, const char *why)
+bool vcpu_dump_cpu(int vcpu_fd, int log_fd, uint32_t index, const char *why)
 {
+	bool reset_state;
+
 	dump_regs(vcpu_fd, log_fd, index, why);
-	dump_sregs(vcpu_fd, log_fd, index, why);
+	reset_state = dump_sregs(vcpu_fd, log_fd, index, why);
 	dump_events(vcpu_fd, log_fd, index, why);
+	return reset_state;
 }

@@ -646,22 +646,17 @@ static void handle_exit(struct vcpu_worker *w)
 		if (try_inject_int3(w))
 			return;
 		break;
-	case KVM_EXIT_SHUTDOWN: {
-		/* A triple fault: leave the evidence before the VM goes away. */
-		struct kvm_sregs sregs;
-
-		vcpu_dump_cpu(w->vcpu_fd, w->log_fd, w->index, "triple fault");
+	case KVM_EXIT_SHUTDOWN:
 		/*
-		 * KVM on AMD reinitialises the vCPU at a shutdown intercept (the
-		 * VMCB is undefined after one): the registers are then the reset
-		 * state, and only the last exception number is the guest's.
+		 * A triple fault: leave the evidence before the VM goes away. KVM
+		 * on AMD reinitialises the vCPU at a shutdown intercept (the VMCB
+		 * is undefined after one): the registers are then the reset state,
+		 * and only the last exception number is the guest's.
 		 */
-		if (kvm_vcpu_get_sregs(w->vcpu_fd, &sregs) == 0 && sregs.cs.selector == 0xf000 &&
-		    sregs.cs.base == 0xffff0000)
+		if (vcpu_dump_cpu(w->vcpu_fd, w->log_fd, w->index, "triple fault"))
 			vlog_line(w, "triple fault: KVM reinitialised the registers at the shutdown (AMD); only the "
 				     "exception nr above is the guest's");
 		break;
-	}
 	default:
 		break;
 	}

@@ -162,59 +162,44 @@ int host_sh(const char *fmt, ...)
 }
 
 /*
- * The guest kernel's text symbols, "addr t name" lines, in a file of this
- * test process (booted for once, on the first failure that needs them):
- * Debian's packages carry no real System.map, and the tests boot with
- * nokaslr, so /proc/kallsyms of any boot of the same kernel holds. The
- * guest writes them to a scratch disk, which is much faster than the
- * console. NULL when that boot fails.
+ * The guest kernel's text symbols, "addr t name" lines (booted for once, on
+ * the first failure that needs them): Debian's packages carry no real
+ * System.map, and the tests boot with nokaslr, so /proc/kallsyms of any
+ * boot of the same kernel holds. The guest writes them to a scratch disk,
+ * which is much faster than the console. NULL when that boot fails.
  */
-static const char *kallsyms_path(void)
+static const char *kallsyms_text(void)
 {
 	static struct squib_run run; /* static: squib_teardown */
-	static char path[PATH_MAX];
+	static char *text;
 	static bool tried;
 	char img[PATH_MAX];
 	const char *extra[] = { "--disk", img, NULL };
 	struct linux_boot b = { .cpus = 1, .memory_mib = 256, .extra = extra,
 				.run = "grep -i ' t ' /proc/kallsyms > /dev/vda && sync" };
-	char *text;
-	FILE *f;
 
 	if (tried)
-		return path[0] ? path : NULL;
+		return text;
 	tried = true;
 	snprintf(img, sizeof(img), "/tmp/squib-kallsyms-%d.img", (int)getpid());
 	make_file(img, 16u << 20);
 	linux_start(&run, &b);
-	if (!squib_wait(&run, DEFAULT_LINUX_TIMEOUT_S) || run.status != 0) {
-		unlink(img);
-		return NULL;
-	}
-	text = slurp(img); /* the symbols, then zeros */
+	if (squib_wait(&run, DEFAULT_LINUX_TIMEOUT_S) && run.status == 0)
+		text = slurp(img); /* the symbols, then zeros: the string ends at the first */
 	unlink(img);
-	if (!text)
-		return NULL;
-	snprintf(path, sizeof(path), "/tmp/squib-kallsyms-%d.txt", (int)getpid());
-	f = fopen(path, "w");
-	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-		path[0] = '\0';
-		free(text);
-		return NULL;
-	}
-	free(text);
-	return path;
+	return text;
 }
 
-/* The text symbol at or below addr, as "name+0xoff", into out; false when there is none near. */
-static bool symbol_of(FILE *map, unsigned long long addr, char *out, size_t cap)
+/* The text symbol at or below addr in syms, as "name+0xoff", into out; false when there is none near. */
+static bool symbol_of(const char *syms, unsigned long long addr, char *out, size_t cap)
 {
-	char line[512], name[256], best[256] = "";
+	char name[256], best[256] = "";
 	unsigned long long a, best_a = 0;
 	char type;
 
-	rewind(map);
-	while (fgets(line, sizeof(line), map)) {
+	for (const char *line = syms, *next; *line; line = next) {
+		next = strchr(line, '\n');
+		next = next ? next + 1 : line + strlen(line);
 		if (sscanf(line, "%llx %c %255s", &a, &type, name) != 3)
 			continue;
 		if ((type != 't' && type != 'T') || a > addr || a < best_a)
@@ -232,14 +217,13 @@ const char *linux_describe(struct squib_run *r)
 {
 	static char buf[sizeof(r->desc) + 2048];
 	char sym[300];
-	const char *d = squib_describe(r), *map_path;
+	const char *d = squib_describe(r), *syms;
 	char *err = slurp(r->err_path);
 	size_t used;
-	FILE *map;
 
 	snprintf(buf, sizeof(buf), "%s", d);
 	/* Kernel addresses only: "squib: vcpuN: <why>: rip=0xffffffff..." from a dump or a triple fault. */
-	if (!err || !strstr(err, ": rip=0xffffffff") || !(map_path = kallsyms_path()) || !(map = fopen(map_path, "r"))) {
+	if (!err || !strstr(err, ": rip=0xffffffff") || !(syms = kallsyms_text())) {
 		free(err);
 		return buf;
 	}
@@ -250,12 +234,11 @@ const char *linux_describe(struct squib_run *r)
 
 		while (line > err && line[-1] != '\n')
 			line--;
-		if (!symbol_of(map, rip, sym, sizeof(sym)))
+		if (!symbol_of(syms, rip, sym, sizeof(sym)))
 			continue;
 		used += (size_t)snprintf(buf + used, sizeof(buf) - used, "\n%.*s rip 0x%llx is %s", (int)(p - line), line,
 					rip, sym);
 	}
-	fclose(map);
 	free(err);
 	return buf;
 }
