@@ -233,6 +233,13 @@ done
 mkdir -p "$root"/{proc,sys,dev,tmp,run,var/tmp,etc,root} "$root/svm-host/bin" "$root/svm-host/modules"
 chmod 1777 "$root/tmp" "$root/var/tmp"
 cp "$cache_dir/busybox" "$root/svm-host/bin/busybox"
+# kvm-hold (kvm-hold.c says why): built static, once per source change.
+if [[ ! -x $cache_dir/kvm-hold || $script_dir/kvm-hold.c -nt $cache_dir/kvm-hold ]]; then
+	cc -O2 -static -Wall -Wextra -Werror -o "$tmp/kvm-hold" "$script_dir/kvm-hold.c" ||
+		die "cannot build $script_dir/kvm-hold.c (a C compiler and static libc: build-essential)"
+	mv -f "$tmp/kvm-hold" "$cache_dir/kvm-hold"
+fi
+cp "$cache_dir/kvm-hold" "$root/svm-host/bin/kvm-hold"
 ln -s busybox "$root/svm-host/bin/sh"
 for l in /bin/sh /usr/bin/env; do
 	# Where no payload put one, at the real location of the host's directory.
@@ -291,6 +298,14 @@ done </svm-host/modules.order
 if [ ! -c /dev/kvm ]; then
 	echo "$token-NOKVM"
 	poweroff -f
+fi
+# One idle VM for the host's lifetime (kvm-hold.c): no SVM enable/disable
+# IPI rounds and no LAPIC static-key patching when the tests' VMs come and go.
+if [ "${SVM_HOST_KVM_HOLD:-1}" = 1 ]; then
+	mkfifo /svm-host/hold
+	/svm-host/bin/kvm-hold >/svm-host/hold &
+	read -r hold_line </svm-host/hold
+	[ "\$hold_line" = "kvm-hold: ready" ] || echo "svm-host: kvm-hold did not start; the tests' VMs enable SVM themselves"
 fi
 dmesg -n 1
 dmesg -c >/dev/null
