@@ -6,9 +6,10 @@
  * Every boot has a deadline. The nested test host hangs inside a guest now
  * and then for reasons not found (about 1 run in 8 in the first probes; in
  * squib's CI, twice in a row after the long console test, each time after
- * the guest's command had finished and before its poweroff), so a boot that
- * times out is reported with its last console lines and tried again, up to
- * LINUX_ATTEMPTS boots, before it counts as a failure.
+ * the guest's command had finished and before its poweroff), and its
+ * guests triple-fault now and then (README "Linux tests"), so a boot that
+ * times out, or triple-faults there, is reported with its state dump and
+ * tried again, up to LINUX_ATTEMPTS boots, before it counts as a failure.
  */
 #ifndef SQUIB_TESTS_LINUX_LINUX_GUEST_H
 #define SQUIB_TESTS_LINUX_LINUX_GUEST_H
@@ -47,13 +48,22 @@ struct linux_boot {
 void linux_start(struct squib_run *run, const struct linux_boot *b);
 
 /*
- * Boots b in runs[0] and waits for it; if that attempt times out, prints
+ * Boots b in runs[0] and waits for it; if that attempt times out (or
+ * triple-faults in the nested test host: linux_retry_emulator_fault), prints
  * why and boots again in the next run, LINUX_ATTEMPTS boots at most. Returns the run that finished (asserts
  * one did), its console with the tty's \r removed (lines end in \n).
  * runs must have static storage (squib_teardown).
  */
 #define LINUX_ATTEMPTS 3
 struct squib_run *linux_run(struct squib_run runs[LINUX_ATTEMPTS], const struct linux_boot *b);
+
+/*
+ * For a run of boot b, attempt number attempt (from 0), that has ended:
+ * true (printing a SQUIB-RETRY line with its dump) when it ended in a guest
+ * triple fault inside the nested test host and attempts are left, so the
+ * caller boots again; false otherwise (on a real KVM host, always).
+ */
+bool linux_retry_emulator_fault(struct squib_run *r, const struct linux_boot *b, int attempt);
 
 /* Removes the tty's \r from a finished run's console text (lines end in \n). */
 void linux_console_strip_cr(struct squib_run *r);

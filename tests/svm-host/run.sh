@@ -25,7 +25,8 @@
 # missing), with stdin from /dev/null, stdout and stderr merged into a pipe
 # that is streamed to this script's stdout. Extra kernel parameters may be
 # given in $SVM_HOST_APPEND, extra QEMU arguments (split on blanks) in
-# $SVM_HOST_QEMU_ARGS.
+# $SVM_HOST_QEMU_ARGS. Before COMMAND, kvm-hold (kvm-hold.c) opens one idle
+# VM for the host's lifetime; SVM_HOST_KVM_HOLD=0 leaves it out.
 #
 # Exit status: COMMAND's; 124 if every attempt timed out; 125 if /dev/kvm is
 # missing inside the guest, or the guest / QEMU died before COMMAND finished,
@@ -345,6 +346,9 @@ chmod 0755 "$root/init"
 append="console=ttyS0 quiet panic=-1 rdinit=/init tsc=reliable no_timer_check sysrq_always_enabled=1"
 append+=" mitigations=off nokaslr cryptomgr.notests 8250.nr_uarts=1"
 append+=" i8042.noaux i8042.nokbd i8042.nopnp random.trust_cpu=on"
+# No khugepaged: each collapse is a TLB-flush IPI round, and the emulated
+# machine loses IPIs (README.md: a host stuck in khugepaged for 52 s+).
+append+=" transparent_hugepage=never"
 append+=${SVM_HOST_APPEND:+ $SVM_HOST_APPEND}
 
 qemu_cmd=(
