@@ -262,6 +262,10 @@ while IFS= read -r m; do
 done <"$cache_dir/modules.order"
 cp "$cache_dir/modules.order" "$root/svm-host/modules.order"
 
+# kvm_amd's module parameters (e.g. vgif=0), from SVM_HOST_KVM_AMD_ARGS.
+kvm_amd_args=${SVM_HOST_KVM_AMD_ARGS:-}
+[[ $kvm_amd_args =~ ^[A-Za-z0-9_=,\ -]*$ ]] || die "SVM_HOST_KVM_AMD_ARGS: only name=value words, got: $kvm_amd_args"
+
 token="SVMHOST-$(od -An -tx8 -N8 /dev/urandom | tr -d ' \n')"
 
 {
@@ -294,7 +298,9 @@ ln -s /proc/self/fd/0 /dev/stdin
 ln -s /proc/self/fd/1 /dev/stdout
 ln -s /proc/self/fd/2 /dev/stderr
 while read -r m; do
-	insmod "/svm-host/modules/\$m" || echo "svm-host: insmod \$m failed"
+	args=""
+	[ "\$m" = kvm-amd.ko ] && args="$kvm_amd_args"
+	insmod "/svm-host/modules/\$m" \$args || echo "svm-host: insmod \$m \$args failed"
 done </svm-host/modules.order
 if [ ! -c /dev/kvm ]; then
 	echo "$token-NOKVM"
