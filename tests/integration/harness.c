@@ -408,6 +408,13 @@ void squib_dump_state(struct squib_run *r)
 		load_outputs(r); /* it ended meanwhile (the stall was its end): describe reads these */
 }
 
+bool squib_emulator_triple_fault(const struct squib_run *r)
+{
+	const char *host = getenv("SQUIB_TEST_HOST");
+
+	return r->done && r->status == SQUIB_EXIT_GUEST_FAULT && host && strcmp(host, "svm-tcg") == 0;
+}
+
 bool squib_wait(struct squib_run *r, double timeout_s)
 {
 	double deadline = now_s() + timeout_s;

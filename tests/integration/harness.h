@@ -127,6 +127,15 @@ void squib_assert_pass(struct squib_run *r);
 /* One-paragraph description (command, status, output tails) for messages. */
 const char *squib_describe(struct squib_run *r);
 
+/*
+ * True when the ended run r is a guest triple fault (status 5) inside the
+ * nested test host (run-kvm.sh sets SQUIB_TEST_HOST=svm-tcg), where KVM runs
+ * on QEMU's emulated SVM and such faults are held to be the emulator's
+ * (README "Linux tests" has the evidence). Never true on a real KVM host.
+ * A test that retries on it must print a SQUIB-RETRY line.
+ */
+bool squib_emulator_triple_fault(const struct squib_run *r);
+
 /* Kills (process group) and reaps a run still going; removes its files. */
 void squib_run_cleanup(struct squib_run *r);
 

@@ -60,19 +60,21 @@ Test(console, typed_input_reaches_the_guest_and_comes_back)
 	cr_assert(strstr(r.console, "uart-irq: echoed 42 bytes"), "%s", squib_describe(&r));
 }
 
-Test(console, megabyte_through_a_slow_pipe_loses_nothing, .timeout = 600)
+/*
+ * One run of the 1 MiB test into r: the guest's console goes into a pipe
+ * read at most 128 KiB/s, with one 1 s stop, into out (cap bytes). Returns
+ * how many bytes arrived; *eof tells whether the pipe reached its end.
+ */
+static size_t megabyte_through_a_slow_pipe(struct squib_run *r, char *out, size_t cap, bool *eof)
 {
-	static struct squib_run r;
-	const size_t bytes = 1u << 20;
-	const char *marker = "uart-irq: pattern 1048576 bytes\n";
-	size_t cap = bytes + 64 * 1024, len = 0, pauses = 0;
-	char *out = malloc(cap + 1), *start, *tail;
-	double t0 = now_s(), elapsed;
+	const char *args[] = { "start", "--kernel", squib_guest_path(), "--testdev", "--cmdline",
+			       "uart-irq echo=0 bytes=1048576", NULL };
+	double t0 = now_s();
+	size_t len = 0, pauses = 0;
 	int p[2];
-	bool eof = false;
 
-	cr_assert(out);
-	squib_run_init(&r);
+	*eof = false;
+	squib_run_init(r);
 	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
 	/*
 	 * A 64 KiB pipe read at most 128 KiB/s, with one 1 s stop: during the
@@ -81,16 +83,11 @@ Test(console, megabyte_through_a_slow_pipe_loses_nothing, .timeout = 600)
 	 * sleeps only when ahead of that rate: the guest writes in small
 	 * flushes, and a sleep after each would make the test crawl.)
 	 */
-	squib_set_stdio(&r, -1, p[1]);
-	{
-		const char *args[] = { "start", "--kernel", squib_guest_path(), "--testdev", "--cmdline",
-				       "uart-irq echo=0 bytes=1048576", NULL };
-
-		cr_assert(access("/dev/kvm", R_OK | W_OK) == 0, "/dev/kvm is not usable: use tests/run-kvm.sh");
-		squib_start(&r, args);
-	}
+	squib_set_stdio(r, -1, p[1]);
+	cr_assert(access("/dev/kvm", R_OK | W_OK) == 0, "/dev/kvm is not usable: use tests/run-kvm.sh");
+	squib_start(r, args);
 	close(p[1]);
-	while (!eof && now_s() - t0 < squib_timeout() * 4) {
+	while (!*eof && now_s() - t0 < squib_timeout() * 4) {
 		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
 		ssize_t n;
 
@@ -98,7 +95,7 @@ Test(console, megabyte_through_a_slow_pipe_loses_nothing, .timeout = 600)
 			continue;
 		n = read(p[0], out + len, cap - len < 4096 ? cap - len : 4096);
 		if (n <= 0) {
-			eof = n == 0 || cap == len;
+			*eof = n == 0 || cap == len;
 			if (cap == len)
 				break;
 			continue;
@@ -112,15 +109,45 @@ Test(console, megabyte_through_a_slow_pipe_loses_nothing, .timeout = 600)
 		if ((double)len / (128 * 1024) > now_s() - t0)
 			sleep_s(0.002);
 	}
-	elapsed = now_s() - t0;
 	close(p[0]);
 	out[len] = '\0';
-	squib_finish(&r);
-	cr_log_info("console: %zu bytes through a pipe read at most 128 KiB/s with a 1 s stop in %.1f s", len, elapsed);
-	cr_assert_eq(r.status, SQUIB_EXIT_OK, "%s", squib_describe(&r));
+	squib_finish(r);
+	cr_log_info("console: %zu bytes through a pipe read at most 128 KiB/s with a 1 s stop in %.1f s", len,
+		    now_s() - t0);
+	return len;
+}
+
+#define MEGABYTE_ATTEMPTS 3
+
+Test(console, megabyte_through_a_slow_pipe_loses_nothing, .timeout = 1800)
+{
+	static struct squib_run runs[MEGABYTE_ATTEMPTS];
+	const size_t bytes = 1u << 20;
+	const char *marker = "uart-irq: pattern 1048576 bytes\n";
+	size_t cap = bytes + 64 * 1024, len = 0;
+	char *out = malloc(cap + 1), *start, *tail;
+	struct squib_run *r = NULL;
+	bool eof = false;
+
+	cr_assert(out);
+	/*
+	 * The longest raw-guest test, so the one the nested test host's triple
+	 * faults hit most (README "Linux tests"): there, and only there, one is
+	 * retried, printed for make test's summary.
+	 */
+	for (int attempt = 0; attempt < MEGABYTE_ATTEMPTS; attempt++) {
+		r = &runs[attempt];
+		len = megabyte_through_a_slow_pipe(r, out, cap, &eof);
+		if (!squib_emulator_triple_fault(r) || attempt + 1 == MEGABYTE_ATTEMPTS)
+			break;
+		cr_log_warn("SQUIB-RETRY: console 1 MiB test attempt %d of %d: guest triple fault in the nested test host "
+			    "(emulated SVM, tests/svm-host/README.md); running it again\n%s", attempt + 1,
+			    MEGABYTE_ATTEMPTS, squib_describe(r));
+	}
+	cr_assert_eq(r->status, SQUIB_EXIT_OK, "%s", squib_describe(r));
 	cr_assert(eof, "the console pipe never reached EOF (%zu bytes read)", len);
 	start = strstr(out, marker);
-	cr_assert(start, "no pattern marker in %zu bytes of console output\n%s", len, squib_describe(&r));
+	cr_assert(start, "no pattern marker in %zu bytes of console output\n%s", len, squib_describe(r));
 	start += strlen(marker);
 	cr_assert_geq((size_t)(out + len - start), bytes, "only %zu pattern bytes arrived", (size_t)(out + len - start));
 	for (size_t k = 0; k < bytes; k++)
@@ -129,7 +156,7 @@ Test(console, megabyte_through_a_slow_pipe_loses_nothing, .timeout = 600)
 	tail = start + bytes;
 	cr_assert(!strncmp(tail, "\nuart-irq: sent 1048576 bytes", 29), "after the pattern: %.60s", tail);
 	cr_assert(strstr(tail, "PASS\n"), "%s", tail);
-	cr_assert_null(strstr(r.err, "dropping output"), "%s", squib_describe(&r));
+	cr_assert_null(strstr(r->err, "dropping output"), "%s", squib_describe(r));
 	free(out);
 }
 

@@ -72,17 +72,6 @@ void linux_console_strip_cr(struct squib_run *r)
 	*w = '\0';
 }
 
-/*
- * True inside tests/svm-host (run-kvm.sh says so with SQUIB_TEST_HOST):
- * KVM there runs on QEMU's emulated SVM, whose faults are not squib's.
- */
-static bool in_emulated_svm_host(void)
-{
-	const char *h = getenv("SQUIB_TEST_HOST");
-
-	return h && strcmp(h, "svm-tcg") == 0;
-}
-
 bool linux_retry_emulator_fault(struct squib_run *r, const struct linux_boot *b, int attempt)
 {
 	/*
@@ -91,7 +80,7 @@ bool linux_retry_emulator_fault(struct squib_run *r, const struct linux_boot *b,
 	 * evidence, and what is not shown yet): the boot is tried again, and
 	 * the SQUIB-RETRY line puts it in make test's summary.
 	 */
-	if (!r->done || r->status != SQUIB_EXIT_GUEST_FAULT || !in_emulated_svm_host() || attempt + 1 >= LINUX_ATTEMPTS)
+	if (!squib_emulator_triple_fault(r) || attempt + 1 >= LINUX_ATTEMPTS)
 		return false;
 	cr_log_warn("SQUIB-RETRY: Linux boot (--cpus %u, squib.run=%s) attempt %d of %d: guest triple fault in the "
 		    "nested test host (emulated SVM, tests/svm-host/README.md); booting again (its dump is below)\n%s",
