@@ -26,7 +26,9 @@
 # that is streamed to this script's stdout. Extra kernel parameters may be
 # given in $SVM_HOST_APPEND, extra QEMU arguments (split on blanks) in
 # $SVM_HOST_QEMU_ARGS. Before COMMAND, kvm-hold (kvm-hold.c) opens one idle
-# VM for the host's lifetime; SVM_HOST_KVM_HOLD=0 leaves it out.
+# VM for the host's lifetime; SVM_HOST_KVM_HOLD=0 leaves it out. A host that
+# stops beating its heartbeat for SVM_HOST_HEARTBEAT_LIMIT s (240) counts
+# as frozen, like a timeout.
 #
 # Exit status: COMMAND's; 124 if every attempt timed out; 125 if /dev/kvm is
 # missing inside the guest, or the guest / QEMU died before COMMAND finished,
@@ -266,6 +268,14 @@ cp "$cache_dir/modules.order" "$root/svm-host/modules.order"
 kvm_amd_args=${SVM_HOST_KVM_AMD_ARGS:-}
 [[ $kvm_amd_args =~ ^[A-Za-z0-9_=,\ -]*$ ]] || die "SVM_HOST_KVM_AMD_ARGS: only name=value words, got: $kvm_amd_args"
 
+# The heartbeat (init, /dev/ttyS1 -> $tmp/heartbeat): every heartbeat_every
+# seconds; none for SVM_HOST_HEARTBEAT_LIMIT seconds (default 240) while
+# COMMAND runs means the host is frozen (tests/svm-host/README.md).
+heartbeat_every=15
+heartbeat_limit=${SVM_HOST_HEARTBEAT_LIMIT:-240}
+is_uint "$heartbeat_limit" && ((heartbeat_limit >= 4 * heartbeat_every)) ||
+	die "SVM_HOST_HEARTBEAT_LIMIT must be an integer >= $((4 * heartbeat_every)) (seconds)"
+
 token="SVMHOST-$(od -An -tx8 -N8 /dev/urandom | tr -d ' \n')"
 
 {
@@ -322,6 +332,10 @@ if [ $interactive = 1 ]; then
 	echo "svm-host: COMMAND exited with status \$?"
 	poweroff -f
 fi
+# A heartbeat on the second serial port (a file run.sh watches): a host
+# whose timers stop firing stops beating, and is declared frozen long before
+# the attempt's timeout.
+(while :; do echo beat; sleep $heartbeat_every; done) >/dev/ttyS1 2>/dev/null &
 # COMMAND writes into a pipe (not the tty); a process it leaves behind may
 # keep the pipe open, so stop waiting for EOF 2 s after COMMAND exits.
 mkfifo /svm-host/out
@@ -350,7 +364,7 @@ chmod 0755 "$root/init"
 
 # --- boot -------------------------------------------------------------------
 append="console=ttyS0 quiet panic=-1 rdinit=/init tsc=reliable no_timer_check sysrq_always_enabled=1"
-append+=" mitigations=off nokaslr cryptomgr.notests 8250.nr_uarts=1"
+append+=" mitigations=off nokaslr cryptomgr.notests 8250.nr_uarts=2"
 append+=" i8042.noaux i8042.nokbd i8042.nopnp random.trust_cpu=on"
 # No khugepaged: each collapse is a TLB-flush IPI round, and the emulated
 # machine loses IPIs (README.md: a host stuck in khugepaged for 52 s+).
@@ -360,7 +374,7 @@ append+=${SVM_HOST_APPEND:+ $SVM_HOST_APPEND}
 qemu_cmd=(
 	qemu-system-x86_64 -accel "tcg,thread=${SVM_HOST_TCG_THREAD:-multi}" -cpu "EPYC,+svm,+npt"
 	-smp "$smp" -m "$mem" -nodefaults -no-user-config -display none
-	-serial stdio -no-reboot -monitor "unix:$tmp/hmp.sock,server=on,wait=off"
+	-serial stdio -serial "file:$tmp/heartbeat" -no-reboot -monitor "unix:$tmp/hmp.sock,server=on,wait=off"
 	-kernel "$cache_dir/vmlinuz" -initrd "$tmp/initramfs.cpio" -append "$append"
 )
 if [[ -n ${SVM_HOST_QEMU_ARGS:-} ]]; then
@@ -374,6 +388,7 @@ if ((interactive)); then
 	for i in "${!qemu_cmd[@]}"; do
 		if [[ ${qemu_cmd[$i]} == -serial ]]; then
 			qemu_cmd[i+1]=chardev:console0
+			break # the first serial port; the second is the heartbeat
 		fi
 	done
 	qemu_cmd+=(-chardev stdio,id=console0,signal=off)
@@ -388,11 +403,21 @@ mkfifo "$tmp/console" "$tmp/serial-in"
 # read-write so it never blocks and QEMU never sees EOF.
 exec {serial_in}<>"$tmp/serial-in"
 
-# attempt N -> sets $result: "status <n>", "nokvm", "timeout", "died"
+# Seconds since the host's last heartbeat (since the attempt began, before the first).
+heartbeat_age() {
+	local now beat
+	printf -v now '%(%s)T' -1
+	beat=$(stat -c %Y "$tmp/heartbeat" 2>/dev/null) || beat=$attempt_epoch
+	((beat >= attempt_epoch)) || beat=$attempt_epoch
+	echo $((now - beat))
+}
+
+# attempt N -> sets $result: "status <n>", "nokvm", "timeout", "stopped beating", "died"
 attempt() {
-	local log=$tmp/console.$1 line deadline now left status="" rc
+	local log=$tmp/console.$1 line chunk partial="" deadline now left wait status="" rc
 	: >"$log"
-	rm -f "$tmp/hmp.sock"
+	rm -f "$tmp/hmp.sock" "$tmp/heartbeat"
+	printf -v attempt_epoch '%(%s)T' -1
 	"${qemu_cmd[@]}" <&"$serial_in" >"$tmp/console" 2>"$tmp/qemu.err" &
 	qemu_pid=$!
 	exec {con}<"$tmp/console"
@@ -406,15 +431,29 @@ attempt() {
 			[[ $state == end ]] || result=timeout
 			break
 		fi
-		line=""
-		if IFS= read -r -t "$left" -u "$con" line; then
-			:
+		# Wake at least every 10 s to look at the heartbeat. A read that
+		# times out keeps what it got of a line (bash saves it in chunk).
+		wait=$((left < 10 ? left : 10))
+		chunk=""
+		if IFS= read -r -t "$wait" -u "$con" chunk; then
+			line=$partial$chunk
+			partial=""
 		else
 			rc=$?
 			if ((rc > 128)); then
-				[[ $state == end ]] || result=timeout
-				break
+				partial+=$chunk
+				if ((SECONDS >= deadline)); then
+					[[ $state == end ]] || result=timeout
+					break
+				fi
+				if [[ $state == run ]] && (($(heartbeat_age) > heartbeat_limit)); then
+					result="stopped beating"
+					break
+				fi
+				continue
 			fi
+			line=$partial$chunk
+			partial=""
 			[[ -n $line ]] || break # EOF: QEMU exited
 		fi
 		line=${line%$'\r'}
@@ -447,7 +486,7 @@ attempt() {
 			;;
 		esac
 	done
-	[[ $result != timeout ]] || frozen_host_evidence "$log"
+	[[ $result != timeout && $result != "stopped beating" ]] || frozen_host_evidence "$log"
 	exec {con}<&-
 	kill "$qemu_pid" 2>/dev/null || true
 	wait "$qemu_pid" 2>/dev/null || true
@@ -515,6 +554,11 @@ for ((try = 1; try <= tries; try++)); do
 		;;
 	timeout)
 		msg "timed out after $((SECONDS - start)) s; last console lines:"
+		last_lines "$try"
+		final=124
+		;;
+	"stopped beating")
+		msg "frozen: no heartbeat for over $heartbeat_limit s ($((SECONDS - start)) s into the attempt); last console lines:"
 		last_lines "$try"
 		final=124
 		;;
