@@ -24,8 +24,13 @@ for suite in "$@"; do
 	log=$logdir/$suite.log
 	echo "==== $suite"
 	start=$(date +%s)
-	make --no-print-directory "$suite" 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
+	# Into the log file, echoed by tail until make ends: a process a suite
+	# leaves behind cannot hold this script up, as it could hold a pipe open.
+	make --no-print-directory "$suite" >"$log" 2>&1 </dev/null &
+	mpid=$!
+	tail -n +1 -f --pid="$mpid" "$log"
+	wait "$mpid"
+	rc=$?
 	t=$(($(date +%s) - start))
 	# Criterion's closing line: "Synthesis: Tested: N | Passing: P | Failing: F | Crashing: C".
 	synth=$(grep -a 'Synthesis: Tested' "$log" | tail -n 1 | sed 's/.*Synthesis: //')
