@@ -18,19 +18,28 @@ logdir=${SQUIB_SUITE_LOG_DIR:-build/test-logs}
 mkdir -p "$logdir"
 rm -f "$logdir"/*.log
 
+sentinel=""
+trap '[[ -z $sentinel ]] || kill "$sentinel" 2>/dev/null' EXIT
+
 names=() results=() times=() counts=()
 failed=0 npass=0 nfail=0
 for suite in "$@"; do
 	log=$logdir/$suite.log
 	echo "==== $suite"
 	start=$(date +%s)
-	# Into the log file, echoed by tail until make ends: a process a suite
-	# leaves behind cannot hold this script up, as it could hold a pipe open.
-	make --no-print-directory "$suite" >"$log" 2>&1 </dev/null &
-	mpid=$!
-	tail -n +1 -f --pid="$mpid" "$log"
-	wait "$mpid"
+	# make writes the log file (in the foreground: Ctrl-C reaches it) and
+	# tail echoes it until make is done. A process a suite leaves behind
+	# cannot hold this script up, as it could hold a pipe to tee open.
+	: >"$log"
+	sleep 2147483647 &
+	sentinel=$!
+	tail -n +1 -f --pid="$sentinel" "$log" &
+	echo_pid=$!
+	make --no-print-directory "$suite" >"$log" 2>&1
 	rc=$?
+	kill "$sentinel" # tail prints what is left, then ends
+	wait "$echo_pid" 2>/dev/null
+	sentinel=""
 	t=$(($(date +%s) - start))
 	# Criterion's closing line: "Synthesis: Tested: N | Passing: P | Failing: F | Crashing: C".
 	synth=$(grep -a 'Synthesis: Tested' "$log" | tail -n 1 | sed 's/.*Synthesis: //')
