@@ -69,7 +69,7 @@ static size_t megabyte_through_a_slow_pipe(struct squib_run *r, char *out, size_
 {
 	const char *args[] = { "start", "--kernel", squib_guest_path(), "--testdev", "--cmdline",
 			       "uart-irq echo=0 bytes=1048576", NULL };
-	double t0 = now_s();
+	double t0 = now_s(), elapsed;
 	size_t len = 0, pauses = 0;
 	int p[2];
 
@@ -109,11 +109,11 @@ static size_t megabyte_through_a_slow_pipe(struct squib_run *r, char *out, size_
 		if ((double)len / (128 * 1024) > now_s() - t0)
 			sleep_s(0.002);
 	}
+	elapsed = now_s() - t0;
 	close(p[0]);
 	out[len] = '\0';
 	squib_finish(r);
-	cr_log_info("console: %zu bytes through a pipe read at most 128 KiB/s with a 1 s stop in %.1f s", len,
-		    now_s() - t0);
+	cr_log_info("console: %zu bytes through a pipe read at most 128 KiB/s with a 1 s stop in %.1f s", len, elapsed);
 	return len;
 }
 
