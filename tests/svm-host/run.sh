@@ -28,7 +28,9 @@
 # $SVM_HOST_QEMU_ARGS. Before COMMAND, kvm-hold (kvm-hold.c) opens one idle
 # VM for the host's lifetime; SVM_HOST_KVM_HOLD=0 leaves it out. A host that
 # stops beating its heartbeat for SVM_HOST_HEARTBEAT_LIMIT s (240) counts
-# as frozen, like a timeout.
+# as frozen, like a timeout, and so does a host that has not started COMMAND
+# SVM_HOST_BOOT_LIMIT s (180) after QEMU did. SVM_HOST_QEMU names the QEMU
+# binary (default: the one prepare.sh chose, see tests/svm-host/README.md).
 #
 # Exit status: COMMAND's; 124 if every attempt timed out; 125 if /dev/kvm is
 # missing inside the guest, or the guest / QEMU died before COMMAND finished,
@@ -85,10 +87,14 @@ cache_dir=$(realpath -m -- "$cache_dir")
 
 # --- cache ------------------------------------------------------------------
 if [[ ! -f $cache_dir/stamp || ! -s $cache_dir/vmlinuz || ! -x $cache_dir/busybox ||
-	! -s $cache_dir/modules.order ]] || ! command -v qemu-system-x86_64 >/dev/null 2>&1 ||
-	! command -v cpio >/dev/null 2>&1; then
+	! -s $cache_dir/modules.order || ! -s $cache_dir/qemu/stamp ]] ||
+	! command -v qemu-system-x86_64 >/dev/null 2>&1 || ! command -v cpio >/dev/null 2>&1; then
 	"$script_dir/prepare.sh" "$cache_dir" || die "prepare.sh failed"
 fi
+# prepare.sh's QEMU (version 10 or later; 7.2 loses IPIs), else the system's.
+qemu_bin=qemu-system-x86_64
+[[ ! -x $cache_dir/qemu/qemu-system-x86_64 ]] || qemu_bin=$cache_dir/qemu/qemu-system-x86_64
+qemu_bin=${SVM_HOST_QEMU:-$qemu_bin}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/svm-host.XXXXXX")
 qemu_pid=""
@@ -273,6 +279,12 @@ kvm_amd_args=${SVM_HOST_KVM_AMD_ARGS:-}
 # COMMAND runs means the host is frozen (tests/svm-host/README.md).
 heartbeat_every=15
 heartbeat_limit=${SVM_HOST_HEARTBEAT_LIMIT:-240}
+# A host boots and starts COMMAND in 2-7 s, 20 s on a loaded machine; one
+# that has not after SVM_HOST_BOOT_LIMIT s hung while booting (seen: both
+# CPUs looping in the kernel, no console, no sysrq answer).
+boot_limit=${SVM_HOST_BOOT_LIMIT:-180}
+is_uint "$boot_limit" && ((boot_limit >= 30)) ||
+	die "SVM_HOST_BOOT_LIMIT must be an integer >= 30 (seconds)"
 is_uint "$heartbeat_limit" && ((heartbeat_limit >= 4 * heartbeat_every)) ||
 	die "SVM_HOST_HEARTBEAT_LIMIT must be an integer >= $((4 * heartbeat_every)) (seconds)"
 
@@ -372,7 +384,7 @@ append+=" transparent_hugepage=never"
 append+=${SVM_HOST_APPEND:+ $SVM_HOST_APPEND}
 
 qemu_cmd=(
-	qemu-system-x86_64 -accel "tcg,thread=${SVM_HOST_TCG_THREAD:-multi}" -cpu "EPYC,+svm,+npt"
+	"$qemu_bin" -accel "tcg,thread=${SVM_HOST_TCG_THREAD:-multi}" -cpu "EPYC,+svm,+npt"
 	-smp "$smp" -m "$mem" -nodefaults -no-user-config -display none
 	-serial stdio -serial "file:$tmp/heartbeat" -no-reboot -monitor "unix:$tmp/hmp.sock,server=on,wait=off"
 	-kernel "$cache_dir/vmlinuz" -initrd "$tmp/initramfs.cpio" -append "$append"
@@ -422,7 +434,7 @@ attempt() {
 	qemu_pid=$!
 	exec {con}<"$tmp/console"
 	deadline=$((SECONDS + timeout))
-	local state=boot
+	local state=boot attempt_start=$SECONDS
 	result=died
 	while :; do
 		now=$SECONDS
@@ -448,6 +460,10 @@ attempt() {
 				fi
 				if [[ $state == run ]] && (($(heartbeat_age) > heartbeat_limit)); then
 					result="stopped beating"
+					break
+				fi
+				if [[ $state == boot ]] && ((SECONDS - attempt_start > boot_limit)); then
+					result="never finished booting"
 					break
 				fi
 				continue
@@ -486,7 +502,7 @@ attempt() {
 			;;
 		esac
 	done
-	[[ $result != timeout && $result != "stopped beating" ]] || frozen_host_evidence "$log"
+	case $result in timeout | "stopped beating" | "never finished booting") frozen_host_evidence "$log" ;; esac
 	exec {con}<&-
 	kill "$qemu_pid" 2>/dev/null || true
 	wait "$qemu_pid" 2>/dev/null || true
@@ -559,6 +575,11 @@ for ((try = 1; try <= tries; try++)); do
 		;;
 	"stopped beating")
 		msg "frozen: no heartbeat for over $heartbeat_limit s ($((SECONDS - start)) s into the attempt); last console lines:"
+		last_lines "$try"
+		final=124
+		;;
+	"never finished booting")
+		msg "frozen: COMMAND had not started $boot_limit s after QEMU did; last console lines:"
 		last_lines "$try"
 		final=124
 		;;
