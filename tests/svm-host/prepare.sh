@@ -284,8 +284,9 @@ printf '%s\n' "$krel" >"$tmp/out/kernel-version"
 printf '%s\n' "$kpkg=$kver" >"$tmp/out/kernel-package"
 printf '%s\n' "$stamp" >"$tmp/out/stamp"
 
-# Swap the new cache in.
+# Swap the new cache in, keeping the QEMU chosen above.
 mkdir -p "$(dirname "$cache_dir")"
+[[ ! -d $qemu_dir ]] || mv "$qemu_dir" "$tmp/out/qemu"
 rm -rf "$cache_dir.new"
 mv "$tmp/out" "$cache_dir.new"
 rm -rf "$cache_dir"
