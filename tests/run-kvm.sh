@@ -8,10 +8,11 @@
 # build/san); it is copied into the test host at the same path. Exits with
 # COMMAND's status.
 #
-# The nested test host occasionally froze as a whole (about 1 run in 6): an
-# IPI round (code patching, KVM enabling SVM) that never completes under
-# QEMU's multi-threaded TCG (tests/svm-host/README.md has the evidence;
-# run.sh's kvm-hold now avoids the rounds KVM causes). run.sh collects QEMU's
+# On QEMU 7.2 the nested test host froze as a whole now and then (about 1
+# run in 6): an IPI round (code patching, KVM enabling SVM) that never
+# completed under its multi-threaded TCG (tests/svm-host/README.md has the
+# evidence), so the host now runs on QEMU 10 (prepare.sh) with kvm-hold
+# avoiding the rounds KVM causes. For what is left, run.sh collects QEMU's
 # CPU registers and the kernel's sysrq output, kills it after
 # SQUIB_SVM_TIMEOUT seconds (default 300; the Makefile gives the integration
 # run 600 and the Linux tests 2400) or once its heartbeat stops, and retries up to SQUIB_SVM_RETRIES
