@@ -9,6 +9,9 @@
 #   CACHE_DIR/modules.order  module file names, in load order
 #   CACHE_DIR/kernel-version kernel release (uname -r inside the guest)
 #   CACHE_DIR/stamp          package versions the cache was built from
+#   CACHE_DIR/qemu/          the QEMU run.sh runs (below: "the emulator");
+#                            kept until removed by hand (rm -rf it to fetch
+#                            a newer one)
 # Installs qemu-system-x86 and cpio on the host if missing. Idempotent: does
 # nothing when the stamp matches the current package versions.
 set -euo pipefail
