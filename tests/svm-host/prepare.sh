@@ -68,18 +68,22 @@ fi
 #                                      points QEMU at its own firmware)
 #   CACHE_DIR/qemu/stamp               where it came from, and its version
 qemu_min_major=10
-qemu_major() { # BINARY -> major version number, or nothing
-	"$1" --version 2>/dev/null | sed -n '1s/.*version \([0-9][0-9]*\)\..*/\1/p'
+qemu_version() { # BINARY -> its version line ("QEMU emulator version 10.0.2 ...")
+	"$1" --version 2>/dev/null | head -n 1
+}
+qemu_major() { # VERSION_LINE -> major version number, or nothing
+	sed -n 's/.*version \([0-9][0-9]*\)\..*/\1/p' <<<"$1"
 }
 qemu_dir=$cache_dir/qemu
 prepare_qemu() {
-	local sys major codename mirror list qtmp debs=() missing
+	local sys sys_version version major codename mirror list qtmp debs=() missing
 	sys=$(command -v qemu-system-x86_64)
-	major=$(qemu_major "$sys")
+	sys_version=$(qemu_version "$sys")
+	major=$(qemu_major "$sys_version")
 	if [[ -n $major ]] && ((major >= qemu_min_major)); then
 		mkdir -p "$qemu_dir"
 		ln -sfn "$sys" "$qemu_dir/qemu-system-x86_64"
-		printf 'system %s\n' "$("$sys" --version | head -n 1)" >"$qemu_dir/stamp"
+		printf 'system %s\n' "$sys_version" >"$qemu_dir/stamp"
 		return 0
 	fi
 	codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")
@@ -93,7 +97,7 @@ prepare_qemu() {
 	printf '%s\n' "$list" >"$qtmp/sources.list"
 	local apt_private=(-o "Dir::Etc::SourceList=$qtmp/sources.list" -o Dir::Etc::SourceParts=/nonexistent
 		-o "Dir::State::Lists=$qtmp/lists" -o "Dir::Cache=$qtmp/cache" -o Debug::NoLocking=1)
-	log "fetching QEMU from $codename-backports (the system's is $("$sys" --version | head -n 1))"
+	log "fetching QEMU from $codename-backports (the system's is $sys_version)"
 	if ! apt-get "${apt_private[@]}" update -qq >&2 ||
 		! (cd "$qtmp/debs" && apt-get "${apt_private[@]}" download -q qemu-system-x86 qemu-system-data seabios >&2); then
 		rm -rf "$qtmp"
@@ -111,7 +115,8 @@ prepare_qemu() {
 		rm -rf "$qtmp"
 		return 1
 	fi
-	major=$(qemu_major "$qtmp/root/usr/bin/qemu-system-x86_64")
+	version=$(qemu_version "$qtmp/root/usr/bin/qemu-system-x86_64")
+	major=$(qemu_major "$version")
 	if [[ -z $major ]] || ((major < qemu_min_major)); then
 		log "$codename-backports has QEMU ${major:-of unknown version}, older than $qemu_min_major"
 		rm -rf "$qtmp"
@@ -125,7 +130,7 @@ prepare_qemu() {
 	exec "\$here/usr/bin/qemu-system-x86_64" -L "\$here/usr/share/qemu" -L "\$here/usr/share/seabios" "\$@"
 	EOF
 	chmod 0755 "$qtmp/root/qemu-system-x86_64"
-	printf 'backports %s\n' "$("$qtmp/root/qemu-system-x86_64" --version | head -n 1)" >"$qtmp/root/stamp"
+	printf 'backports %s\n' "$version" >"$qtmp/root/stamp"
 	rm -rf "$qemu_dir"
 	mkdir -p "$cache_dir"
 	mv "$qtmp/root" "$qemu_dir"
@@ -135,7 +140,7 @@ prepare_qemu() {
 if [[ ! -s $qemu_dir/stamp || ! -x $qemu_dir/qemu-system-x86_64 ]]; then
 	if ! prepare_qemu; then
 		rm -rf "$qemu_dir"
-		log "warning: the test host runs on the system's QEMU ($(qemu-system-x86_64 --version | head -n 1)), which loses IPIs under SVM: expect frozen test hosts and their printed retries (tests/svm-host/README.md)"
+		log "warning: the test host runs on the system's QEMU ($(qemu_version qemu-system-x86_64)), which loses IPIs under SVM: expect frozen test hosts and their printed retries (tests/svm-host/README.md)"
 	fi
 fi
 

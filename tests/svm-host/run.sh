@@ -526,7 +526,7 @@ attempt() {
 frozen_host_evidence() { # LOG
 	local log=$1 line regs
 	regs=$("$script_dir/hmp.pl" "$tmp/hmp.sock" "info registers -a" 2>&1) || true
-	msg "QEMU's CPUs at the timeout (info registers -a):"
+	msg "QEMU's CPUs now (info registers -a):"
 	printf '%s\n' "$regs" | grep -E '^(CPU#|RIP=|CS =|CR0=|EFER=)' >&2 || printf '%s\n' "$regs" | head -n 20 >&2
 	for key in 9 l w; do
 		"$script_dir/hmp.pl" "$tmp/hmp.sock" "chardev-send-break serial0" >/dev/null 2>&1 || true
