@@ -42,6 +42,7 @@ kvm_is_pvm() {
 
 if [ "${SQUIB_FORCE_SVM_HOST:-0}" != 1 ] && kvm_usable; then
 	if ! kvm_is_pvm || [ "${SQUIB_USE_PVM:-0}" = 1 ]; then
+		echo "run-kvm: using this machine's /dev/kvm" >&2
 		exec env SQUIB_BUILD="$out" "$@"
 	fi
 	echo "run-kvm: /dev/kvm here is PVM, which emulates non-PVM guests instruction by instruction; running in the nested SVM test host (tests/svm-host)" >&2

@@ -67,6 +67,10 @@ for i in "${!names[@]}"; do
 	total=$((total + times[i]))
 done
 printf '%-18s %-12s %7ss\n' total "" "$total"
+# Where the KVM suites ran: run.sh names the QEMU under the nested test
+# host; run-kvm.sh says when it used this machine's /dev/kvm instead.
+hosts=$(grep -ahE '^svm-host: QEMU: |^run-kvm: using ' "$logdir"/*.log 2>/dev/null | sort -u | sed 's/^/  /' || true)
+[[ -z $hosts ]] || printf 'KVM host:\n%s\n' "$hosts"
 retries=$(grep -ah 'SQUIB-RETRY:' "$logdir"/*.log 2>/dev/null | sed 's/.*SQUIB-RETRY: */  /' || true)
 if [[ -n $retries ]]; then
 	echo "retries (each with its cause):"

@@ -415,6 +415,17 @@ bool squib_emulator_triple_fault(const struct squib_run *r)
 	return r->done && r->status == SQUIB_EXIT_GUEST_FAULT && host && strcmp(host, "svm-tcg") == 0;
 }
 
+bool squib_retry_emulator_fault(const struct squib_run *r, const char *what, int attempt, int attempts,
+				const char *again, const char *dump)
+{
+	if (!squib_emulator_triple_fault(r) || attempt + 1 >= attempts)
+		return false;
+	cr_log_warn("SQUIB-RETRY: %s attempt %d of %d: guest triple fault in the nested test host (emulated SVM, "
+		    "tests/svm-host/README.md); %s\n%s",
+		    what, attempt + 1, attempts, again, dump);
+	return true;
+}
+
 bool squib_wait(struct squib_run *r, double timeout_s)
 {
 	double deadline = now_s() + timeout_s;

@@ -136,6 +136,16 @@ const char *squib_describe(struct squib_run *r);
  */
 bool squib_emulator_triple_fault(const struct squib_run *r);
 
+/*
+ * The one way a test retries such a fault: when squib_emulator_triple_fault(r)
+ * and attempt + 1 < attempts, prints "SQUIB-RETRY: <what> attempt N of M:
+ * guest triple fault in the nested test host (...); <again>" and then dump
+ * (make test's summary lists it), and returns true. Otherwise returns false
+ * and prints nothing.
+ */
+bool squib_retry_emulator_fault(const struct squib_run *r, const char *what, int attempt, int attempts,
+				const char *again, const char *dump);
+
 /* Kills (process group) and reaps a run still going; removes its files. */
 void squib_run_cleanup(struct squib_run *r);
 

@@ -138,11 +138,9 @@ Test(console, megabyte_through_a_slow_pipe_loses_nothing, .timeout = 1800)
 	for (int attempt = 0; attempt < MEGABYTE_ATTEMPTS; attempt++) {
 		r = &runs[attempt];
 		len = megabyte_through_a_slow_pipe(r, out, cap, &eof);
-		if (!squib_emulator_triple_fault(r) || attempt + 1 == MEGABYTE_ATTEMPTS)
+		if (!squib_retry_emulator_fault(r, "console 1 MiB test", attempt, MEGABYTE_ATTEMPTS, "running it again",
+						squib_describe(r)))
 			break;
-		cr_log_warn("SQUIB-RETRY: console 1 MiB test attempt %d of %d: guest triple fault in the nested test host "
-			    "(emulated SVM, tests/svm-host/README.md); running it again\n%s", attempt + 1,
-			    MEGABYTE_ATTEMPTS, squib_describe(r));
 	}
 	cr_assert_eq(r->status, SQUIB_EXIT_OK, "%s", squib_describe(r));
 	cr_assert(eof, "the console pipe never reached EOF (%zu bytes read)", len);

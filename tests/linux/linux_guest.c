@@ -80,12 +80,13 @@ bool linux_retry_emulator_fault(struct squib_run *r, const struct linux_boot *b,
 	 * evidence, and what is not shown yet): the boot is tried again, and
 	 * the SQUIB-RETRY line puts it in make test's summary.
 	 */
-	if (!squib_emulator_triple_fault(r) || attempt + 1 >= LINUX_ATTEMPTS)
+	char what[512];
+
+	if (!squib_emulator_triple_fault(r))
 		return false;
-	cr_log_warn("SQUIB-RETRY: Linux boot (--cpus %u, squib.run=%s) attempt %d of %d: guest triple fault in the "
-		    "nested test host (emulated SVM, tests/svm-host/README.md); booting again (its dump is below)\n%s",
-		    b->cpus, b->run ? b->run : "(none)", attempt + 1, LINUX_ATTEMPTS, linux_describe(r));
-	return true;
+	snprintf(what, sizeof(what), "Linux boot (--cpus %u, squib.run=%s)", b->cpus, b->run ? b->run : "(none)");
+	return squib_retry_emulator_fault(r, what, attempt, LINUX_ATTEMPTS, "booting again (its dump is below)",
+					  linux_describe(r));
 }
 
 struct squib_run *linux_run(struct squib_run runs[LINUX_ATTEMPTS], const struct linux_boot *b)

@@ -31,6 +31,8 @@
 # as frozen, like a timeout, and so does a host that has not started COMMAND
 # SVM_HOST_BOOT_LIMIT s (180) after QEMU did. SVM_HOST_QEMU names the QEMU
 # binary (default: the one prepare.sh chose, see tests/svm-host/README.md).
+# SVM_HOST_CPUS lists the host CPUs QEMU runs on (taskset; default one CPU,
+# "all" for none pinned; README "One host CPU").
 #
 # Exit status: COMMAND's; 124 if every attempt timed out; 125 if /dev/kvm is
 # missing inside the guest, or the guest / QEMU died before COMMAND finished,
@@ -293,6 +295,27 @@ is_uint "$boot_limit" && ((boot_limit >= 30)) ||
 is_uint "$heartbeat_limit" && ((heartbeat_limit >= 4 * heartbeat_every)) ||
 	die "SVM_HOST_HEARTBEAT_LIMIT must be an integer >= $((4 * heartbeat_every)) (seconds)"
 
+# Which of this machine's CPUs QEMU runs on (SVM_HOST_CPUS, a taskset list;
+# "all" leaves it unpinned). Default: one, the first this script may use.
+# With both TCG threads running at once on an idle machine, the emulated
+# SVM corrupted state: the test host's own kernel overflowed its stack in
+# an exception loop 14 s into a fio run, and guest triple faults came far
+# more often than beside a CPU hog (tests/svm-host/README.md, "One host
+# CPU"). On one host CPU the two emulated CPUs take turns.
+pin_cpus=${SVM_HOST_CPUS:-}
+if [[ -z $pin_cpus ]]; then
+	pin_cpus=$(taskset -pc $$ 2>/dev/null | sed -n 's/.*: *\([0-9]*\).*/\1/p')
+	[[ -n $pin_cpus ]] || pin_cpus=all # no taskset: nothing to pin with
+fi
+[[ $pin_cpus == all || $pin_cpus =~ ^[0-9][0-9,-]*$ ]] ||
+	die "SVM_HOST_CPUS: a CPU list such as 0 or 0-1, or all; got: $pin_cpus"
+pin_cmd=()
+if [[ $pin_cpus != all ]]; then
+	command -v taskset >/dev/null || die "SVM_HOST_CPUS=$pin_cpus needs taskset (util-linux)"
+	pin_cmd=(taskset -c "$pin_cpus")
+fi
+msg "QEMU: runs on host CPUs $pin_cpus (SVM_HOST_CPUS)"
+
 token="SVMHOST-$(od -An -tx8 -N8 /dev/urandom | tr -d ' \n')"
 
 {
@@ -389,7 +412,7 @@ append+=" transparent_hugepage=never"
 append+=${SVM_HOST_APPEND:+ $SVM_HOST_APPEND}
 
 qemu_cmd=(
-	"$qemu_bin" -accel "tcg,thread=${SVM_HOST_TCG_THREAD:-multi}" -cpu "EPYC,+svm,+npt"
+	"${pin_cmd[@]}" "$qemu_bin" -accel "tcg,thread=${SVM_HOST_TCG_THREAD:-multi}" -cpu "EPYC,+svm,+npt"
 	-smp "$smp" -m "$mem" -nodefaults -no-user-config -display none
 	-serial stdio -serial "file:$tmp/heartbeat" -no-reboot -monitor "unix:$tmp/hmp.sock,server=on,wait=off"
 	-kernel "$cache_dir/vmlinuz" -initrd "$tmp/initramfs.cpio" -append "$append"
