@@ -164,10 +164,9 @@ if [[ -z $kver || $kver == "(none)" || -z $bbver || $bbver == "(none)" ]]; then
 	apt_update_once
 	resolve_versions
 fi
-cache_complete() {
-	[[ -f $cache_dir/stamp && -s $cache_dir/vmlinuz && -x $cache_dir/busybox &&
-		-s $cache_dir/modules.order ]]
-}
+# shellcheck source=tests/svm-host/cache.sh
+. "$script_dir/cache.sh"
+cache_complete() { svm_host_cache_complete "$cache_dir"; }
 if [[ -z $kpkg || -z $kver || $kver == "(none)" || -z $bbver || $bbver == "(none)" ]]; then
 	if cache_complete; then
 		log "warning: cannot resolve package versions; keeping the cache in $cache_dir"

@@ -88,8 +88,9 @@ done
 cache_dir=$(realpath -m -- "$cache_dir")
 
 # --- cache ------------------------------------------------------------------
-if [[ ! -f $cache_dir/stamp || ! -s $cache_dir/vmlinuz || ! -x $cache_dir/busybox ||
-	! -s $cache_dir/modules.order || ! -s $cache_dir/qemu/stamp ]] ||
+# shellcheck source=tests/svm-host/cache.sh
+. "$script_dir/cache.sh"
+if ! svm_host_cache_complete "$cache_dir" || [[ ! -s $cache_dir/qemu/stamp ]] ||
 	! command -v qemu-system-x86_64 >/dev/null 2>&1 || ! command -v cpio >/dev/null 2>&1; then
 	"$script_dir/prepare.sh" "$cache_dir" || die "prepare.sh failed"
 fi
@@ -596,25 +597,18 @@ for ((try = 1; try <= tries; try++)); do
 		last_lines "$try"
 		exit 125
 		;;
-	timeout)
-		msg "timed out after $((SECONDS - start)) s; last console lines:"
+	*)
+		case $result in
+		timeout) why="timed out after $((SECONDS - start)) s" final=124 ;;
+		"stopped beating")
+			why="frozen: no heartbeat for over $heartbeat_limit s ($((SECONDS - start)) s into the attempt)"
+			final=124
+			;;
+		"never finished booting") why="frozen: COMMAND had not started $boot_limit s after QEMU did" final=124 ;;
+		*) why="guest exited before COMMAND finished" final=125 ;; # died
+		esac
+		msg "$why; last console lines:"
 		last_lines "$try"
-		final=124
-		;;
-	"stopped beating")
-		msg "frozen: no heartbeat for over $heartbeat_limit s ($((SECONDS - start)) s into the attempt); last console lines:"
-		last_lines "$try"
-		final=124
-		;;
-	"never finished booting")
-		msg "frozen: COMMAND had not started $boot_limit s after QEMU did; last console lines:"
-		last_lines "$try"
-		final=124
-		;;
-	died)
-		msg "guest exited before COMMAND finished; last console lines:"
-		last_lines "$try"
-		final=125
 		;;
 	esac
 	if ((try < tries)); then
