@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/svm-host/compare-qemu.sh N WORKLOAD
+# tests/svm-host/compare-qemu.sh N WORKLOAD [squib|qemu]
 #
 # Tells squib's faults from the emulator's: boots the default Linux guest
 # (make guest) N times under squib and N times under QEMU's microvm, both on
@@ -18,12 +18,16 @@
 # Run it from the repository on the build machine; it starts the test host
 # itself (tests/run-kvm.sh, with QEMU and its qboot firmware as payloads).
 # SQUIB_SVM_TIMEOUT bounds the whole run (default 3600 s).
+# A third argument runs one VMM only ("qemu": nothing of squib runs in that
+# test host before a QEMU failure; "squib").
 set -u
 
 n=${1:-}
 workload=${2:-}
-case $n in '' | *[!0-9]*) echo "usage: $0 N console|fio" >&2; exit 2 ;; esac
-case $workload in console | fio) ;; *) echo "usage: $0 N console|fio" >&2; exit 2 ;; esac
+case $n in '' | *[!0-9]*) echo "usage: $0 N console|fio [squib|qemu]" >&2; exit 2 ;; esac
+vmms=${3:-squib qemu}
+case $workload in console | fio) ;; *) echo "usage: $0 N console|fio [squib|qemu]" >&2; exit 2 ;; esac
+case $vmms in "squib qemu" | squib | qemu) ;; *) echo "usage: $0 N console|fio [squib|qemu]" >&2; exit 2 ;; esac
 
 if [ "${SQUIB_TEST_HOST:-}" != svm-tcg ]; then
 	repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,7 +36,7 @@ if [ "${SQUIB_TEST_HOST:-}" != svm-tcg ]; then
 	cd "$repo" || exit 1
 	SQUIB_EXTRA_PAYLOAD="$repo/tests/svm-host/compare-qemu.sh:$g/vmlinuz:$g/initramfs.cpio:$g/initramfs-fio.cpio.gz:$(command -v qemu-system-x86_64):/usr/share/qemu/qboot.rom" \
 		SQUIB_SVM_TIMEOUT=${SQUIB_SVM_TIMEOUT:-3600} SQUIB_SVM_RETRIES=0 \
-		exec tests/run-kvm.sh build "$repo/tests/svm-host/compare-qemu.sh" "$n" "$workload"
+		exec tests/run-kvm.sh build "$repo/tests/svm-host/compare-qemu.sh" "$n" "$workload" "$vmms"
 fi
 
 # Inside the test host from here on.
@@ -46,7 +50,7 @@ fi
 append="console=ttyS0 quiet nokaslr squib.run=\"$cmd\""
 ok_squib=0 ok_qemu=0 i=1
 while [ "$i" -le "$n" ]; do
-	for vmm in squib qemu; do
+	for vmm in $vmms; do
 		out=/tmp/compare-$vmm-$i.console err=/tmp/compare-$vmm-$i.err img=/tmp/compare.img
 		rm -f "$out" "$img"
 		disk_squib="" disk_qemu=""
