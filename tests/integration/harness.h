@@ -130,7 +130,7 @@ const char *squib_describe(struct squib_run *r);
 /*
  * True when the ended run r is a guest triple fault (status 5) inside the
  * nested test host (run-kvm.sh sets SQUIB_TEST_HOST=svm-tcg), where KVM runs
- * on QEMU's emulated SVM and such faults are held to be the emulator's
+ * on QEMU's emulated SVM and such faults are the emulator's
  * (README "Linux tests" has the evidence). Never true on a real KVM host.
  * A test that retries on it must print a SQUIB-RETRY line.
  */

@@ -76,9 +76,10 @@ bool linux_retry_emulator_fault(struct squib_run *r, const struct linux_boot *b,
 {
 	/*
 	 * A triple fault is a failure on a real KVM host. In the nested test
-	 * host we hold it to be the emulator's (README "Linux tests" gives the
-	 * evidence, and what is not shown yet): the boot is tried again, and
-	 * the SQUIB-RETRY line puts it in make test's summary.
+	 * host it is the emulator's (README "Linux tests" and
+	 * tests/svm-host/README.md "One host CPU" give the evidence): the boot
+	 * is tried again, and the SQUIB-RETRY line puts it in make test's
+	 * summary.
 	 */
 	char what[512];
 
