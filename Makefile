@@ -38,12 +38,14 @@ CFLAGS_FREESTANDING = $(BASE_CFLAGS) $(PKG_CFLAGS) -fno-sanitize=all -fno-stack-
 # the dynamic linker's lazy resolver.
 LDFLAGS_ALL = -Wl,-z,now -Wl,-z,relro $(SANFLAGS) $(LDFLAGS)
 
-COMMON_SRC  := $(wildcard common/*.c)
-PROTO_SRC   := $(wildcard proto/*.c)
-SANDBOX_SRC := $(wildcard sandbox/*.c)
-VCPU_SRC    := $(wildcard vcpu-worker/*.c)
-MONITOR_SRC := $(wildcard monitor/*.c)
-DEVICE_SRC  := $(wildcard device-worker/*.c)
+# Every .c file under a part's folder, subfolders included (sorted: stable link order).
+sources = $(sort $(shell find $(1) -name '*.c'))
+COMMON_SRC  := $(call sources,common)
+PROTO_SRC   := $(call sources,proto)
+SANDBOX_SRC := $(call sources,sandbox)
+VCPU_SRC    := $(call sources,vcpu-worker)
+MONITOR_SRC := $(call sources,monitor)
+DEVICE_SRC  := $(call sources,device-worker)
 DEVICE_LIB_SRC := $(filter-out device-worker/main.c,$(DEVICE_SRC))
 MONITOR_LIB_SRC := $(filter-out monitor/main.c,$(MONITOR_SRC))
 UNIT_SRC    := $(wildcard tests/unit/*.c)
@@ -52,7 +54,7 @@ LINUX_TEST_SRC := $(wildcard tests/linux/*.c) tests/integration/harness.c tests/
 GUEST_SRC   := $(wildcard tests/guest/*.c) $(wildcard tests/guest/*.S)
 
 # Objects built freestanding (shared with vCPU workers) and hosted (instrumented).
-FS_SRC := $(COMMON_SRC) $(PROTO_SRC) $(VCPU_SRC) device-worker/testdev.c
+FS_SRC := $(COMMON_SRC) $(PROTO_SRC) $(VCPU_SRC)
 fs_obj = $(patsubst %.c,$(OUT)/obj-fs/%.o,$(1))
 obj = $(patsubst %.c,$(OUT)/obj/%.o,$(1))
 
@@ -69,7 +71,7 @@ else
 Q := @
 endif
 
-.PHONY: all test unit-test integration-test linux-test test-linux bench run deps clean install help guest \
+.PHONY: all test layers-test unit-test integration-test linux-test test-linux bench run deps clean install help guest \
 	guest-linux test-guest check-deps
 all: $(MONITOR_BIN) $(DEVICE_BIN) $(GUEST_BIN)
 
@@ -175,12 +177,17 @@ guest guest-linux:
 # Every suite runs even after one fails; the summary table (times, retries) comes last.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN) $(FAKE_DEVICE_BIN) $(LINUX_TEST_BIN)
-	$(Q)SQUIB_SUITE_LOG_DIR=$(OUT)/test-logs tests/suites.sh unit-test integration-test linux-test
+	$(Q)SQUIB_SUITE_LOG_DIR=$(OUT)/test-logs tests/suites.sh layers-test unit-test integration-test linux-test
 
 # The Linux tests alone (Debian's kernel on squib; minutes in the nested test host).
 test-linux: deps
 	$(Q)$(MAKE) --no-print-directory all $(LINUX_TEST_BIN)
 	$(Q)$(MAKE) --no-print-directory linux-test
+
+# Dependencies point down (tests/check-layers.sh): a sideways #include fails make test.
+layers-test:
+	$(Q)tests/check-layers.sh --self-test
+	$(Q)tests/check-layers.sh
 
 # Leaks inside criterion itself are suppressed (tests/lsan-suppressions.txt).
 LSAN_ENV := LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan-suppressions.txt:print_suppressions=0

@@ -38,7 +38,7 @@
 #include "device-worker/control_io.h"
 #include "device-worker/device.h"
 #include "common/spin.h"
-#include "device-worker/virtio_device.h"
+#include "device-worker/virtio/virtio_device.h"
 #include "device-worker/worker_loop.h"
 #include "proto/control.h"
 #include "sandbox/sandbox.h"

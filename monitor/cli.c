@@ -2,7 +2,7 @@
 #include "monitor/cli.h"
 
 #include "common/spin.h"
-#include "monitor/device_args.h"
+#include "monitor/devices/device_args.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -19,11 +19,11 @@
 #include "common/platform.h"
 #include "common/raw_syscall.h"
 #include "monitor/exit_status.h"
-#include "monitor/image_file.h"
-#include "monitor/kernel_format.h"
-#include "monitor/linux_boot.h"
-#include "monitor/raw_guest.h"
-#include "monitor/vcpu_cpu.h"
+#include "monitor/boot/image_file.h"
+#include "monitor/boot/kernel_format.h"
+#include "monitor/boot/linux_boot.h"
+#include "monitor/boot/raw_guest.h"
+#include "monitor/kvm/vcpu_cpu.h"
 #include "monitor/vm.h"
 
 extern const uint8_t squib_embedded_guest[];

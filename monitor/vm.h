@@ -14,13 +14,14 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "device-worker/testdev.h"
-#include "monitor/bzimage.h"
+#include "common/testdev.h"
+#include "monitor/boot/bzimage.h"
 #include "monitor/cli.h"
-#include "monitor/console.h"
-#include "monitor/guest_ram.h"
-#include "monitor/kvm_vm.h"
+#include "monitor/console/console.h"
+#include "monitor/kvm/guest_ram.h"
+#include "monitor/kvm/kvm_vm.h"
 #include "proto/control.h"
+#include "proto/virtio_devices.h"
 #include "proto/ring.h"
 #include "proto/wire.h"
 #include "sandbox/sandbox.h"
@@ -45,14 +46,14 @@ struct device_spec {
 	struct device_route_spec routes[4];
 };
 
-/* What a virtio device's worker gets beyond every worker's fds (monitor/virtio_devices.c). */
+/* What a virtio device's worker gets beyond every worker's fds (monitor/devices/virtio_devices.c). */
 #define VIRTIO_INSTANCE_MAX_PARAMS 8
 struct virtio_instance {
 	unsigned slot;         /* window and IOAPIC pin (common/platform.h) */
 	unsigned nqueues;
 	int state_fd;          /* the device-state memfd, kept for restarts */
 	void *state_map;
-	int notify_fds[8];     /* ioeventfd per queue (datamatch = queue index) */
+	int notify_fds[VIRTIO_MAX_QUEUES];     /* ioeventfd per queue (datamatch = queue index) */
 	int irq_fd;
 	int resample_fd;
 	int backend_fd;        /* disk image, tap, or -1 */
@@ -110,7 +111,7 @@ struct vm {
 	struct vcpu_instance *vcpus;
 	unsigned ncpus;
 	int console_fd;
-	struct console console; /* IRQ 4 and typed input (monitor/console.c) */
+	struct console console; /* IRQ 4 and typed input (monitor/console/console.c) */
 	int monitor_doorbell_fd;
 	_Atomic uint32_t start_gate;
 	_Atomic uint32_t pm1_enable;  /* ACPI PM1a enable register (vCPU workers) */
@@ -138,29 +139,29 @@ int vm_run(struct vm *vm) MUST_USE;
 
 void vm_destroy(struct vm *vm);
 
-/* virtio devices (monitor/virtio_devices.c): adds cfg's disks, nets and rng to vm->devices. */
+/* virtio devices (monitor/devices/virtio_devices.c): adds cfg's disks, nets and rng to vm->devices. */
 int virtio_devices_add(struct vm *vm) MUST_USE;
 /* KVM ioeventfds and irqfds of every virtio device. Precondition: the irqchip exists. */
 int virtio_devices_wire(struct vm *vm) MUST_USE;
 
-/* Device workers (monitor/device_workers.c). */
+/* Device workers (monitor/supervise/device_workers.c). */
 int device_workers_spawn(struct vm *vm) MUST_USE;
 void device_worker_stop(struct device_instance *dev);
 void device_worker_kill(struct device_instance *dev);
 /* CONTROL_DUMP: the worker logs its device's state (a stall's evidence). */
 void device_worker_request_dump(struct device_instance *dev);
 
-/* vCPU workers (monitor/vcpu_workers.c). */
+/* vCPU workers (monitor/supervise/vcpu_workers.c). */
 int vcpu_workers_prepare(struct vm *vm) MUST_USE;
 int vcpu_workers_spawn(struct vm *vm) MUST_USE;
 void vcpu_workers_kill_all(struct vm *vm);
 /* Each live vCPU worker logs its registers (VCPU_DUMP_SIGNAL); a vCPU waiting on a device says which. */
 void vcpu_workers_request_dump(struct vm *vm);
 
-/* The event loop (monitor/supervisor.c). */
+/* The event loop (monitor/supervise/supervisor.c). */
 int supervisor_setup(struct vm *vm) MUST_USE;
 void supervisor_teardown(struct vm *vm);
-/* The end of a VM (monitor/supervisor.c). */
+/* The end of a VM (monitor/supervise/supervisor.c). */
 void vm_end(struct vm *vm, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Logging to stderr with the "squib: " prefix. */

@@ -17,7 +17,7 @@ static const struct sandbox_rule vcpu_rules[] = {
 	{ SYS_ioctl, "KVM_RUN and the 7 vCPU ioctls of vcpu-worker/kvm_vcpu.h, on its own vCPU fd only" },
 	{ SYS_write, "doorbell eventfds of its device workers and the monitor, and one-line logs on stderr" },
 	{ SYS_futex, "sleeping on a full ring or a pending reply, and the start gate" },
-	{ SYS_clock_gettime, "testdev's clock hypercall when testdev runs inline (benchmark baseline)" },
+	{ SYS_clock_gettime, "testdev's clock hypercall, only with --inline-testdev (the benchmark baseline); absent from every other VM's filter" },
 	{ SYS_rt_sigreturn, "returning from the empty SIGUSR1 handler that interrupts KVM_RUN for a state dump" },
 	{ SYS_exit_group, "ending after a terminal exit" },
 };
@@ -30,7 +30,7 @@ static const struct sandbox_rule device_rules[] = {
 	{ SYS_futex, "FUTEX_WAKE of a vCPU worker waiting for a reply or ring space" },
 	{ SYS_sendto, "control messages to the monitor (its control socket only)" },
 	{ SYS_recvfrom, "control messages from the monitor (its control socket only)" },
-	{ SYS_clock_gettime, "testdev's clock hypercall (raw syscall)" },
+	{ SYS_clock_gettime, "testdev's clock hypercall (raw syscall), and the vDSO's fallback where the host clocksource has no vDSO path (idle timing, uart)" },
 	{ SYS_rt_sigreturn, "returning from a signal handler" },
 	{ SYS_restart_syscall, "the kernel resuming an interrupted poll" },
 	{ SYS_exit_group, "exiting after CONTROL_STOP" },

@@ -13,6 +13,7 @@
 #define SQUIB_SANDBOX_SANDBOX_H
 
 #include <linux/filter.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/compiler.h"
@@ -40,6 +41,7 @@ struct sandbox_fd_rule {
 /* What a role's filter may refer to (fd numbers for argument checks). */
 struct sandbox_params {
 	int vcpu_fd;        /* VCPU: the only fd ioctl is allowed on */
+	bool inline_testdev;/* VCPU: testdev runs in the worker (--inline-testdev): clock_gettime allowed */
 	int log_fd;         /* VCPU/DEVICE: fd write(2) is allowed on for logs (usually 2) */
 	int doorbell_fds[1 + 12];/* VCPU: eventfds it may write (monitor + one per device); -1 = unused */
 	int output_fd;      /* DEVICE: console output fd it may write, -1 if none */

@@ -18,10 +18,13 @@
 #include "common/fmt.h"
 #include "common/platform.h"
 #include "common/raw_syscall.h"
-#include "device-worker/testdev.h"
+#include "common/testdev.h"
 #include "vcpu-worker/cpu_dump.h"
 #include "vcpu-worker/decode.h"
 #include "vcpu-worker/kvm_vcpu.h"
+
+_Static_assert(TESTDEV_MMIO_DATA_MAX == VM_MMIO_DATA_MAX, "testdev MMIO buffer = a VmExit's");
+_Static_assert(TESTDEV_PIO_DATA_MAX == VM_PIO_DATA_MAX, "testdev PIO buffer = a VmExit's");
 
 /* ---- logging ------------------------------------------------------------ */
 

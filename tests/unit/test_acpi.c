@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for monitor/acpi_tables.c and monitor/acpi_aml.c: the tables
+ * Unit tests for monitor/firmware/acpi_tables.c and monitor/firmware/acpi_aml.c: the tables
  * are built into a heap "guest RAM", walked from the RSDP like a guest
  * would, and disassembled with iasl (acpica-tools) to catch malformed AML
  * and table layouts that a byte-level check would miss.
@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "common/platform.h"
-#include "monitor/acpi.h"
-#include "monitor/acpi_aml.h"
+#include "monitor/firmware/acpi.h"
+#include "monitor/firmware/acpi_aml.h"
 
 #define RAM_SIZE (1024ULL * 1024ULL)
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for monitor/bzimage.c, the Linux bzImage loader (64-bit boot
+ * Unit tests for monitor/boot/bzimage.c, the Linux bzImage loader (64-bit boot
  * protocol), against synthetic images, the real Debian kernel when it is in
  * build/svm-host/vmlinuz, and corrupted headers. Guest RAM is a heap buffer
  * with guard zones on both sides that must stay untouched.
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/bzimage.h"
+#include "monitor/boot/bzimage.h"
 
 #define MIB (1024ULL * 1024ULL)
 #define GUARD 0x10000ULL

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The console's Ctrl-A escape filter (monitor/console_escape.c). */
+/* The console's Ctrl-A escape filter (monitor/console/console_escape.c). */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "monitor/console_escape.h"
+#include "monitor/console/console_escape.h"
 
 static size_t feed(struct console_escape *e, const char *in, char *out, size_t *out_len, bool *quit)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for monitor/device_args.c: the pure parsers of --disk and --net.
+ * Unit tests for monitor/devices/device_args.c: the pure parsers of --disk and --net.
  */
 #include <criterion/criterion.h>
 
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/device_args.h"
+#include "monitor/devices/device_args.h"
 
 TestSuite(device_args);
 

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "common/platform.h"
-#include "device-worker/testdev_model.h"
-#include "device-worker/uart_model.h"
+#include "device-worker/models/testdev_model.h"
+#include "device-worker/models/uart_model.h"
 #include "device-worker/worker_loop.h"
 #include <stdatomic.h>
 #include "proto/wire.h"

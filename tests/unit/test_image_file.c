@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for monitor/image_file.c: each refusal names the file and the problem. */
+/* Unit tests for monitor/boot/image_file.c: each refusal names the file and the problem. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "monitor/image_file.h"
+#include "monitor/boot/image_file.h"
 
 static char dir[64];
 static char path[128];

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for monitor/kernel_format.c: what --kernel files are taken for. */
+/* Unit tests for monitor/boot/kernel_format.c: what --kernel files are taken for. */
 #include <criterion/criterion.h>
 
 #include <string.h>
 
-#include "monitor/kernel_format.h"
+#include "monitor/boot/kernel_format.h"
 
 static enum kernel_format detect(const void *p, size_t len, const char **what)
 {

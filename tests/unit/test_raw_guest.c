@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for monitor/raw_guest.c, the raw guest loader (GDT, page
+ * Unit tests for monitor/boot/raw_guest.c, the raw guest loader (GDT, page
  * tables, command line and image), run against a heap "guest RAM".
  */
 #include <criterion/criterion.h>
@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "common/platform.h"
-#include "monitor/long_mode.h"
-#include "monitor/raw_guest.h"
+#include "monitor/boot/long_mode.h"
+#include "monitor/boot/raw_guest.h"
 
 #define MIB (1024ULL * 1024ULL)
 #define PTE_P (1ULL << 0)

@@ -395,6 +395,7 @@ enum vcpu_probe {
 	PROBE_FUTEX_WAKE_PRIV,  /* FUTEX_WAKE_PRIVATE: denied */
 	PROBE_GETPPID,          /* denied */
 	PROBE_READ,             /* read: denied */
+	PROBE_CLOCK_GETTIME,    /* clock_gettime: allowed only with inline_testdev */
 };
 
 /*
@@ -460,6 +461,12 @@ vcpu_probe_run(const struct sandbox_filter *f, enum vcpu_probe probe)
 		r = 30;
 		break;
 	}
+	case PROBE_CLOCK_GETTIME: {
+		struct timespec ts;
+
+		r = raw_syscall6(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&ts, 0, 0, 0, 0) == 0 ? 0 : 1;
+		break;
+	}
 	}
 out:
 	/*
@@ -475,13 +482,15 @@ out:
  * is /dev/null), loads the compiled vCPU filter and runs probe. Returns the
  * wait status; *out receives what arrived on the pipes (tagged by fd).
  */
-static int run_vcpu_probe(enum vcpu_probe probe, char *out, size_t out_cap)
+static int run_vcpu_probe_with(const struct sandbox_params *p, enum vcpu_probe probe, char *out, size_t out_cap)
 {
-	struct sandbox_filter *f = compile(SANDBOX_ROLE_VCPU);
+	struct sandbox_filter *f = calloc(1, sizeof(*f));
 	int pipes[2];
 	pid_t pid;
 	int ws;
 
+	cr_assert_not_null(f);
+	cr_assert_eq(sandbox_compile(SANDBOX_ROLE_VCPU, p, f), 0);
 	high_pipe(pipes);
 	fflush(NULL);
 	pid = fork();
@@ -509,6 +518,26 @@ static int run_vcpu_probe(enum vcpu_probe probe, char *out, size_t out_cap)
 	ws = wait_child(pid);
 	free(f);
 	return ws;
+}
+
+static int run_vcpu_probe(enum vcpu_probe probe, char *out, size_t out_cap)
+{
+	struct sandbox_params p = plausible_params();
+
+	return run_vcpu_probe_with(&p, probe, out, out_cap);
+}
+
+/* clock_gettime is testdev's (the inline benchmark baseline's), so only that VM's vCPUs get it. */
+Test(sandbox, vcpu_filter_allows_clock_gettime_only_with_inline_testdev)
+{
+	struct sandbox_params p = plausible_params();
+	char out[64];
+	int ws = run_vcpu_probe_with(&p, PROBE_CLOCK_GETTIME, out, sizeof(out));
+
+	assert_killed_by_sigsys(ws, "clock_gettime without --inline-testdev");
+	p.inline_testdev = true;
+	ws = run_vcpu_probe_with(&p, PROBE_CLOCK_GETTIME, out, sizeof(out));
+	assert_exited(ws, 0, "clock_gettime with --inline-testdev");
 }
 
 Test(sandbox, vcpu_filter_allows_write_on_log_fd)

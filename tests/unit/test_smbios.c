@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for monitor/smbios.c: the SMBIOS 3.0 entry point and the
+ * Unit tests for monitor/firmware/smbios.c: the SMBIOS 3.0 entry point and the
  * structures, parsed here the way Linux's dmi_scan.c walks them.
  */
 #include <criterion/criterion.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/smbios.h"
+#include "monitor/firmware/smbios.h"
 
 #define RAM_SIZE (1024 * 1024)
 

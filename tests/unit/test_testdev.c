@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* testdev (device-worker/testdev.c) and the testdev device model. */
+/* testdev (common/testdev.c) and the testdev device model. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 
 #include "common/platform.h"
-#include "device-worker/testdev.h"
-#include "device-worker/testdev_model.h"
+#include "common/testdev.h"
+#include "device-worker/models/testdev_model.h"
 
 static struct testdev td;
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* 16550A register semantics (device-worker/uart.c) and the uart model's output batching. */
+/* 16550A register semantics (device-worker/models/uart.c) and the uart model's output batching. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "common/platform.h"
-#include "device-worker/uart.h"
-#include "device-worker/uart_model.h"
+#include "device-worker/models/uart.h"
+#include "device-worker/models/uart_model.h"
 
 struct capture {
 	uint8_t bytes[256];

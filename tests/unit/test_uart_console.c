@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The uart model as a console (device-worker/uart_model.c): IRQ 4 edges on
+ * The uart model as a console (device-worker/models/uart_model.c): IRQ 4 edges on
  * an irqfd, typed input from a pipe with FIFO back-pressure, output
  * back-pressure through LSR.THRE and the stuck-console fallback.
  */
@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "common/platform.h"
-#include "device-worker/uart.h"
-#include "device-worker/uart_model.h"
+#include "device-worker/models/uart.h"
+#include "device-worker/models/uart_model.h"
 
 struct fixture {
 	struct device_host host;

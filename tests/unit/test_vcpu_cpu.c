@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for monitor/vcpu_cpu.c's CPUID table builder: APIC IDs and
+ * Unit tests for monitor/kvm/vcpu_cpu.c's CPUID table builder: APIC IDs and
  * topology per vCPU, the hypervisor bit, and KVM's timing leaf, against a
  * synthetic KVM_GET_SUPPORTED_CPUID table shaped like an AMD and an Intel host.
  */
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/vcpu_cpu.h"
+#include "monitor/kvm/vcpu_cpu.h"
 
 #define MAX_ENTRIES 32
 

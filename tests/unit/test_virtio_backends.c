@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for monitor/virtio_backends.c: disk images and taps opened by
+ * Unit tests for monitor/devices/virtio_backends.c: disk images and taps opened by
  * the monitor. Disk tests use a fresh temporary directory; tap tests run in
  * a forked child inside its own network namespace, so no tap ever appears
  * in the host's.
@@ -35,7 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "monitor/virtio_backends.h"
+#include "monitor/devices/virtio_backends.h"
 
 static char test_dir[256]; /* "" until a test makes one */
 static void backends_teardown(void);

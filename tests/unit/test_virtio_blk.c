@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virtio-blk (device-worker/virtio_blk.c) and its I/O engine (blk_io.c),
+ * virtio-blk (device-worker/models/virtio_blk.c) and its I/O engine (blk_io.c),
  * driven by the fake virtio driver against a temporary image file: data
  * round trips checked against the file itself, flush, GET_ID, discard and
  * write zeroes, every refusal (range, read-only, unknown type, bad segment
@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "device-worker/blk_io.h"
-#include "device-worker/virtio_blk.h"
-#include "device-worker/virtio_mmio.h"
+#include "device-worker/host_io/blk_io.h"
+#include "device-worker/models/virtio_blk.h"
+#include "device-worker/virtio/virtio_mmio.h"
 #include "tests/unit/virtio_fake_driver.h"
 
 #define IMG_SECTORS 2048u /* 1 MiB */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The virtio glue (device-worker/virtio_device.c) driven through virtio-rng:
+ * The virtio glue (device-worker/virtio/virtio_device.c) driven through virtio-rng:
  * kicks through ioeventfds, interrupts through the irqfd with resample
  * (level semantics), EVENT_IDX suppression, DEVICE_NEEDS_RESET on malformed
  * chains and recovery by reset, and the sandbox rules the glue reports.
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#include "device-worker/virtio_mmio.h"
+#include "device-worker/virtio/virtio_mmio.h"
 #include "tests/unit/virtio_fake_driver.h"
 
 static struct fake_virtio f;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virtio-mmio version 2 transport (device-worker/virtio_mmio.c) and the
- * device-state region validator (device-worker/virtio_state.h): the Linux
+ * virtio-mmio version 2 transport (device-worker/virtio/virtio_mmio.c) and the
+ * device-state region validator (device-worker/virtio/virtio_state.h): the Linux
  * probe sequence, every register policy, hostile-state validation, and a
  * randomized register fuzz that must keep the state valid.
  */
@@ -9,8 +9,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "device-worker/virtio_mmio.h"
-#include "device-worker/virtio_state.h"
+#include "device-worker/virtio/virtio_mmio.h"
+#include "device-worker/virtio/virtio_state.h"
 
 #define RAM_SIZE (1ull << 20)
 #define DEV_ID 2u /* block */

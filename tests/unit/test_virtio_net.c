@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virtio-net (device-worker/virtio_net.c) through the fake virtio driver.
+ * virtio-net (device-worker/models/virtio_net.c) through the fake virtio driver.
  * The backend is a socketpair(AF_UNIX, SOCK_SEQPACKET) instead of a tap:
  * each message is one frame with its 12-byte header, as on a tap with
  * IFF_VNET_HDR. The test plays the host network on the peer end.
@@ -19,8 +19,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "device-worker/virtio_mmio.h"
-#include "device-worker/virtio_net.h"
+#include "device-worker/virtio/virtio_mmio.h"
+#include "device-worker/models/virtio_net.h"
 #include "tests/unit/virtio_fake_driver.h"
 
 #define RXQ VIRTIO_NET_RXQ

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests of device-worker/virtqueue.c, the split-virtqueue walker.
+ * Unit tests of device-worker/virtio/virtqueue.c, the split-virtqueue walker.
  *
  * A fake guest RAM buffer (exactly RAM_SIZE bytes from the heap, so ASan
  * sees any access past it) holds a queue; a tiny test-side "driver" below
@@ -20,7 +20,7 @@
 #include <sys/mman.h>
 
 #include "common/guest_mem.h"
-#include "device-worker/virtqueue.h"
+#include "device-worker/virtio/virtqueue.h"
 
 #define RAM_SIZE 0x100000ULL /* 1 MiB */
 #define DESC_GPA 0x1000ULL   /* up to 2048 descriptors: ends at 0x9000 */

@@ -9,8 +9,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "device-worker/virtio_mmio.h"
-#include "device-worker/virtqueue.h"
+#include "device-worker/virtio/virtio_mmio.h"
+#include "device-worker/virtio/virtqueue.h"
 
 int fake_virtio_setup(struct fake_virtio *f, const struct device_model *model, unsigned nqueues,
 		      int backend_fd, const char *const *params)

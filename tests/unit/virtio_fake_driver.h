@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "device-worker/device.h"
-#include "device-worker/virtio_device.h"
+#include "device-worker/virtio/virtio_device.h"
 
 #define FAKE_RAM_SIZE (4ull << 20)
 #define FAKE_MMIO_BASE 0xd0000000ull

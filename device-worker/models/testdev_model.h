@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* The "testdev" device model's state (exposed for tests). */
+#ifndef SQUIB_DEVICE_TESTDEV_MODEL_H
+#define SQUIB_DEVICE_TESTDEV_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "device-worker/device.h"
+#include "common/testdev.h"
+
+struct testdev_model {
+	struct testdev td;
+	struct device_host *host;
+	bool exit_requested; /* CONTROL_VM_EXIT sent (only the first write counts) */
+	int exit_status;
+	uint64_t unowned; /* exits testdev does not serve */
+};
+
+#endif

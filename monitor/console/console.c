@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT */
+#include "monitor/console/console.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "monitor/exit_status.h"
+#include "monitor/vm.h"
+
+/*
+ * The one piece of process-wide state: the atexit handler gets no
+ * argument, so it finds the console to restore here. Set once by
+ * console_setup, before the terminal is changed.
+ */
+static struct console *atexit_console;
+
+/*
+ * Puts the saved termios back on fd 0. tcsetattr(TCSANOW) is
+ * ioctl(0, TCSETS): the monitor's seccomp filter allows exactly that (and
+ * TCSETSW) on fd 0. TCSANOW rather than TCSADRAIN: a stopped terminal
+ * (Ctrl-S) would never drain.
+ */
+static void restore_terminal(struct console *c)
+{
+	if (!c->raw)
+		return;
+	c->raw = false;
+	(void)tcsetattr(STDIN_FILENO, TCSANOW, &c->saved);
+}
+
+static void restore_at_exit(void)
+{
+	if (atexit_console)
+		restore_terminal(atexit_console);
+}
+
+/* True when stdin is a terminal this process may switch to raw mode. */
+static bool may_go_raw(void)
+{
+	pid_t fg;
+
+	if (!isatty(STDIN_FILENO))
+		return false;
+	fg = tcgetpgrp(STDIN_FILENO);
+	/* Not our controlling terminal (ENOTTY): no job control to respect. */
+	if (fg < 0)
+		return errno == ENOTTY;
+	/* In the background, tcsetattr and read would stop us with SIGTTOU/SIGTTIN. */
+	return fg == getpgrp();
+}
+
+static int go_raw(struct console *c)
+{
+	struct termios t;
+
+	if (tcgetattr(STDIN_FILENO, &c->saved) < 0)
+		return -errno;
+	t = c->saved;
+	t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON | IXOFF);
+	t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
+	t.c_cflag &= ~(tcflag_t)(CSIZE | PARENB);
+	t.c_cflag |= CS8;
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	/* c_oflag untouched: the host terminal keeps its output processing. */
+	c->raw = true; /* before the change: a signal or exit in between still restores */
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) < 0) {
+		c->raw = false;
+		return -errno;
+	}
+	return 0;
+}
+
+int console_setup(struct vm *vm)
+{
+	struct console *c = &vm->console;
+	struct sigaction sa;
+	struct stat st;
+	int p[2], fl, r;
+
+	c->irq_fd = c->input_r = c->input_w = -1;
+	atexit_console = c;
+	if (atexit(restore_at_exit) != 0)
+		return -ENOMEM;
+	/* A write to the input pipe after the uart worker died must fail with EPIPE, not kill the monitor. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		return -errno;
+
+	c->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->irq_fd < 0) {
+		r = -errno;
+		mlog("cannot create the console's irqfd: %s", strerror(-r));
+		return r;
+	}
+	r = kvm_vm_add_irqfd(&vm->kvm, CONSOLE_IRQ, c->irq_fd);
+	if (r < 0) {
+		mlog("cannot register the console's irqfd on GSI %d: %s", CONSOLE_IRQ, strerror(-r));
+		return r;
+	}
+
+	/*
+	 * Only what epoll can watch and that can carry typed input: a
+	 * terminal, a pipe or a socket. Not /dev/null or a regular file (epoll
+	 * refuses them, and libevent would print a warning).
+	 */
+	fl = fcntl(STDIN_FILENO, F_GETFL);
+	c->input = fl >= 0 && (fl & O_ACCMODE) != O_WRONLY && fstat(STDIN_FILENO, &st) == 0 &&
+		   (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(STDIN_FILENO));
+	if (c->input && isatty(STDIN_FILENO) && !may_go_raw())
+		c->input = false; /* a background job: leave the terminal to the foreground */
+	if (!c->input)
+		return 0;
+	/* Private to the monitor and the uart worker: O_NONBLOCK on both ends is safe. */
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+		r = -errno;
+		mlog("cannot create the console input pipe: %s", strerror(-r));
+		return r;
+	}
+	c->input_r = p[0];
+	c->input_w = p[1];
+	if (isatty(STDIN_FILENO)) {
+		r = go_raw(c);
+		if (r < 0)
+			mlog("cannot switch the terminal to raw mode: %s", strerror(-r));
+	}
+	return 0;
+}
+
+/* Writes what the pipe takes; true when nothing is left. */
+static bool flush_pending(struct vm *vm)
+{
+	struct console *c = &vm->console;
+
+	while (c->pending_off < c->pending_len) {
+		ssize_t n = write(c->input_w, c->pending + c->pending_off, c->pending_len - c->pending_off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return false;
+		if (n <= 0) {
+			/* The uart worker is gone (EPIPE): its death ends the VM; input has nowhere to go. */
+			c->pending_off = c->pending_len = 0;
+			return true;
+		}
+		c->pending_off += (size_t)n;
+	}
+	c->pending_off = c->pending_len = 0;
+	return true;
+}
+
+static void stop_reading(struct console *c)
+{
+	if (c->ev_stdin)
+		event_del(c->ev_stdin);
+	c->input = false;
+}
+
+static void on_pipe_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct vm *vm = arg;
+	struct console *c = &vm->console;
+
+	(void)fd;
+	(void)what;
+	if (!flush_pending(vm))
+		return;
+	event_del(c->ev_pipe);
+	if (c->input && !vm->ending)
+		event_add(c->ev_stdin, NULL);
+}
+
+static void on_stdin(evutil_socket_t fd, short what, void *arg)
+{
+	struct vm *vm = arg;
+	struct console *c = &vm->console;
+	uint8_t in[sizeof(c->pending) - 1];
+	size_t used, out_len;
+	bool quit;
+	ssize_t n;
+
+	(void)what;
+	n = read(fd, in, sizeof(in));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		/* EOF, or stdin failed: no more input (and no busy loop on a readable EOF). */
+		stop_reading(c);
+		return;
+	}
+	used = console_escape_feed(&c->esc, in, (size_t)n, c->pending, &out_len, &quit);
+	(void)used;
+	c->pending_off = 0;
+	c->pending_len = out_len;
+	if (quit) {
+		(void)flush_pending(vm);
+		vm_end(vm, EXIT_GUEST_DONE, "Ctrl-A x: ending the VM");
+		return;
+	}
+	if (!flush_pending(vm)) {
+		/* The pipe is full: stdin waits until the uart worker reads. */
+		event_del(c->ev_stdin);
+		event_add(c->ev_pipe, NULL);
+	}
+}
+
+int console_start(struct vm *vm)
+{
+	struct console *c = &vm->console;
+
+	if (!c->input || c->input_w < 0)
+		return 0;
+	c->ev_stdin = event_new(vm->base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin, vm);
+	c->ev_pipe = event_new(vm->base, c->input_w, EV_WRITE | EV_PERSIST, on_pipe_writable, vm);
+	if (!c->ev_stdin || !c->ev_pipe)
+		return -ENOMEM;
+	/* Not expected (console_setup checked the kind of fd), but then simply no input. */
+	if (event_add(c->ev_stdin, NULL) < 0)
+		c->input = false;
+	return 0;
+}
+
+void console_stop(struct vm *vm)
+{
+	struct console *c = &vm->console;
+
+	stop_reading(c);
+	if (c->ev_pipe)
+		event_del(c->ev_pipe);
+	restore_terminal(c);
+}
+
+void console_teardown(struct vm *vm)
+{
+	struct console *c = &vm->console;
+
+	console_stop(vm);
+	if (c->ev_stdin)
+		event_free(c->ev_stdin);
+	if (c->ev_pipe)
+		event_free(c->ev_pipe);
+	c->ev_stdin = c->ev_pipe = NULL;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The guest console on the monitor's side: the uart worker's IRQ 4 irqfd,
+ * and typed input from the monitor's stdin.
+ *
+ * The monitor owns the terminal. If stdin is a terminal (and the monitor is
+ * not in a background process group), it goes raw: no echo, no line
+ * editing, no signals from Ctrl-C/Ctrl-Z/Ctrl-\, no XON/XOFF, so every key
+ * reaches the guest; output processing (c_oflag) is left alone. The
+ * original termios comes back on every way out: the VM ending (vm_end),
+ * SIGTERM/SIGINT/SIGHUP (they end the VM through the event loop), set-up
+ * errors and exit (an atexit handler).
+ *
+ * Typed bytes pass through the escape filter (console_escape.h: Ctrl-A x
+ * ends the VM with status 0) into a pipe whose read end is the uart
+ * worker's --input-fd. The pipe's write end is non-blocking; when it is
+ * full, the monitor stops reading stdin until it drains, so input waits in
+ * the terminal (or the pipe feeding stdin) and is never dropped. At EOF
+ * stdin is no longer watched. Only a terminal, a pipe or a socket is
+ * watched: a closed stdin, /dev/null or a regular file gives no input.
+ */
+#ifndef SQUIB_MONITOR_CONSOLE_H
+#define SQUIB_MONITOR_CONSOLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <termios.h>
+
+#include "common/compiler.h"
+#include "monitor/console/console_escape.h"
+
+#define CONSOLE_IRQ 4 /* COM1: ISA IRQ 4, edge-triggered, active high (no MADT override) */
+
+struct vm;
+struct event;
+
+struct console {
+	int irq_fd;     /* eventfd registered as KVM irqfd on GSI CONSOLE_IRQ, or -1 */
+	int input_r;    /* pipe read end: the uart worker's --input-fd, or -1 */
+	int input_w;    /* pipe write end (O_NONBLOCK), or -1 */
+	bool input;     /* stdin is a source of input */
+	bool raw;       /* stdin's termios were changed and must be restored */
+	struct termios saved;
+	struct console_escape esc;
+	uint8_t pending[512]; /* filtered input not yet in the pipe */
+	size_t pending_off, pending_len;
+	struct event *ev_stdin;
+	struct event *ev_pipe;
+};
+
+/*
+ * Before the device workers: the irqfd (needs the irqchip), the input pipe
+ * and raw mode. 0 or -errno (with a log line).
+ */
+int console_setup(struct vm *vm) MUST_USE;
+
+/* With the event loop (vm->base): starts watching stdin. 0 or -errno. */
+int console_start(struct vm *vm) MUST_USE;
+
+/* Stops reading stdin and restores the terminal. Idempotent. */
+void console_stop(struct vm *vm);
+
+/* console_stop, and frees the events (before the event base goes). */
+void console_teardown(struct vm *vm);
+
+#endif

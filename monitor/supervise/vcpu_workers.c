@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Preparing and cloning vCPU workers.
+ *
+ * A vCPU worker must share the monitor's mm (KVM checks kvm->mm ==
+ * current->mm on every vCPU ioctl), so it is a clone(CLONE_VM | CLONE_PIDFD
+ * | SIGCHLD) task: its own pid, fd table, signal handlers and seccomp
+ * filter, the monitor's memory. Everything it uses (rings, routing table,
+ * decoder zone, compiled BPF) is set up here, before the clone, because
+ * the worker itself cannot allocate.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/raw_syscall.h"
+#include "common/spin.h"
+#include "monitor/vm.h"
+
+
+static void *map_aligned_region(size_t size)
+{
+	size_t span = 2 * size;
+	uint8_t *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uintptr_t start, end;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	start = ((uintptr_t)p + size - 1) & ~((uintptr_t)size - 1);
+	end = start + size;
+	if (start > (uintptr_t)p)
+		munmap(p, start - (uintptr_t)p);
+	if ((uintptr_t)p + span > end)
+		munmap((void *)end, (uintptr_t)p + span - end);
+	return (void *)start;
+}
+
+/*
+ * Decodes one reply with the worker's decoder before the clone. -z now binds
+ * only the monitor's own PLT; libmsgpackc binds its calls lazily, and a first
+ * call made from a vCPU worker would run the dynamic linker's resolver (its
+ * locks keyed on the monitor thread's TLS) in a task that has no thread of
+ * its own. Every slot on the decode path is bound here, in the monitor.
+ */
+static int warm_up_decoder(struct vm_wire_decoder *dec)
+{
+	struct vm_reply in = { .status = VM_REPLY_OK, .len = 8, .data = { 1, 2, 3, 4, 5, 6, 7, 8 } }, out;
+	uint8_t buf[VM_WIRE_MAX];
+	size_t len = 0;
+	int r = vm_reply_encode(&in, buf, sizeof(buf), &len);
+
+	if (r == 0)
+		r = vm_reply_decode(dec, buf, len, &out);
+	if (r == 0 && (out.len != in.len || memcmp(out.data, in.data, in.len)))
+		r = -EPROTO;
+	return r;
+}
+
+static int prepare_one(struct vm *vm, struct vcpu_instance *v)
+{
+	struct vcpu_worker *w;
+	struct sandbox_params params;
+	uint32_t spin = spin_iters_for_us(vm->cfg.poll_us);
+	int r;
+
+	w = map_aligned_region(VCPU_WORKER_REGION_SIZE);
+	if (!w)
+		return -ENOMEM;
+	v->worker = w;
+	w->magic = VCPU_WORKER_MAGIC;
+	w->index = v->index;
+	atomic_store(&w->waiting_for_device, -1);
+	w->vcpu_fd = v->kvm.fd;
+	w->log_fd = 2;
+	w->run = v->kvm.run;
+	w->run_size = vm->kvm.run_size;
+	w->routes = &vm->routes;
+	w->ndevices = vm->ndevices;
+	w->monitor_doorbell_fd = vm->monitor_doorbell_fd;
+	w->mem = vm->ram.mem;
+	w->single_step = v->index == 0 ? vm->cfg.single_step : 0;
+	w->inline_testdev = vm->inline_testdev;
+	w->int3_advance_rip = vm->kvm.pvm;
+	w->start_gate = &vm->start_gate;
+	w->pm1_enable = &vm->pm1_enable;
+	w->pci_address = &vm->pci_address;
+	w->status.magic = WORKER_STATUS_MAGIC;
+	atomic_store(&w->status.denied_syscall, -1);
+
+	for (unsigned d = 0; d < vm->ndevices; d++) {
+		struct device_instance *dev = &vm->devices[d];
+
+		w->device_names[d] = dev->spec->name;
+		r = ring_producer_attach(&w->device_rings[d], dev->ring_maps[v->index], dev->ring_size,
+					 dev->doorbell_fd, spin);
+		if (r < 0)
+			return r;
+		w->device_rings[d].order_counter = &dev->order;
+	}
+	v->monitor_ring_size = ring_region_size(RING_DEFAULT_SLOTS);
+	v->monitor_ring_mem = mmap(NULL, v->monitor_ring_size, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (v->monitor_ring_mem == MAP_FAILED) {
+		v->monitor_ring_mem = NULL;
+		return -ENOMEM;
+	}
+	r = ring_region_init(v->monitor_ring_mem, v->monitor_ring_size, RING_DEFAULT_SLOTS);
+	if (r == 0)
+		r = ring_producer_attach(&w->monitor_ring, v->monitor_ring_mem, v->monitor_ring_size,
+					 vm->monitor_doorbell_fd, spin);
+	if (r == 0)
+		r = ring_consumer_attach(&v->monitor_ring, v->monitor_ring_mem, v->monitor_ring_size);
+	if (r < 0)
+		return r;
+	r = vm_wire_decoder_init(&w->decoder);
+	if (r == 0)
+		r = warm_up_decoder(&w->decoder);
+	if (r < 0)
+		return r;
+
+	memset(&params, 0, sizeof(params));
+	params.vcpu_fd = v->kvm.fd;
+	params.inline_testdev = vm->inline_testdev != NULL;
+	params.log_fd = 2;
+	for (unsigned i = 0; i < ARRAY_SIZE(params.doorbell_fds); i++)
+		params.doorbell_fds[i] = -1;
+	params.doorbell_fds[0] = vm->monitor_doorbell_fd;
+	for (unsigned d = 0; d < vm->ndevices && d + 1 < ARRAY_SIZE(params.doorbell_fds); d++)
+		params.doorbell_fds[d + 1] = vm->devices[d].doorbell_fd;
+	v->filter = malloc(sizeof(*v->filter));
+	if (!v->filter)
+		return -ENOMEM;
+	r = sandbox_compile(SANDBOX_ROLE_VCPU, &params, v->filter);
+	if (r < 0)
+		return r;
+	w->filter = v->filter;
+	return 0;
+}
+
+int vcpu_workers_prepare(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		int r = prepare_one(vm, &vm->vcpus[i]);
+
+		if (r < 0) {
+			mlog("cannot prepare vCPU worker %u: %s", i, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+int vcpu_workers_spawn(struct vm *vm)
+{
+	sigset_t all, old;
+	int r = 0;
+
+	/* Workers start with every signal blocked and unblock once their own
+	 * dispositions are set: the monitor's handlers must never run in them. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu_instance *v = &vm->vcpus[i];
+		uint8_t *stack_top = (uint8_t *)v->worker + VCPU_WORKER_REGION_SIZE;
+		int pidfd = -1;
+		pid_t pid;
+
+		pid = clone(vcpu_worker_main, stack_top, CLONE_VM | CLONE_PIDFD | SIGCHLD, v->worker, &pidfd);
+		if (pid < 0) {
+			r = -errno;
+			mlog("cannot clone vCPU worker %u: %s", i, strerror(errno));
+			break;
+		}
+		v->pid = pid;
+		v->pidfd = pidfd;
+		v->alive = true;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+void vcpu_workers_kill_all(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu_instance *v = &vm->vcpus[i];
+		siginfo_t info;
+
+		if (!v->alive)
+			continue;
+		syscall(SYS_pidfd_send_signal, v->pidfd, SIGKILL, NULL, 0);
+		while (waitid(P_PIDFD, (id_t)v->pidfd, &info, WEXITED) < 0 && errno == EINTR)
+			;
+		v->alive = false;
+	}
+}
+
+void vcpu_workers_request_dump(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu_instance *v = &vm->vcpus[i];
+		/* Written by the worker: an index it may have scribbled, so range-checked. */
+		int32_t dev = atomic_load(&v->worker->waiting_for_device);
+
+		if (!v->alive)
+			continue;
+		if (dev >= 0 && (unsigned)dev < vm->ndevices)
+			mlog("vcpu%u: waiting for a reply from device %s", i, vm->devices[dev].spec->name);
+		atomic_store(&v->worker->dump_requested, 1);
+		if (syscall(SYS_pidfd_send_signal, v->pidfd, VCPU_DUMP_SIGNAL, NULL, 0) < 0)
+			mlog("vcpu%u: cannot signal it for a state dump: %s", i, strerror(errno));
+	}
+}
