@@ -32,7 +32,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS_ALL = $(BASE_CFLAGS) $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
 # Code that runs inside vCPU workers (clone(CLONE_VM) tasks without their own
-# TLS) is never instrumented and has no stack protector: see vcpu-worker/README.
+# TLS) is never instrumented and has no stack protector: see docs/DESIGN.md, "vCPU workers are freestanding".
 CFLAGS_FREESTANDING = $(BASE_CFLAGS) $(PKG_CFLAGS) -fno-sanitize=all -fno-stack-protector -fno-builtin $(CFLAGS)
 # -z now: every PLT slot is bound at start-up, so a vCPU worker never enters
 # the dynamic linker's lazy resolver.
@@ -71,7 +71,7 @@ else
 Q := @
 endif
 
-.PHONY: all test layers-test unit-test integration-test linux-test test-linux bench run deps clean install help guest \
+.PHONY: all test layout-test unit-test integration-test linux-test test-linux bench run deps clean install help guest \
 	guest-linux test-guest check-deps
 all: $(MONITOR_BIN) $(DEVICE_BIN) $(GUEST_BIN)
 
@@ -177,17 +177,19 @@ guest guest-linux:
 # Every suite runs even after one fails; the summary table (times, retries) comes last.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BIN) $(INTEG_BIN) $(FAKE_DEVICE_BIN) $(LINUX_TEST_BIN)
-	$(Q)SQUIB_SUITE_LOG_DIR=$(OUT)/test-logs tests/suites.sh layers-test unit-test integration-test linux-test
+	$(Q)SQUIB_SUITE_LOG_DIR=$(OUT)/test-logs tests/suites.sh layout-test unit-test integration-test linux-test
 
 # The Linux tests alone (Debian's kernel on squib; minutes in the nested test host).
 test-linux: deps
 	$(Q)$(MAKE) --no-print-directory all $(LINUX_TEST_BIN)
 	$(Q)$(MAKE) --no-print-directory linux-test
 
-# Dependencies point down (tests/check-layers.sh): a sideways #include fails make test.
-layers-test:
+# The layout's rules: dependencies point down (a sideways #include fails) and
+# every path the project's text names exists (tests/check-*.sh).
+layout-test:
 	$(Q)tests/check-layers.sh --self-test
-	$(Q)tests/check-layers.sh
+	$(Q)tests/check-references.sh --self-test
+	$(Q)tests/check-layers.sh && tests/check-references.sh
 
 # Leaks inside criterion itself are suppressed (tests/lsan-suppressions.txt).
 LSAN_ENV := LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan-suppressions.txt:print_suppressions=0

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/check-layers.sh [ROOT]   (make layers-test, part of make test)
+# tests/check-layers.sh [ROOT]   (make layout-test, part of make test)
 #
 # Dependencies point down. Every #include "part/..." in a part's .c and .h
 # files (subfolders included) must name the part itself or one it may use:

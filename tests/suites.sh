@@ -42,11 +42,18 @@ for suite in "$@"; do
 	sentinel=""
 	t=$(($(date +%s) - start))
 	# Criterion's closing line: "Synthesis: Tested: N | Passing: P | Failing: F | Crashing: C".
-	synth=$(grep -a 'Synthesis: Tested' "$log" | tail -n 1 | sed 's/.*Synthesis: //')
+	# A suite of several checks (layout-test) prints one each: they add up.
+	st=0 sp=0 sf=0 sc=0 synth=""
+	while IFS= read -r line; do
+		[[ $line =~ Tested:\ ([0-9]+)\ \|\ Passing:\ ([0-9]+)\ \|\ Failing:\ ([0-9]+)\ \|\ Crashing:\ ([0-9]+) ]] || continue
+		st=$((st + BASH_REMATCH[1])) sp=$((sp + BASH_REMATCH[2]))
+		sf=$((sf + BASH_REMATCH[3])) sc=$((sc + BASH_REMATCH[4]))
+		synth="Tested: $st | Passing: $sp | Failing: $sf | Crashing: $sc"
+	done < <(grep -a 'Synthesis: Tested' "$log")
 	names+=("$suite") times+=("$t") counts+=("${synth:-no test summary}")
-	if [[ $synth =~ Passing:\ ([0-9]+)\ \|\ Failing:\ ([0-9]+)\ \|\ Crashing:\ ([0-9]+) ]]; then
-		npass=$((npass + BASH_REMATCH[1]))
-		nfail=$((nfail + BASH_REMATCH[2] + BASH_REMATCH[3]))
+	if [[ -n $synth ]]; then
+		npass=$((npass + sp))
+		nfail=$((nfail + sf + sc))
 	elif ((rc != 0)); then
 		nfail=$((nfail + 1)) # the suite failed before its tests reported
 	fi

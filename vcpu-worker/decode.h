@@ -2,7 +2,7 @@
 /*
  * Decoding struct kvm_run into portable VmExits.
  *
- * The vCPU worker parses nothing but kvm_run fields (DESIGN.md). kvm_run is
+ * The vCPU worker parses nothing but kvm_run fields (docs/DESIGN.md). kvm_run is
  * written by the kernel, but its sizes and offsets are still checked against
  * the mapping before use, so a kernel/ABI mismatch becomes an InternalError
  * rather than a wild access.

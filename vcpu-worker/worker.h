@@ -2,7 +2,7 @@
 /*
  * A vCPU worker: one process per vCPU, created with
  * clone(CLONE_VM | CLONE_PIDFD | SIGCHLD) because KVM refuses vCPU ioctls
- * from any mm but the VM creator's (DESIGN.md). It shares the monitor's
+ * from any mm but the VM creator's (docs/DESIGN.md). It shares the monitor's
  * memory but has its own pid, fd table, signal handlers and seccomp filter.
  *
  * Everything the worker needs is prepared by the monitor in a struct

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The device-state region of a virtio device: everything needed to resume
- * the device after its worker crashes (DESIGN.md, "Device workers, and
+ * the device after its worker crashes (docs/DESIGN.md, "Device workers, and
  * surviving their crash"). It lives in a memfd the monitor creates and keeps;
  * each successive worker for the device maps the same memfd.
  *
