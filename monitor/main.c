@@ -11,6 +11,7 @@
 
 #include "monitor/cli.h"
 #include "monitor/exit_status.h"
+#include "monitor/log.h"
 #include "monitor/vm.h"
 
 #ifndef SQUIB_VERSION
@@ -84,18 +85,26 @@ static int run_restarting(const struct vm_config *first)
 	struct sigaction sa;
 	volatile int *reset;
 
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	/* Orphaned workers of a boot are reparented here and reaped (reap_orphans). */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+		mlog("cannot become the subreaper of every boot's workers: %s", strerror(errno));
+		return EXIT_SETUP_FAILED;
+	}
 	reset = mmap(NULL, sizeof(*reset), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (reset == MAP_FAILED) {
-		fprintf(stderr, "squib: cannot map the restart flag: %s\n", strerror(errno));
+		mlog("cannot map the restart flag: %s", strerror(errno));
 		return EXIT_SETUP_FAILED;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = forward_signal;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaction(forwarded[i], &sa, NULL);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++) {
+		if (sigaction(forwarded[i], &sa, NULL) < 0) {
+			mlog("cannot forward SIG%s to each boot: %s", sigabbrev_np(forwarded[i]), strerror(errno));
+			return EXIT_SETUP_FAILED;
+		}
+	}
 	for (unsigned boot = 1;; boot++) {
 		int wstatus;
 		pid_t pid;
@@ -106,14 +115,18 @@ static int run_restarting(const struct vm_config *first)
 		fflush(NULL);
 		pid = fork();
 		if (pid < 0) {
-			fprintf(stderr, "squib: cannot fork boot %u: %s\n", boot, strerror(errno));
+			mlog("cannot fork boot %u: %s", boot, strerror(errno));
 			return EXIT_SETUP_FAILED;
 		}
 		if (pid == 0) {
 			signal(SIGINT, SIG_DFL);
 			signal(SIGTERM, SIG_DFL);
 			signal(SIGHUP, SIG_DFL);
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
+				mlog("boot %u: cannot tie its life to the monitor's (PR_SET_PDEATHSIG): %s", boot,
+				     strerror(errno));
+				_exit(EXIT_SETUP_FAILED);
+			}
 			if (getppid() == 1)
 				_exit(EXIT_SETUP_FAILED);
 			_exit(run_vm(cfg, reset));

@@ -25,6 +25,11 @@
 #include "monitor/boot/raw_guest.h"
 #include "monitor/kvm/vcpu_cpu.h"
 #include "monitor/vm.h"
+#include "monitor/devices/virtio_devices.h"
+#include "monitor/log.h"
+#include "monitor/supervise/device_workers.h"
+#include "monitor/supervise/supervisor.h"
+#include "monitor/supervise/vcpu_workers.h"
 
 extern const uint8_t squib_embedded_guest[];
 extern const uint8_t squib_embedded_guest_end[];
@@ -282,6 +287,7 @@ static int create_vcpus(struct vm *vm)
 int vm_build(struct vm *vm, const struct vm_config *cfg)
 {
 	struct image_file kernel = { 0 }, initrd = { 0 };
+	const unsigned long lines_before = mlog_lines();
 	char err[256];
 	int r;
 
@@ -327,7 +333,7 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	}
 	r = open_console(vm);
 	if (r == 0)
-		r = console_setup(vm);
+		r = console_setup(&vm->console, &vm->kvm);
 	if (r < 0)
 		goto out;
 
@@ -348,6 +354,7 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 		vm->inline_testdev = calloc(1, sizeof(*vm->inline_testdev));
 		if (!vm->inline_testdev) {
 			r = -ENOMEM;
+			mlog("cannot allocate the inline testdev: %s", strerror(-r));
 			goto out;
 		}
 		testdev_init(vm->inline_testdev);
@@ -358,13 +365,17 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	vm->monitor_doorbell_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->monitor_doorbell_fd < 0) {
 		r = -errno;
+		mlog("cannot create the monitor's doorbell eventfd: %s", strerror(-r));
 		goto out;
 	}
 	r = create_vcpus(vm);
 	if (r == 0)
 		r = virtio_devices_wire(vm);
-	if (r == 0)
+	if (r == 0) {
 		r = vm_wire_decoder_init(&vm->decoder);
+		if (r < 0)
+			mlog("cannot set up the monitor's exit decoder: %s", strerror(-r));
+	}
 	if (r == 0)
 		r = device_workers_spawn(vm);
 	if (r == 0)
@@ -372,6 +383,9 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	if (r == 0)
 		r = vcpu_workers_spawn(vm);
 out:
+	/* The promise of vm.h: a failure is said in one line, even one a step below forgot. */
+	if (r < 0 && mlog_lines() == lines_before)
+		mlog("cannot build the VM: %s", strerror(-r));
 	image_file_release(&kernel);
 	image_file_release(&initrd);
 	return r;

@@ -139,32 +139,4 @@ int vm_run(struct vm *vm) MUST_USE;
 
 void vm_destroy(struct vm *vm);
 
-/* virtio devices (monitor/devices/virtio_devices.c): adds cfg's disks, nets and rng to vm->devices. */
-int virtio_devices_add(struct vm *vm) MUST_USE;
-/* KVM ioeventfds and irqfds of every virtio device. Precondition: the irqchip exists. */
-int virtio_devices_wire(struct vm *vm) MUST_USE;
-
-/* Device workers (monitor/supervise/device_workers.c). */
-int device_workers_spawn(struct vm *vm) MUST_USE;
-void device_worker_stop(struct device_instance *dev);
-void device_worker_kill(struct device_instance *dev);
-/* CONTROL_DUMP: the worker logs its device's state (a stall's evidence). */
-void device_worker_request_dump(struct device_instance *dev);
-
-/* vCPU workers (monitor/supervise/vcpu_workers.c). */
-int vcpu_workers_prepare(struct vm *vm) MUST_USE;
-int vcpu_workers_spawn(struct vm *vm) MUST_USE;
-void vcpu_workers_kill_all(struct vm *vm);
-/* Each live vCPU worker logs its registers (VCPU_DUMP_SIGNAL); a vCPU waiting on a device says which. */
-void vcpu_workers_request_dump(struct vm *vm);
-
-/* The event loop (monitor/supervise/supervisor.c). */
-int supervisor_setup(struct vm *vm) MUST_USE;
-void supervisor_teardown(struct vm *vm);
-/* The end of a VM (monitor/supervise/supervisor.c). */
-void vm_end(struct vm *vm, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Logging to stderr with the "squib: " prefix. */
-void mlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 #endif

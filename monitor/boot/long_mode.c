@@ -5,7 +5,8 @@
 #include <linux/kvm.h>
 #include <stdbool.h>
 #include <string.h>
-#include <sys/ioctl.h>
+
+#include "monitor/kvm/kvm_vm.h"
 
 #define PTE_P (1ULL << 0)
 #define PTE_RW (1ULL << 1)
@@ -61,9 +62,12 @@ int long_mode_set_vcpu(int vcpu_fd, const struct long_mode_entry *e)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
+	int r;
 
-	if (ioctl(vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
-		return -errno;
+	/* Preconditions (long_mode.h): vcpu_fd is a vCPU of this process's VM, not running. */
+	r = kvm_ioctl(vcpu_fd, KVM_GET_SREGS, &sregs);
+	if (r < 0)
+		return r;
 	flat_segment(&sregs.cs, e->cs_selector, true);
 	flat_segment(&sregs.ds, e->ds_selector, false);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
@@ -75,8 +79,9 @@ int long_mode_set_vcpu(int vcpu_fd, const struct long_mode_entry *e)
 	sregs.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
 	sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
 	sregs.efer = EFER_LME | EFER_LMA;
-	if (ioctl(vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
-		return -errno;
+	r = kvm_ioctl(vcpu_fd, KVM_SET_SREGS, &sregs);
+	if (r < 0)
+		return r;
 
 	memset(&regs, 0, sizeof(regs));
 	regs.rflags = 0x2;
@@ -86,7 +91,6 @@ int long_mode_set_vcpu(int vcpu_fd, const struct long_mode_entry *e)
 	regs.rsi = e->rsi;
 	regs.rdx = e->rdx;
 	regs.rcx = e->rcx;
-	if (ioctl(vcpu_fd, KVM_SET_REGS, &regs) < 0)
-		return -errno;
-	return 0;
+	r = kvm_ioctl(vcpu_fd, KVM_SET_REGS, &regs);
+	return r < 0 ? r : 0;
 }

@@ -12,7 +12,8 @@
 #include <unistd.h>
 
 #include "monitor/exit_status.h"
-#include "monitor/vm.h"
+#include "monitor/kvm/kvm_vm.h"
+#include "monitor/log.h"
 
 /*
  * The one piece of process-wide state: the atexit handler gets no
@@ -78,9 +79,8 @@ static int go_raw(struct console *c)
 	return 0;
 }
 
-int console_setup(struct vm *vm)
+int console_setup(struct console *c, struct kvm_vm *kvm)
 {
-	struct console *c = &vm->console;
 	struct sigaction sa;
 	struct stat st;
 	int p[2], fl, r;
@@ -101,7 +101,7 @@ int console_setup(struct vm *vm)
 		mlog("cannot create the console's irqfd: %s", strerror(-r));
 		return r;
 	}
-	r = kvm_vm_add_irqfd(&vm->kvm, CONSOLE_IRQ, c->irq_fd);
+	r = kvm_vm_add_irqfd(kvm, CONSOLE_IRQ, c->irq_fd);
 	if (r < 0) {
 		mlog("cannot register the console's irqfd on GSI %d: %s", CONSOLE_IRQ, strerror(-r));
 		return r;
@@ -136,9 +136,8 @@ int console_setup(struct vm *vm)
 }
 
 /* Writes what the pipe takes; true when nothing is left. */
-static bool flush_pending(struct vm *vm)
+static bool flush_pending(struct console *c)
 {
-	struct console *c = &vm->console;
 
 	while (c->pending_off < c->pending_len) {
 		ssize_t n = write(c->input_w, c->pending + c->pending_off, c->pending_len - c->pending_off);
@@ -167,22 +166,20 @@ static void stop_reading(struct console *c)
 
 static void on_pipe_writable(evutil_socket_t fd, short what, void *arg)
 {
-	struct vm *vm = arg;
-	struct console *c = &vm->console;
+	struct console *c = arg;
 
 	(void)fd;
 	(void)what;
-	if (!flush_pending(vm))
+	if (!flush_pending(c))
 		return;
 	event_del(c->ev_pipe);
-	if (c->input && !vm->ending)
+	if (c->input) /* false once the VM ends (console_stop) */
 		event_add(c->ev_stdin, NULL);
 }
 
 static void on_stdin(evutil_socket_t fd, short what, void *arg)
 {
-	struct vm *vm = arg;
-	struct console *c = &vm->console;
+	struct console *c = arg;
 	uint8_t in[sizeof(c->pending) - 1];
 	size_t used, out_len;
 	bool quit;
@@ -202,25 +199,25 @@ static void on_stdin(evutil_socket_t fd, short what, void *arg)
 	c->pending_off = 0;
 	c->pending_len = out_len;
 	if (quit) {
-		(void)flush_pending(vm);
-		vm_end(vm, EXIT_GUEST_DONE, "Ctrl-A x: ending the VM");
+		(void)flush_pending(c);
+		c->quit(c->quit_ctx);
 		return;
 	}
-	if (!flush_pending(vm)) {
+	if (!flush_pending(c)) {
 		/* The pipe is full: stdin waits until the uart worker reads. */
 		event_del(c->ev_stdin);
 		event_add(c->ev_pipe, NULL);
 	}
 }
 
-int console_start(struct vm *vm)
+int console_start(struct console *c, struct event_base *base, void (*quit)(void *ctx), void *quit_ctx)
 {
-	struct console *c = &vm->console;
-
+	c->quit = quit;
+	c->quit_ctx = quit_ctx;
 	if (!c->input || c->input_w < 0)
 		return 0;
-	c->ev_stdin = event_new(vm->base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin, vm);
-	c->ev_pipe = event_new(vm->base, c->input_w, EV_WRITE | EV_PERSIST, on_pipe_writable, vm);
+	c->ev_stdin = event_new(base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin, c);
+	c->ev_pipe = event_new(base, c->input_w, EV_WRITE | EV_PERSIST, on_pipe_writable, c);
 	if (!c->ev_stdin || !c->ev_pipe)
 		return -ENOMEM;
 	/* Not expected (console_setup checked the kind of fd), but then simply no input. */
@@ -229,9 +226,8 @@ int console_start(struct vm *vm)
 	return 0;
 }
 
-void console_stop(struct vm *vm)
+void console_stop(struct console *c)
 {
-	struct console *c = &vm->console;
 
 	stop_reading(c);
 	if (c->ev_pipe)
@@ -239,11 +235,9 @@ void console_stop(struct vm *vm)
 	restore_terminal(c);
 }
 
-void console_teardown(struct vm *vm)
+void console_teardown(struct console *c)
 {
-	struct console *c = &vm->console;
-
-	console_stop(vm);
+	console_stop(c);
 	if (c->ev_stdin)
 		event_free(c->ev_stdin);
 	if (c->ev_pipe)

@@ -7,7 +7,7 @@
  * not in a background process group), it goes raw: no echo, no line
  * editing, no signals from Ctrl-C/Ctrl-Z/Ctrl-\, no XON/XOFF, so every key
  * reaches the guest; output processing (c_oflag) is left alone. The
- * original termios comes back on every way out: the VM ending (vm_end),
+ * original termios comes back on every way out: the VM ending (console_stop),
  * SIGTERM/SIGINT/SIGHUP (they end the VM through the event loop), set-up
  * errors and exit (an atexit handler).
  *
@@ -32,8 +32,9 @@
 
 #define CONSOLE_IRQ 4 /* COM1: ISA IRQ 4, edge-triggered, active high (no MADT override) */
 
-struct vm;
 struct event;
+struct event_base;
+struct kvm_vm;
 
 struct console {
 	int irq_fd;     /* eventfd registered as KVM irqfd on GSI CONSOLE_IRQ, or -1 */
@@ -47,21 +48,26 @@ struct console {
 	size_t pending_off, pending_len;
 	struct event *ev_stdin;
 	struct event *ev_pipe;
+	void (*quit)(void *ctx); /* Ctrl-A x: how to end the VM (console_start) */
+	void *quit_ctx;
 };
 
 /*
  * Before the device workers: the irqfd (needs the irqchip), the input pipe
  * and raw mode. 0 or -errno (with a log line).
  */
-int console_setup(struct vm *vm) MUST_USE;
+int console_setup(struct console *c, struct kvm_vm *kvm) MUST_USE;
 
-/* With the event loop (vm->base): starts watching stdin. 0 or -errno. */
-int console_start(struct vm *vm) MUST_USE;
+/*
+ * With the event loop: starts watching stdin. Ctrl-A x calls quit(quit_ctx)
+ * (the console does not know how a VM ends; the supervisor does). 0 or -errno.
+ */
+int console_start(struct console *c, struct event_base *base, void (*quit)(void *ctx), void *quit_ctx) MUST_USE;
 
 /* Stops reading stdin and restores the terminal. Idempotent. */
-void console_stop(struct vm *vm);
+void console_stop(struct console *c);
 
 /* console_stop, and frees the events (before the event base goes). */
-void console_teardown(struct vm *vm);
+void console_teardown(struct console *c);
 
 #endif

@@ -15,6 +15,8 @@
 #include "common/platform.h"
 #include "monitor/devices/virtio_backends.h"
 #include "monitor/vm.h"
+#include "monitor/devices/virtio_devices.h"
+#include "monitor/log.h"
 #include "proto/virtio_devices.h"
 
 
@@ -75,13 +77,19 @@ static int new_virtio(struct vm *vm, const char *model, const char *name, unsign
 	}
 	for (unsigned q = 0; q < nqueues; q++) {
 		v->notify_fds[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (v->notify_fds[q] < 0)
-			return -errno;
+		if (v->notify_fds[q] < 0) {
+			r = -errno;
+			mlog("%s: cannot create the eventfd of queue %u: %s", name, q, strerror(-r));
+			return r;
+		}
 	}
 	v->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	v->resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (v->irq_fd < 0 || v->resample_fd < 0)
-		return -errno;
+	if (v->irq_fd < 0 || v->resample_fd < 0) {
+		r = -errno;
+		mlog("%s: cannot create its irqfd and resample eventfds: %s", name, strerror(-r));
+		return r;
+	}
 	vm->ndevices++;
 	*out = dev;
 	return 0;

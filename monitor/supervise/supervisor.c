@@ -23,27 +23,12 @@
 #include "common/raw_syscall.h"
 #include "monitor/exit_status.h"
 #include "monitor/vm.h"
+#include "monitor/log.h"
+#include "monitor/supervise/device_workers.h"
+#include "monitor/supervise/supervisor.h"
+#include "monitor/supervise/vcpu_workers.h"
 
 #define DEVICE_STOP_TIMEOUT_SEC 10
-
-void mlog(const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
-	line[n++] = '\n';
-	/* One write per line: lines from the monitor and workers do not interleave. */
-	(void)!write(2, "squib: ", 7);
-	(void)!write(2, line, (size_t)n);
-}
 
 /* Copies untrusted text, replacing anything unprintable. */
 static void sanitize(char *dst, size_t cap, const char *src)
@@ -117,7 +102,7 @@ void vm_end(struct vm *vm, int status, const char *fmt, ...)
 	va_end(ap);
 	mlog("%s", reason);
 
-	console_stop(vm); /* the terminal is the user's again, at once */
+	console_stop(&vm->console); /* the terminal is the user's again, at once */
 	vcpu_workers_kill_all(vm);
 	drain_monitor_rings(vm); /* debug records posted just before the end */
 	for (unsigned d = 0; d < vm->ndevices; d++)
@@ -350,6 +335,12 @@ static void on_dump_signal(evutil_socket_t sig, short what, void *arg)
 		device_worker_request_dump(&vm->devices[d]);
 }
 
+/* Ctrl-A x on the console (console_start). */
+static void on_console_quit(void *ctx)
+{
+	vm_end(ctx, EXIT_GUEST_DONE, "Ctrl-A x: ending the VM");
+}
+
 int supervisor_setup(struct vm *vm)
 {
 	static const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
@@ -386,12 +377,12 @@ int supervisor_setup(struct vm *vm)
 		if (!v->ev_pid || event_add(v->ev_pid, NULL) < 0)
 			return -ENOMEM;
 	}
-	return console_start(vm);
+	return console_start(&vm->console, vm->base, on_console_quit, vm);
 }
 
 void supervisor_teardown(struct vm *vm)
 {
-	console_teardown(vm);
+	console_teardown(&vm->console);
 	for (unsigned d = 0; d < vm->ndevices; d++) {
 		if (vm->devices[d].ev_pid)
 			event_free(vm->devices[d].ev_pid);

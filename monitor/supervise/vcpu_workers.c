@@ -23,6 +23,9 @@
 #include "common/raw_syscall.h"
 #include "common/spin.h"
 #include "monitor/vm.h"
+#include "monitor/log.h"
+#include "monitor/supervise/vcpu_workers.h"
+#include "monitor/supervise/worker_signal.h"
 
 
 static void *map_aligned_region(size_t size)
@@ -192,9 +195,12 @@ void vcpu_workers_kill_all(struct vm *vm)
 		struct vcpu_instance *v = &vm->vcpus[i];
 		siginfo_t info;
 
+		char who[16];
+
 		if (!v->alive)
 			continue;
-		syscall(SYS_pidfd_send_signal, v->pidfd, SIGKILL, NULL, 0);
+		snprintf(who, sizeof(who), "vcpu%u", i);
+		worker_sigkill(v->pidfd, v->pid, who);
 		while (waitid(P_PIDFD, (id_t)v->pidfd, &info, WEXITED) < 0 && errno == EINTR)
 			;
 		v->alive = false;
@@ -207,13 +213,15 @@ void vcpu_workers_request_dump(struct vm *vm)
 		struct vcpu_instance *v = &vm->vcpus[i];
 		/* Written by the worker: an index it may have scribbled, so range-checked. */
 		int32_t dev = atomic_load(&v->worker->waiting_for_device);
+		int r;
 
 		if (!v->alive)
 			continue;
 		if (dev >= 0 && (unsigned)dev < vm->ndevices)
 			mlog("vcpu%u: waiting for a reply from device %s", i, vm->devices[dev].spec->name);
 		atomic_store(&v->worker->dump_requested, 1);
-		if (syscall(SYS_pidfd_send_signal, v->pidfd, VCPU_DUMP_SIGNAL, NULL, 0) < 0)
-			mlog("vcpu%u: cannot signal it for a state dump: %s", i, strerror(errno));
+		r = worker_signal(v->pidfd, VCPU_DUMP_SIGNAL);
+		if (r < 0)
+			mlog("vcpu%u: cannot signal it for a state dump: %s", i, strerror(-r));
 	}
 }

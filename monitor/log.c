@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* The monitor's log (log.h). */
+#include "monitor/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#define MLOG_PREFIX "squib: "
+
+/* Lines written: process-wide because stderr is; read by mlog_lines(). */
+static unsigned long lines_written;
+
+void mlog(const char *fmt, ...)
+{
+	char line[1024] = MLOG_PREFIX;
+	const size_t prefix = sizeof(MLOG_PREFIX) - 1;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line + prefix, sizeof(line) - prefix - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - prefix - 2)
+		n = (int)(sizeof(line) - prefix - 2); /* truncated: keep room for the newline */
+	line[prefix + (size_t)n] = '\n';
+	/* One write per line: lines from the monitor and workers do not interleave. */
+	(void)!write(2, line, prefix + (size_t)n + 1);
+	lines_written++;
+}
+
+unsigned long mlog_lines(void)
+{
+	return lines_written;
+}
