@@ -18,6 +18,21 @@
 
 #include "common/compiler.h"
 
+/*
+ * One `syscall` instruction: nr in rax, arguments in rdi, rsi, rdx, r10, r8,
+ * r9 (the x86-64 Linux ABI); returns rax, >= 0 or -errno.
+ *
+ * SAFETY: the kernel checks nothing about what pointer arguments mean to
+ * this program. Each call site is the one that must know the syscall's
+ * contract: every pointer argument points to live memory of the size and
+ * layout the kernel expects for nr (kernel structs, not glibc's: see
+ * rt_sigaction's 8-byte mask in vcpu-worker/worker.c), and the call has no
+ * effect the caller's task may not have (in a vCPU worker, nothing that
+ * touches the memory it shares with the monitor behind the monitor's back).
+ * The "memory" clobber makes the compiler assume the kernel read and wrote
+ * any memory, so no store is kept in a register across the call. rcx and
+ * r11 are clobbered by the instruction itself.
+ */
 static inline long raw_syscall6(long nr, long a, long b, long c, long d, long e, long f)
 {
 	long ret;
@@ -31,6 +46,7 @@ static inline long raw_syscall6(long nr, long a, long b, long c, long d, long e,
 	return ret;
 }
 
+/* raw_syscall6 with three arguments; the same SAFETY contract. */
 static inline long raw_syscall3(long nr, long a, long b, long c)
 {
 	return raw_syscall6(nr, a, b, c, 0, 0, 0);

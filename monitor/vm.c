@@ -45,6 +45,7 @@ static const struct device_spec uart_spec = {
 static const struct device_spec testdev_spec = {
 	.name = "testdev",
 	.model = "testdev",
+	.may_end_vm = true,
 	.nroutes = 4,
 	.routes = {
 		{ ROUTE_SPACE_PIO, TESTDEV_EXIT_PORT, 1, 0 },

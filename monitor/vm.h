@@ -42,6 +42,13 @@ struct device_route_spec {
 struct device_spec {
 	const char *name;  /* the worker's --name (logs, /proc comm) */
 	const char *model; /* squib-device --device value */
+	/*
+	 * May its worker end the VM with CONTROL_VM_EXIT? Only testdev's exit
+	 * port is a guest's way to end the VM with a status; from any other
+	 * device the message is a forged clean exit and ends the VM as a
+	 * device failure instead (supervisor.c).
+	 */
+	bool may_end_vm;
 	unsigned nroutes;
 	struct device_route_spec routes[4];
 };

@@ -14,7 +14,11 @@
 enum control_type {
 	/* device -> monitor: sandbox entered, serving rings. arg = 0. */
 	CONTROL_READY = 1,
-	/* device -> monitor: the guest asked to end the VM; arg = exit status (0..255). */
+	/*
+	 * device -> monitor: the guest asked to end the VM; arg = exit status
+	 * (0..255). testdev's only: from any other device the monitor treats
+	 * it as a forged exit and ends the VM as that device's failure.
+	 */
 	CONTROL_VM_EXIT = 2,
 	/* device -> monitor: vCPU arg's ring broke the protocol (value = -errno). */
 	CONTROL_RING_ERROR = 3,
@@ -35,7 +39,9 @@ _Static_assert(sizeof(struct control_msg) == 16, "control message is 16 bytes");
  * One page shared between the monitor and each worker (a memfd for device
  * workers, monitor memory for vCPU workers). The worker's SIGSYS reporter
  * writes the denied syscall number here before the worker dies, so the
- * monitor can name it. The monitor treats the content as untrusted text.
+ * monitor can name it. Trust: the worker may write anything here at any
+ * time; the monitor treats the content as an untrusted claim (a number it
+ * prints, never an index), read only after the kernel reports a SIGSYS death.
  */
 #define WORKER_STATUS_MAGIC 0x54535153u /* "SQST" */
 struct worker_status {

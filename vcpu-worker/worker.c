@@ -75,7 +75,12 @@ static void vcpu_sigsys_handler(int sig, siginfo_t *info, void *uctx)
 	(void)uctx;
 	if (w->magic == VCPU_WORKER_MAGIC)
 		atomic_store(&w->status.denied_syscall, nr);
-	/* All arguments -1: no rule admits fd -1 or futex op -1. */
+	/*
+	 * SAFETY: re-issues the denied syscall with every argument -1, so the
+	 * filter denies it again (no rule admits fd -1 or futex op -1) and the
+	 * kernel never dereferences an argument; it exists so a tracer sees
+	 * the number. nr came from the kernel's siginfo, not from the guest.
+	 */
 	raw_syscall6(nr, -1, -1, -1, -1, -1, -1);
 	raw_exit_group(128 + SIGSYS);
 }
@@ -97,6 +102,12 @@ static long raw_sigaction(int sig, void *handler, unsigned long flags)
 		.mask = 0,
 	};
 
+	/*
+	 * SAFETY: rt_sigaction(2) with the kernel's struct (not glibc's) on
+	 * this stack, no old-action pointer, sigsetsize 8 (the kernel's
+	 * sigset_t on x86-64). The restorer is this file's asm stub, which
+	 * issues rt_sigreturn; dispositions are per task here (no CLONE_SIGHAND).
+	 */
 	return raw_syscall6(SYS_rt_sigaction, sig, (long)&ka, 0, 8, 0, 0);
 }
 
@@ -132,12 +143,16 @@ static int worker_setup_signals(struct vcpu_worker *w)
 	r = raw_sigaction(VCPU_DUMP_SIGNAL, (void *)vcpu_kick_handler, 0);
 	if (r < 0)
 		return (int)r;
-	/* Die with the monitor. */
+	/* Die with the monitor. SAFETY: prctl(2) with scalar arguments only. */
 	r = raw_syscall6(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0);
 	if (r < 0)
 		return (int)r;
 	(void)w;
-	/* The monitor blocked every signal around clone(); unblock them here. */
+	/*
+	 * The monitor blocked every signal around clone(); unblock them here.
+	 * SAFETY: rt_sigprocmask(2) reads the 8-byte kernel sigset `none` on
+	 * this stack; no old-mask pointer. The mask is this task's alone.
+	 */
 	return (int)raw_syscall6(SYS_rt_sigprocmask, SIG_SETMASK, (long)&none, 0, 8, 0, 0);
 }
 
@@ -164,13 +179,18 @@ static int worker_close_fds(struct vcpu_worker *w)
 		if (keep[i] < 0 || keep[i] < lo)
 			continue;
 		if (keep[i] > lo) {
+			/*
+			 * SAFETY: close_range(2) (Linux 5.9) on this task's own fd
+			 * table, a copy made by clone without CLONE_FILES: the
+			 * monitor's fds stay open. Scalars only.
+			 */
 			r = raw_syscall3(SYS_close_range, lo, keep[i] - 1, 0);
 			if (r < 0)
 				return (int)r;
 		}
 		lo = keep[i] + 1;
 	}
-	r = raw_syscall3(SYS_close_range, lo, ~0U, 0);
+	r = raw_syscall3(SYS_close_range, lo, ~0U, 0); /* SAFETY: as above, up to the last fd */
 	return (int)r;
 }
 
@@ -182,12 +202,20 @@ static int worker_enter_sandbox(struct vcpu_worker *w)
 
 	fmt_init(&f, name + 10, sizeof(name) - 10);
 	fmt_dec(&f, w->index);
+	/* SAFETY: prctl(2) reads at most 16 bytes of name, NUL-terminated (fmt keeps it so). */
 	r = raw_syscall6(SYS_prctl, PR_SET_NAME, (long)name, 0, 0, 0, 0);
 	if (r < 0)
 		return (int)r;
+	/* SAFETY: scalar arguments; required before an unprivileged seccomp filter. */
 	r = raw_syscall6(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0);
 	if (r < 0)
 		return (int)r;
+	/*
+	 * SAFETY: seccomp(2) reads the sock_fprog and its instructions, which
+	 * the monitor compiled into w->filter before the clone and never
+	 * changes afterwards. No TSYNC: the filter applies to this task only
+	 * (the monitor enters its own).
+	 */
 	return (int)raw_syscall3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, (long)&w->filter->prog);
 }
 

@@ -48,6 +48,15 @@ static void describe_death(const siginfo_t *info, const struct worker_status *st
 		snprintf(out, cap, "exited with status %d", info->si_status);
 		return;
 	}
+	/*
+	 * Trust boundary: the status page is writable by the worker that just
+	 * died, and a worker compromised before its death may have written
+	 * anything there (or nothing). nr is only a claim: it is printed as a
+	 * number and looked up by number (sandbox_syscall_name takes any int),
+	 * never used as an index, and only when the kernel itself says the
+	 * worker died of SIGSYS. A lying worker can mislabel its own death;
+	 * it cannot reach beyond this line.
+	 */
 	nr = atomic_load(&st->denied_syscall);
 	if (info->si_status == SIGSYS && nr >= 0)
 		snprintf(out, cap, "was killed by SIGSYS: seccomp denied syscall %s (%d)", sandbox_syscall_name(nr), nr);
@@ -294,6 +303,13 @@ static void on_device_control(evutil_socket_t fd, short what, void *arg)
 	}
 	switch (msg.type) {
 	case CONTROL_VM_EXIT:
+		if (!dev->spec->may_end_vm) {
+			/* A forged clean exit: a worker that sends it is not doing its device's job. */
+			vm_end(vm, EXIT_DEVICE_FAILED,
+			       "device worker %s (pid %d) sent CONTROL_VM_EXIT, which only testdev may send",
+			       dev->spec->name, (int)dev->pid);
+			return;
+		}
 		vm_end(vm, (int)(msg.arg & 0xff), "guest exited through testdev with status %u", msg.arg & 0xff);
 		return;
 	case CONTROL_RING_ERROR:

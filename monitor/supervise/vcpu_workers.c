@@ -168,13 +168,29 @@ int vcpu_workers_spawn(struct vm *vm)
 	/* Workers start with every signal blocked and unblock once their own
 	 * dispositions are set: the monitor's handlers must never run in them. */
 	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
+	if (sigprocmask(SIG_SETMASK, &all, &old) < 0) {
+		r = -errno;
+		mlog("cannot block signals around the vCPU workers' clone: %s", strerror(-r));
+		return r;
+	}
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct vcpu_instance *v = &vm->vcpus[i];
 		uint8_t *stack_top = (uint8_t *)v->worker + VCPU_WORKER_REGION_SIZE;
 		int pidfd = -1;
 		pid_t pid;
 
+		/*
+		 * SAFETY: clone(CLONE_VM) runs vcpu_worker_main in this address
+		 * space on the stack at the top of the worker's own region
+		 * (VCPU_WORKER_REGION_SIZE, 16-byte aligned, used by nothing
+		 * else). No CLONE_SETTLS: the child has no TLS, which is why
+		 * everything it runs is freestanding (docs/DESIGN.md, "vCPU
+		 * workers are freestanding"). No CLONE_FILES or CLONE_SIGHAND:
+		 * it gets copies of the fd table and dispositions and changes
+		 * only its own. Every signal is blocked (above), so no monitor
+		 * handler runs on its stack before it installs its own.
+		 * CLONE_PIDFD writes the pidfd to our local pidfd.
+		 */
 		pid = clone(vcpu_worker_main, stack_top, CLONE_VM | CLONE_PIDFD | SIGCHLD, v->worker, &pidfd);
 		if (pid < 0) {
 			r = -errno;
@@ -185,7 +201,10 @@ int vcpu_workers_spawn(struct vm *vm)
 		v->pidfd = pidfd;
 		v->alive = true;
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (sigprocmask(SIG_SETMASK, &old, NULL) < 0 && r == 0) {
+		r = -errno;
+		mlog("cannot unblock signals after cloning the vCPU workers: %s", strerror(-r));
+	}
 	return r;
 }
 

@@ -8,7 +8,12 @@
  * real device sandbox (sandbox_enter), reports CONTROL_READY and then calls
  * getppid(), which no device role allows. Used only through
  * SQUIB_DEVICE_BINARY by tests/integration/test_processes.c.
+ *
+ * With SQUIB_FAKE_DEVICE=forge-exit it instead forges a clean guest exit
+ * (CONTROL_VM_EXIT, status 0), which only testdev may send, and then waits
+ * for CONTROL_STOP like a well-behaved worker.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +40,8 @@ int main(int argc, char **argv)
 	int control_fd = fd_arg(argc, argv, "--control-fd");
 	int status_fd = fd_arg(argc, argv, "--status-fd");
 	struct control_msg ready = { .type = CONTROL_READY };
+	const char *mode = getenv("SQUIB_FAKE_DEVICE");
+	const bool forge_exit = mode && !strcmp(mode, "forge-exit");
 	struct sandbox_params params;
 	struct worker_status *status;
 
@@ -70,6 +77,17 @@ int main(int argc, char **argv)
 	}
 	if (send(control_fd, &ready, sizeof(ready), MSG_NOSIGNAL) != (ssize_t)sizeof(ready))
 		_exit(1);
+	if (forge_exit) {
+		struct control_msg forged = { .type = CONTROL_VM_EXIT, .arg = 0 };
+		struct control_msg in;
+
+		if (send(control_fd, &forged, sizeof(forged), MSG_NOSIGNAL) != (ssize_t)sizeof(forged))
+			_exit(1);
+		while (recv(control_fd, &in, sizeof(in), 0) == (ssize_t)sizeof(in))
+			if (in.type == CONTROL_STOP)
+				_exit(0);
+		_exit(1);
+	}
 	syscall(SYS_getppid); /* denied: SIGSYS */
 	_exit(3);
 }

@@ -215,3 +215,26 @@ Test(processes, seccomp_violation_names_the_syscall)
 	cr_assert(strstr(r.err, "killed by SIGSYS: seccomp denied syscall getppid"),
 		  "stderr names the signal and the syscall\n%s", squib_describe(&r));
 }
+
+/*
+ * Only testdev may end the VM with a status: a uart worker that forges a
+ * clean exit (CONTROL_VM_EXIT, status 0) ends it as a device failure
+ * (status 4), named, never as the guest's exit 0.
+ */
+Test(processes, forged_vm_exit_from_a_device_is_a_device_failure)
+{
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
+	static char fake[PATH_MAX];
+
+	snprintf(fake, sizeof(fake), "%s/tests/fake-device", squib_build_dir());
+	cr_assert_eq(access(fake, X_OK), 0, "%s is missing: make %s", fake, fake);
+	cr_assert_eq(setenv("SQUIB_DEVICE_BINARY", fake, 1), 0);
+	cr_assert_eq(setenv("SQUIB_FAKE_DEVICE", "forge-exit", 1), 0);
+	squib_run_init(&r);
+	squib_start_guest(&r, 1, false, "spin", NULL);
+	squib_finish(&r);
+	cr_assert_eq(r.status, SQUIB_EXIT_DEVICE_DIED, "expected status 4\n%s", squib_describe(&r));
+	cr_assert(strstr(r.err, "device worker uart (pid ") &&
+			  strstr(r.err, "sent CONTROL_VM_EXIT, which only testdev may send"),
+		  "stderr names the worker and what it forged\n%s", squib_describe(&r));
+}
