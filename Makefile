@@ -49,12 +49,16 @@ DEVICE_SRC  := $(call sources,device-worker)
 DEVICE_LIB_SRC := $(filter-out device-worker/main.c,$(DEVICE_SRC))
 MONITOR_LIB_SRC := $(filter-out monitor/main.c,$(MONITOR_SRC))
 UNIT_SRC    := $(wildcard tests/unit/*.c)
-INTEG_SRC   := $(wildcard tests/integration/*.c)
-LINUX_TEST_SRC := $(wildcard tests/linux/*.c) tests/integration/harness.c tests/integration/tap_netns.c
+# tests/lib/: what the KVM suites share (running squib, reading its output, a tap in a netns).
+TEST_LIB_SRC := $(wildcard tests/lib/*.c)
+INTEG_SRC   := $(wildcard tests/integration/*.c) $(TEST_LIB_SRC)
+LINUX_TEST_SRC := $(wildcard tests/linux/*.c) $(TEST_LIB_SRC)
 GUEST_SRC   := $(wildcard tests/guest/*.c) $(wildcard tests/guest/*.S)
 
 # Objects built freestanding (shared with vCPU workers) and hosted (instrumented).
-FS_SRC := $(COMMON_SRC) $(PROTO_SRC) $(VCPU_SRC)
+# proto/ code that allocates (the device config codec) is hosted only.
+PROTO_HOSTED_SRC := proto/device_config.c
+FS_SRC := $(COMMON_SRC) $(filter-out $(PROTO_HOSTED_SRC),$(PROTO_SRC)) $(VCPU_SRC)
 fs_obj = $(patsubst %.c,$(OUT)/obj-fs/%.o,$(1))
 obj = $(patsubst %.c,$(OUT)/obj/%.o,$(1))
 
@@ -107,7 +111,8 @@ $(OUT)/obj/embedded_guest.o: $(GUEST_BIN)
 	$(Q)printf '\t.section .rodata\n\t.balign 4096\n\t.globl squib_embedded_guest\nsquib_embedded_guest:\n\t.incbin "%s"\n\t.globl squib_embedded_guest_end\nsquib_embedded_guest_end:\n\t.section .note.GNU-stack,"",@progbits\n' "$(GUEST_BIN)" > $(OUT)/obj/embedded_guest.S
 	$(Q)$(CC) -c $(OUT)/obj/embedded_guest.S -o $@
 
-MONITOR_OBJS = $(call obj,$(MONITOR_LIB_SRC) $(SANDBOX_SRC)) $(call fs_obj,$(FS_SRC)) $(OUT)/obj/embedded_guest.o
+MONITOR_OBJS = $(call obj,$(MONITOR_LIB_SRC) $(SANDBOX_SRC) $(PROTO_HOSTED_SRC)) $(call fs_obj,$(FS_SRC)) \
+	$(OUT)/obj/embedded_guest.o
 DEVICE_OBJS = $(call obj,$(DEVICE_LIB_SRC) $(SANDBOX_SRC) $(COMMON_SRC) $(PROTO_SRC))
 
 $(MONITOR_BIN): $(call obj,monitor/main.c) $(MONITOR_OBJS)
@@ -144,10 +149,15 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(OUT)/bench/%,$(BENCH_SRC))
 $(OUT)/bench/%: $(OUT)/obj/tests/bench/%.o $(call obj,$(COMMON_SRC) $(PROTO_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+# virtio-blk's engines, device side only, through the unit tests' fake driver (criterion).
+$(OUT)/bench/blk_engine: $(call obj,tests/bench/blk_engine.c tests/unit/virtio_fake_driver.c $(DEVICE_LIB_SRC) \
+		$(SANDBOX_SRC) $(COMMON_SRC) $(PROTO_SRC))
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lcriterion
 
 # A device worker that violates its sandbox on purpose (integration tests).
 FAKE_DEVICE_BIN := $(OUT)/tests/fake-device
-$(FAKE_DEVICE_BIN): $(call obj,tests/fake-device/main.c $(SANDBOX_SRC) $(COMMON_SRC))
+$(FAKE_DEVICE_BIN): $(call obj,tests/fake-device/main.c $(SANDBOX_SRC) $(COMMON_SRC) $(PROTO_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 

@@ -28,24 +28,40 @@
 #define DEVICE_MAX_NOTIFY_FDS 8
 #define DEVICE_MAX_PARAMS 8
 
+/*
+ * Which resources of the worker's configuration (proto/device_config.h) a
+ * model uses. A configuration that gives a model something it does not use,
+ * or lacks something it needs, is refused before anything is mapped.
+ */
+enum device_uses {
+	/* output_fd, input_fd, irq_fd, each optional (the uart). */
+	DEVICE_USES_CONSOLE = 1u << 0,
+	/*
+	 * state_fd, mmio_base, notify_fds (at least one), irq_fd and
+	 * resample_fd, all required; backend_fd and params optional.
+	 */
+	DEVICE_USES_VIRTIO = 1u << 1,
+};
+
 /* What a model may use. Filled by squib-device (or a test) before init. */
 struct device_host {
 	const char *name;    /* the device's --name, for logs */
 	int output_fd;       /* console output (uart), or -1 */
-	int input_fd;        /* --input-fd: typed input, a pipe's read end (uart), or -1 */
+	int input_fd;        /* input_fd: typed input, a pipe's read end (uart), or -1 */
 	int control_fd;      /* SOCK_SEQPACKET to the monitor */
 	int log_fd;          /* one-line diagnostics (2) */
+	int pid;             /* this worker's, for the log prefix (device_host_init) */
 	struct guest_mem mem;/* guest RAM (MAP_SHARED); not used by uart/testdev yet */
 	/* virtio devices (virtio_device.h); unused (-1 / 0 / NULL) for the others. */
-	void *state;         /* the mapped device-state memfd (--state-fd) */
+	void *state;         /* the mapped device-state memfd (state_fd) */
 	size_t state_size;
-	uint64_t mmio_base;  /* --mmio-base: the virtio-mmio window */
-	int notify_fds[DEVICE_MAX_NOTIFY_FDS]; /* --notify-fd, queue i's ioeventfd */
+	uint64_t mmio_base;  /* mmio_base: the virtio-mmio window */
+	int notify_fds[DEVICE_MAX_NOTIFY_FDS]; /* notify_fds, queue i's ioeventfd */
 	unsigned nnotify;
-	int irq_fd;          /* --irq-fd: KVM irqfd (write 1: assert the line; uart: an edge on IRQ 4) */
-	int resample_fd;     /* --resample-fd: KVM signals it when the guest EOIs */
-	int backend_fd;      /* --backend-fd: disk image or tap */
-	const char *params[DEVICE_MAX_PARAMS]; /* --param key=value, in order */
+	int irq_fd;          /* irq_fd: KVM irqfd (write 1: assert the line; uart: an edge on IRQ 4) */
+	int resample_fd;     /* resample_fd: KVM signals it when the guest EOIs */
+	int backend_fd;      /* backend_fd: disk image or tap */
+	const char *params[DEVICE_MAX_PARAMS]; /* param key=value, in order */
 	unsigned nparams;
 	/*
 	 * Asks the monitor to end the VM with status (0..255): sends
@@ -56,7 +72,8 @@ struct device_host {
 };
 
 struct device_model {
-	const char *name;  /* --device value */
+	const char *name;  /* the configuration's model */
+	unsigned uses;     /* enum device_uses: the resources it may be given */
 	size_t state_size; /* bytes of state, zeroed before init */
 	/* Before the sandbox. host outlives the state. 0 or -errno. */
 	int (*init)(void *state, struct device_host *host);
@@ -104,7 +121,7 @@ void device_host_init(struct device_host *host, const char *name, int control_fd
 /* The default request_vm_exit: CONTROL_VM_EXIT with arg = status on host->control_fd. */
 int device_host_send_vm_exit(struct device_host *host, uint8_t status) MUST_USE;
 
-/* One line "squib-device[<name>]: <message>\n" on host->log_fd, in one write(2). */
+/* One line "squib[dev-<name> <pid>]: <message>\n" (common/log_prefix.h) on host->log_fd, in one write(2). */
 void device_log(const struct device_host *host, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*

@@ -25,6 +25,7 @@ void device_host_init(struct device_host *host, const char *name, int control_fd
 	host->output_fd = host->input_fd = -1;
 	host->control_fd = control_fd;
 	host->log_fd = log_fd;
+	host->pid = (int)getpid();
 	host->request_vm_exit = device_host_send_vm_exit;
 	host->irq_fd = host->resample_fd = host->backend_fd = -1;
 	for (unsigned i = 0; i < DEVICE_MAX_NOTIFY_FDS; i++)
@@ -38,7 +39,7 @@ void device_log(const struct device_host *host, const char *fmt, ...)
 	int n, m;
 	ssize_t w;
 
-	n = snprintf(line, sizeof(line), "squib-device[%s]: ", host->name ? host->name : "?");
+	n = snprintf(line, sizeof(line), "squib[dev-%s %d]: ", host->name ? host->name : "?", host->pid);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
 	va_start(ap, fmt);

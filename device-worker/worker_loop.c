@@ -5,11 +5,11 @@
  * while asleep). The device role's seccomp allowlist is built from this:
  *
  *   read            read(2) of the doorbell eventfd (8 bytes) after poll
- *                   says it is readable, to reset it. Only fd: --doorbell-fd
- *                   (uart: also its --input-fd, a model sandbox rule).
+ *                   says it is readable, to reset it. Only fd: doorbell_fd
+ *                   (uart: also its input_fd, a model sandbox rule).
  *   write           write(2): console output in uart_model.c (fd
- *                   --output-fd, may be 1 or 2) and device_log() one-line
- *                   logs on stderr (fd 2). uart: also its --irq-fd (a model
+ *                   output_fd, may be 1 or 2) and device_log() one-line
+ *                   logs on stderr (fd 2). uart: also its irq_fd (a model
  *                   sandbox rule), one 8-byte write per IRQ 4 edge.
  *   poll            glibc 2.36's poll() is the poll syscall (nr 7) on x86-64,
  *                   not ppoll: the sleep here (doorbell + control fd), and
@@ -19,10 +19,10 @@
  *                   from ring_pop (producer waiting for space) and
  *                   ring_reply (producer waiting for a reply). The device
  *                   never waits on a futex.
- *   sendto          glibc send(): control_send() on --control-fd, flags
+ *   sendto          glibc send(): control_send() on control_fd, flags
  *                   MSG_NOSIGNAL, NULL address (CONTROL_READY, CONTROL_VM_EXIT,
  *                   CONTROL_RING_ERROR).
- *   recvfrom        glibc recv(): control_recv() on --control-fd, flags
+ *   recvfrom        glibc recv(): control_recv() on control_fd, flags
  *                   MSG_DONTWAIT|MSG_TRUNC, NULL address.
  *   clock_gettime   testdev hypercall 2 (TESTDEV_HC_CLOCK), a raw syscall
  *                   (not the vDSO), CLOCK_MONOTONIC. testdev only.

@@ -8,7 +8,7 @@
  * announce sleep on every ring (re-draining if a record slipped in), let the
  * model flush (idle), and poll the doorbell and the control socket.
  *
- * Ring i is vCPU i's ring (the order of --ring-fd on the command line).
+ * Ring i is vCPU i's ring (the order of ring_fds in its configuration).
  *
  * Threat note: ring records come from vCPU workers, which may be
  * compromised. A record that breaks the ring protocol or the wire schema is

@@ -6,18 +6,23 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#define MLOG_PREFIX "squib: "
+#include "common/log_prefix.h"
 
 /* Lines written: process-wide because stderr is; read by mlog_lines(). */
 static unsigned long lines_written;
 
 void mlog(const char *fmt, ...)
 {
-	char line[1024] = MLOG_PREFIX;
-	const size_t prefix = sizeof(MLOG_PREFIX) - 1;
+	char line[1024];
+	size_t prefix;
 	va_list ap;
 	int n;
 
+	/* getpid each time: the monitor forks one process per boot (--on-reboot restart). */
+	n = snprintf(line, sizeof(line), LOG_PREFIX_FMT, "monitor", (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(line) / 2)
+		return;
+	prefix = (size_t)n;
 	va_start(ap, fmt);
 	n = vsnprintf(line + prefix, sizeof(line) - prefix - 1, fmt, ap);
 	va_end(ap);

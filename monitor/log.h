@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The monitor's log: one line per message on stderr, "squib: <message>",
+ * The monitor's log: one line per message on stderr,
+ * "squib[monitor <pid>]: <message>" (common/log_prefix.h),
  * written with one write(2) so lines from the monitor and its workers (which
  * share stderr) never interleave mid-line. Safe after the monitor's seccomp
  * filter is loaded (write on fd 2 only).

@@ -28,6 +28,7 @@
 #include "monitor/devices/virtio_devices.h"
 #include "monitor/log.h"
 #include "monitor/supervise/device_workers.h"
+#include "monitor/supervise/roles.h"
 #include "monitor/supervise/supervisor.h"
 #include "monitor/supervise/vcpu_workers.h"
 
@@ -38,6 +39,7 @@ extern const uint8_t squib_embedded_guest_end[];
 static const struct device_spec uart_spec = {
 	.name = "uart",
 	.model = "uart",
+	.console = true,
 	.nroutes = 1,
 	.routes = { { ROUTE_SPACE_PIO, COM1_PORT_BASE, COM1_PORT_COUNT, 0 } },
 };
@@ -147,8 +149,10 @@ static int load_guest(struct vm *vm, const struct image_file *kernel, const stru
 	return r;
 }
 
+/* The device role's binary (monitor/supervise/roles.c): SQUIB_DEVICE_BINARY, beside us, or ../libexec/squib/. */
 static int find_device_binary(struct vm *vm)
 {
+	const char *bin = process_roles[ROLE_DEVICE].exec_binary;
 	const char *env = getenv("SQUIB_DEVICE_BINARY");
 	char self[1024];
 	ssize_t n;
@@ -166,10 +170,10 @@ static int find_device_binary(struct vm *vm)
 	if (!slash)
 		return -ENOENT;
 	*slash = '\0';
-	snprintf(vm->device_binary, sizeof(vm->device_binary), "%s/squib-device", self);
+	snprintf(vm->device_binary, sizeof(vm->device_binary), "%s/%s", self, bin);
 	if (access(vm->device_binary, X_OK) == 0)
 		return 0;
-	snprintf(vm->device_binary, sizeof(vm->device_binary), "%s/../libexec/squib/squib-device", self);
+	snprintf(vm->device_binary, sizeof(vm->device_binary), "%s/../libexec/squib/%s", self, bin);
 	return access(vm->device_binary, X_OK) == 0 ? 0 : -ENOENT;
 }
 
@@ -446,7 +450,7 @@ int vm_run(struct vm *vm)
 	}
 	memset(&params, 0, sizeof(params));
 	params.log_fd = 2;
-	r = sandbox_enter(SANDBOX_ROLE_MONITOR, &params, &vm->monitor_status);
+	r = sandbox_enter(process_roles[ROLE_MONITOR].profile, &params, &vm->monitor_status);
 	if (r < 0) {
 		mlog("cannot enter the monitor's sandbox: %s", strerror(-r));
 		open_gate(vm, VCPU_GATE_ABORT);

@@ -40,8 +40,8 @@ struct device_route_spec {
 };
 
 struct device_spec {
-	const char *name;  /* the worker's --name (logs, /proc comm) */
-	const char *model; /* squib-device --device value */
+	const char *name;  /* the worker's name (logs, /proc comm) */
+	const char *model; /* its model in squib-device (proto/device_config.h) */
 	/*
 	 * May its worker end the VM with CONTROL_VM_EXIT? Only testdev's exit
 	 * port is a guest's way to end the VM with a status; from any other
@@ -49,6 +49,7 @@ struct device_spec {
 	 * device failure instead (supervisor.c).
 	 */
 	bool may_end_vm;
+	bool console; /* the guest console's device: gets the console's output, input and IRQ 4 fds */
 	unsigned nroutes;
 	struct device_route_spec routes[4];
 };

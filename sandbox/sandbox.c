@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/fmt.h"
+#include "common/log_prefix.h"
 #include "common/raw_syscall.h"
 
 /* The ioctls a vCPU worker may issue on its vCPU fd (vcpu-worker/kvm_vcpu.h). */
@@ -214,6 +215,7 @@ int sandbox_compile(enum sandbox_role role, const struct sandbox_params *params,
  */
 static struct worker_status *reporter_status;
 static long reporter_pid; /* getpid() is not allowed in every role */
+static char reporter_who[48]; /* its log name (common/log_prefix.h) */
 
 static void sigsys_reporter(int sig, siginfo_t *info, void *uctx)
 {
@@ -226,10 +228,9 @@ static void sigsys_reporter(int sig, siginfo_t *info, void *uctx)
 	if (reporter_status)
 		atomic_store(&reporter_status->denied_syscall, nr);
 	fmt_init(&f, line, sizeof(line));
-	fmt_str(&f, "squib: seccomp denied syscall ");
+	fmt_log_prefix(&f, reporter_who, -1, reporter_pid);
+	fmt_str(&f, "seccomp denied syscall ");
 	fmt_dec(&f, nr);
-	fmt_str(&f, " in pid ");
-	fmt_dec(&f, reporter_pid);
 	fmt_char(&f, '\n');
 	(void)raw_write(2, line, f.len);
 	/* SIGSYS is blocked in its own handler: denying again makes the kernel
@@ -247,6 +248,7 @@ int sandbox_enter(enum sandbox_role role, const struct sandbox_params *params, s
 
 	reporter_status = status;
 	reporter_pid = getpid();
+	snprintf(reporter_who, sizeof(reporter_who), "%s", params->log_who ? params->log_who : sandbox_role_name(role));
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = sigsys_reporter;
 	sa.sa_flags = SA_SIGINFO;

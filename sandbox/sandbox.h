@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Sandbox profiles, one per process role (the table is in sandbox/roles.c).
+ * Sandbox profiles, one per process role (the allowlists are in
+ * sandbox/profiles.c; the roles, how each is spawned and what it inherits,
+ * in monitor/supervise/roles.c).
  *
  * Order (vmd's and Solo5's): acquire every resource, then narrow, then
  * parse. A worker calls sandbox_enter after mapping guest RAM and its rings
@@ -43,6 +45,7 @@ struct sandbox_params {
 	int vcpu_fd;        /* VCPU: the only fd ioctl is allowed on */
 	bool inline_testdev;/* VCPU: testdev runs in the worker (--inline-testdev): clock_gettime allowed */
 	int log_fd;         /* VCPU/DEVICE: fd write(2) is allowed on for logs (usually 2) */
+	const char *log_who;/* sandbox_enter: its name in the SIGSYS line ("dev-uart"); NULL: the role's */
 	int doorbell_fds[1 + 12];/* VCPU: eventfds it may write (monitor + one per device); -1 = unused */
 	int output_fd;      /* DEVICE: console output fd it may write, -1 if none */
 	int control_fd;     /* DEVICE: its control socket (send/recv) */
@@ -78,10 +81,7 @@ int sandbox_enter(enum sandbox_role role, const struct sandbox_params *params,
 /* Name of a syscall number on x86-64 ("?" when unknown). Not for signal handlers. */
 const char *sandbox_syscall_name(int nr);
 
-/*
- * Role table entry (sandbox/roles.c): one place shows every process role,
- * its entry point and its allowlist, in the spirit of vmd's procs[].
- */
+/* A profile (sandbox/profiles.c): one role's allowlist, every entry with its reason. */
 struct sandbox_rule {
 	int nr;              /* syscall number */
 	const char *why;     /* one line: why the role needs it */
@@ -90,7 +90,6 @@ struct sandbox_rule {
 struct sandbox_role_desc {
 	enum sandbox_role role;
 	const char *name;
-	const char *entry;   /* the function that runs the role */
 	const struct sandbox_rule *rules;
 	unsigned nrules;
 	const struct sandbox_rule *san_rules; /* extra, only in ASan/UBSan builds */

@@ -3,6 +3,7 @@
 #include "vcpu-worker/cpu_dump.h"
 
 #include "common/fmt.h"
+#include "common/log_prefix.h"
 #include "common/raw_syscall.h"
 #include "vcpu-worker/kvm_vcpu.h"
 
@@ -12,14 +13,20 @@ struct dump_line {
 	int log_fd;
 };
 
-static void line_start(struct dump_line *l, int log_fd, uint32_t index, const char *why)
+/* Whose lines these are, and why they are written. */
+struct dump_who {
+	int log_fd;
+	uint32_t index;
+	int32_t pid;
+	const char *why;
+};
+
+static void line_start(struct dump_line *l, const struct dump_who *who)
 {
-	l->log_fd = log_fd;
+	l->log_fd = who->log_fd;
 	fmt_init(&l->f, l->text, sizeof(l->text));
-	fmt_str(&l->f, "squib: vcpu");
-	fmt_dec(&l->f, index);
-	fmt_str(&l->f, ": ");
-	fmt_str(&l->f, why);
+	fmt_log_prefix(&l->f, "vcpu", who->index, who->pid);
+	fmt_str(&l->f, who->why);
 	fmt_str(&l->f, ":");
 }
 
@@ -30,10 +37,10 @@ static void line_end(struct dump_line *l)
 }
 
 /* Starts a line; when err < 0 the line says the ioctl what failed, ends, and this returns false. */
-static bool line_start_ok(struct dump_line *l, int log_fd, uint32_t index, const char *why, const char *what,
+static bool line_start_ok(struct dump_line *l, const struct dump_who *who, const char *what,
 			  long err)
 {
-	line_start(l, log_fd, index, why);
+	line_start(l, who);
 	if (err >= 0)
 		return true;
 	fmt_char(&l->f, ' ');
@@ -71,13 +78,13 @@ static void segment(struct dump_line *l, const char *name, const struct kvm_segm
 		fmt_str(&l->f, "/L");
 }
 
-static void dump_regs(int vcpu_fd, int log_fd, uint32_t index, const char *why)
+static void dump_regs(int vcpu_fd, const struct dump_who *who)
 {
 	struct kvm_regs r;
 	struct dump_line l;
 	long err = kvm_vcpu_get_regs(vcpu_fd, &r);
 
-	if (!line_start_ok(&l, log_fd, index, why, "KVM_GET_REGS", err))
+	if (!line_start_ok(&l, who, "KVM_GET_REGS", err))
 		return;
 	field(&l, "rip", r.rip);
 	field(&l, "rsp", r.rsp);
@@ -90,7 +97,7 @@ static void dump_regs(int vcpu_fd, int log_fd, uint32_t index, const char *why)
 	field(&l, "rdi", r.rdi);
 	field(&l, "rbp", r.rbp);
 	line_end(&l);
-	line_start(&l, log_fd, index, why);
+	line_start(&l, who);
 	field(&l, "r8", r.r8);
 	field(&l, "r9", r.r9);
 	field(&l, "r10", r.r10);
@@ -103,13 +110,13 @@ static void dump_regs(int vcpu_fd, int log_fd, uint32_t index, const char *why)
 }
 
 /* Returns true when CS is the reset vector's (see cpu_dump.h). */
-static bool dump_sregs(int vcpu_fd, int log_fd, uint32_t index, const char *why)
+static bool dump_sregs(int vcpu_fd, const struct dump_who *who)
 {
 	struct kvm_sregs s;
 	struct dump_line l;
 	long err = kvm_vcpu_get_sregs(vcpu_fd, &s);
 
-	if (!line_start_ok(&l, log_fd, index, why, "KVM_GET_SREGS", err))
+	if (!line_start_ok(&l, who, "KVM_GET_SREGS", err))
 		return false;
 	field(&l, "cr0", s.cr0);
 	field(&l, "cr2", s.cr2);
@@ -123,7 +130,7 @@ static bool dump_sregs(int vcpu_fd, int log_fd, uint32_t index, const char *why)
 	field(&l, "gdt", s.gdt.base);
 	field(&l, "gdt_limit", s.gdt.limit);
 	line_end(&l);
-	line_start(&l, log_fd, index, why);
+	line_start(&l, who);
 	segment(&l, "cs", &s.cs);
 	segment(&l, "ss", &s.ss);
 	segment(&l, "ds", &s.ds);
@@ -134,13 +141,13 @@ static bool dump_sregs(int vcpu_fd, int log_fd, uint32_t index, const char *why)
 	return s.cs.selector == 0xf000 && s.cs.base == 0xffff0000;
 }
 
-static void dump_events(int vcpu_fd, int log_fd, uint32_t index, const char *why)
+static void dump_events(int vcpu_fd, const struct dump_who *who)
 {
 	struct kvm_vcpu_events ev;
 	struct dump_line l;
 	long err = kvm_vcpu_get_events(vcpu_fd, &ev);
 
-	if (!line_start_ok(&l, log_fd, index, why, "KVM_GET_VCPU_EVENTS", err))
+	if (!line_start_ok(&l, who, "KVM_GET_VCPU_EVENTS", err))
 		return;
 	fmt_str(&l.f, " exception");
 	field(&l, "injected", ev.exception.injected);
@@ -160,12 +167,13 @@ static void dump_events(int vcpu_fd, int log_fd, uint32_t index, const char *why
 	line_end(&l);
 }
 
-bool vcpu_dump_cpu(int vcpu_fd, int log_fd, uint32_t index, const char *why)
+bool vcpu_dump_cpu(int vcpu_fd, int log_fd, uint32_t index, int32_t pid, const char *why)
 {
+	const struct dump_who who = { log_fd, index, pid, why };
 	bool reset_state;
 
-	dump_regs(vcpu_fd, log_fd, index, why);
-	reset_state = dump_sregs(vcpu_fd, log_fd, index, why);
-	dump_events(vcpu_fd, log_fd, index, why);
+	dump_regs(vcpu_fd, &who);
+	reset_state = dump_sregs(vcpu_fd, &who);
+	dump_events(vcpu_fd, &who);
 	return reset_state;
 }

@@ -13,12 +13,12 @@
 #include <stdint.h>
 
 /*
- * Writes "squib: vcpuN: WHY: ..." lines to log_fd. Precondition: vcpu_fd is
+ * Writes "squib[vcpuN PID]: WHY: ..." lines to log_fd. Precondition: vcpu_fd is
  * the caller's own vCPU fd and the vCPU is not running (called between
  * KVM_RUN calls). Registers KVM cannot read are reported as such.
  * Returns true when CS is the reset vector's (selector 0xf000, base
  * 0xffff0000): the registers dumped are the reset state.
  */
-bool vcpu_dump_cpu(int vcpu_fd, int log_fd, uint32_t index, const char *why);
+bool vcpu_dump_cpu(int vcpu_fd, int log_fd, uint32_t index, int32_t pid, const char *why);
 
 #endif

@@ -61,6 +61,7 @@ struct vcpu_unclaimed_log {
 struct testdev;
 
 struct vcpu_worker {
+	int32_t pid;                 /* its own, read by itself before its sandbox (log lines) */
 	uint32_t magic;
 
 	/* Prepared by the monitor before the clone; read-only afterwards. */

@@ -325,9 +325,9 @@ static unsigned uart_model_sandbox_rules(void *state, struct sandbox_fd_rule *ou
 	unsigned n = 0;
 
 	if (n < max && m->host->input_fd >= 0)
-		out[n++] = (struct sandbox_fd_rule){ SYS_read, m->host->input_fd, "typed input (its --input-fd pipe)" };
+		out[n++] = (struct sandbox_fd_rule){ SYS_read, m->host->input_fd, "typed input (its input_fd pipe)" };
 	if (n < max && m->host->irq_fd >= 0)
-		out[n++] = (struct sandbox_fd_rule){ SYS_write, m->host->irq_fd, "IRQ 4 edges (its --irq-fd)" };
+		out[n++] = (struct sandbox_fd_rule){ SYS_write, m->host->irq_fd, "IRQ 4 edges (its irq_fd)" };
 	return n;
 }
 
@@ -347,6 +347,7 @@ static void uart_model_dump(void *state)
 
 const struct device_model uart_device_model = {
 	.name = "uart",
+	.uses = DEVICE_USES_CONSOLE,
 	.state_size = sizeof(struct uart_model),
 	.init = uart_model_init,
 	.handle = uart_model_handle,

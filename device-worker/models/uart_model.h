@@ -4,7 +4,7 @@
  * top of the 16550A register model, with IRQ 4, typed input and lossless,
  * back-pressured console output.
  *
- * Interrupts: with --irq-fd (a KVM irqfd on GSI 4, no resample), every
+ * Interrupts: with irq_fd (a KVM irqfd on GSI 4, no resample), every
  * change of the INTR line from low to high writes 1 to the eventfd: an edge,
  * as ISA IRQ 4 is edge-triggered, active high. The line is sampled after
  * every register access and every event (input arrived, output drained).
@@ -13,7 +13,7 @@
  * (serial8250_do_startup), and a guest that polls with IER set but OUT2
  * clear gets no stray interrupts. (QEMU ignores OUT2.)
  *
- * Input: with --input-fd (the read end of a pipe the monitor fills from its
+ * Input: with input_fd (the read end of a pipe the monitor fills from its
  * terminal), the model reads only as many bytes as the receive FIFO has
  * room for; the rest waits in the pipe (the monitor stops reading its stdin
  * when the pipe is full), so typed input is never dropped.

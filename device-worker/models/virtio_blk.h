@@ -4,7 +4,7 @@
  * behind one request queue, served through the virtio glue
  * (virtio_device.h) and the I/O engine (blk_io.h).
  *
- * Parameters (--param):
+ * Parameters (params):
  *   ro                   read-only (also ro=1/on/yes; ro=0 is read-write):
  *                        the backend fd must then be O_RDONLY, otherwise
  *                        it must be O_RDWR.
@@ -242,6 +242,12 @@ struct virtio_blk {
 };
 
 extern const struct virtio_model virtio_blk_model;
+
+/*
+ * The model's init (virtio_blk_setup.c): parameters, backend checks, the I/O
+ * engine, features and config space. 0 or -errno, with a log line.
+ */
+int virtio_blk_init(struct virtio_dev *vd, void *ms, uint64_t *features) MUST_USE;
 /* For the model table in devices.c (VIRTIO_DEVICE_MODEL("virtio-blk", ...)). */
 extern const struct device_model virtio_blk_device_model;
 

@@ -160,7 +160,7 @@ static int parse_params(struct virtio_dev *vd, struct virtio_net *n)
  * SOCK_DGRAM socket (unit tests; message boundaries like a tap's). Either
  * way it is made O_NONBLOCK (the flag lives in the open file description,
  * which only this worker and the monitor share; the monitor never reads it).
- * Precondition: fd is an open descriptor this worker owns (--backend-fd).
+ * Precondition: fd is an open descriptor this worker owns (backend_fd).
  */
 static int check_backend(struct virtio_dev *vd, struct virtio_net *n)
 {
@@ -169,7 +169,7 @@ static int check_backend(struct virtio_dev *vd, struct virtio_net *n)
 	int fl, r;
 
 	if (n->fd < 0) {
-		device_log(host, "virtio-net needs --backend-fd (a tap)");
+		device_log(host, "virtio-net needs backend_fd (a tap)");
 		return -EINVAL;
 	}
 	fl = fcntl(n->fd, F_GETFL);

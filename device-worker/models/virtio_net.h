@@ -3,7 +3,7 @@
  * virtio-net (virtio 1.2 section 5.1) over a tap: DeviceID 1, queue 0 the
  * receiveq, queue 1 the transmitq, QueueNumMax 256, one queue pair.
  *
- * Backend: --backend-fd is a tap the monitor opened with IFF_TAP |
+ * Backend: backend_fd is a tap the monitor opened with IFF_TAP |
  * IFF_NO_PI | IFF_VNET_HDR, TUNSETVNETHDRSZ 12 and TUNSETOFFLOAD 0, so
  * every frame read from or written to it is preceded by a 12-byte
  * virtio_net_hdr_v1, the same header the driver puts before each frame

@@ -8,19 +8,19 @@
  *   - register accesses in [mmio_base, mmio_base + VIRTIO_MMIO_WINDOW) as
  *     VmExit::Mmio records on the rings (virtio_mmio.c decodes them);
  *   - QueueNotify writes as KVM ioeventfds, one eventfd per queue (the
- *     monitor registers them with datamatch = the queue index): --notify-fd;
- *   - interrupts leave through a KVM irqfd (--irq-fd) registered with
+ *     monitor registers them with datamatch = the queue index): notify_fds;
+ *   - interrupts leave through a KVM irqfd (irq_fd) registered with
  *     KVM_IRQFD_FLAG_RESAMPLE: a write asserts the level-triggered IOAPIC
  *     pin; KVM lowers it when the guest EOIs and then signals the resample
- *     eventfd (--resample-fd), on which the device re-asserts the line if
+ *     eventfd (resample_fd), on which the device re-asserts the line if
  *     InterruptStatus still has bits. That is level semantics done right: an
  *     interrupt the guest has not acknowledged is never lost, and an
  *     acknowledged one is not re-delivered.
- *   - the device-state region (--state-fd): struct virtio_state at offset 0
+ *   - the device-state region (state_fd): struct virtio_state at offset 0
  *     of a memfd the monitor keeps (virtio_state.h), so that a restarted
  *     worker can resume.
- *   - the model's backend (--backend-fd: disk image, tap) and parameters
- *     (--param key=value).
+ *   - the model's backend (backend_fd: disk image, tap) and parameters
+ *     (param key=value).
  * Bulk data moves through guest RAM only, through the checked accessor.
  *
  * Processing: a kick (or DRIVER_OK, or a backend event) calls the model,
@@ -150,7 +150,7 @@ struct virtio_dev {
 int virtio_dev_init(struct virtio_dev *vd, struct device_host *host, const struct virtio_model *model) MUST_USE;
 
 /*
- * The model's parameter key (from --param key=value), or NULL. A parameter
+ * The model's parameter key (from param key=value), or NULL. A parameter
  * given without '=' is returned as "".
  */
 const char *virtio_dev_param(const struct virtio_dev *vd, const char *key);
@@ -232,7 +232,8 @@ void virtio_dev_dump(void *state);
  */
 #define VIRTIO_DEVICE_MODEL(dev_name, init_fn)                                                  \
 	{                                                                                      \
-		.name = (dev_name), .state_size = sizeof(struct virtio_dev), .init = (init_fn),     \
+		.name = (dev_name), .uses = DEVICE_USES_VIRTIO,                                     \
+		.state_size = sizeof(struct virtio_dev), .init = (init_fn),                        \
 		.handle = virtio_dev_handle, .idle = virtio_dev_idle,                               \
 		.pollfds = virtio_dev_pollfds, .poll_events = virtio_dev_poll_events,              \
 		.sandbox_rules = virtio_dev_sandbox_rules, .dump = virtio_dev_dump,                 \

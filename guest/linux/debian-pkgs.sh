@@ -2,8 +2,8 @@
 # guest/linux/debian-pkgs.sh - sourced (bash) library: Debian's kernel and
 # busybox packages, fetched and unpacked without installing them on the host.
 #
-# Factored out of tests/svm-host/prepare.sh, which still has its own copy
-# (see README.md, "Follow-up"). Callers run under `set -euo pipefail` and set
+# Used by guest/linux/build.sh (the default Linux guest) and
+# tests/svm-host/prepare.sh (the nested test host). Callers run under `set -euo pipefail` and set
 # DP_LOG_PREFIX before sourcing. Everything here is a function; nothing runs
 # at source time. Results come back in DP_* globals:
 #

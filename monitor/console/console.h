@@ -13,7 +13,7 @@
  *
  * Typed bytes pass through the escape filter (console_escape.h: Ctrl-A x
  * ends the VM with status 0) into a pipe whose read end is the uart
- * worker's --input-fd. The pipe's write end is non-blocking; when it is
+ * worker's input_fd. The pipe's write end is non-blocking; when it is
  * full, the monitor stops reading stdin until it drains, so input waits in
  * the terminal (or the pipe feeding stdin) and is never dropped. At EOF
  * stdin is no longer watched. Only a terminal, a pipe or a socket is
@@ -38,7 +38,7 @@ struct kvm_vm;
 
 struct console {
 	int irq_fd;     /* eventfd registered as KVM irqfd on GSI CONSOLE_IRQ, or -1 */
-	int input_r;    /* pipe read end: the uart worker's --input-fd, or -1 */
+	int input_r;    /* pipe read end: the uart worker's input_fd, or -1 */
 	int input_w;    /* pipe write end (O_NONBLOCK), or -1 */
 	bool input;     /* stdin is a source of input */
 	bool raw;       /* stdin's termios were changed and must be restored */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "monitor/vm.h"
+#include "proto/device_config.h"
 #include "monitor/log.h"
 #include "monitor/supervise/device_workers.h"
 #include "monitor/supervise/worker_signal.h"
@@ -27,128 +29,98 @@
 /* How long a new worker may take to exec, map and enter its sandbox. */
 #define DEVICE_READY_TIMEOUT_MS 30000
 
-/* An argv being built: the first error sticks, and later add_arg calls do nothing. */
-struct argv_builder {
-	char **argv;
-	int argc;
-	int max;
-	int err; /* 0, or the first -errno */
-};
-
-static void add_arg(struct argv_builder *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add_arg(struct argv_builder *b, const char *fmt, ...)
+/* The worker's configuration record (proto/device_config.h): everything it is given. */
+static int fill_config(const struct vm *vm, const struct device_instance *dev, int control_child,
+		       struct device_config *c)
 {
-	va_list ap;
-	char *s = NULL;
-	int n;
-
-	if (b->err)
-		return;
-	if (b->argc >= b->max - 1) {
-		b->err = -E2BIG;
-		return;
-	}
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->err = -ENOMEM;
-		return;
-	}
-	b->argv[b->argc++] = s;
-	b->argv[b->argc] = NULL;
-}
-
-static void free_args(char **argv)
-{
-	for (int i = 0; argv[i]; i++)
-		free(argv[i]);
-}
-
-/* 0, -E2BIG (more than max - 1 arguments) or -ENOMEM; argv is NULL-terminated either way. */
-static int build_argv(struct vm *vm, struct device_instance *dev, int control_child, char **argv, int max)
-{
-	struct argv_builder ab = { .argv = argv, .max = max };
-	struct argv_builder *b = &ab;
-
-	argv[0] = NULL;
-	add_arg(b, "%s", vm->device_binary);
-	add_arg(b, "--device");
-	add_arg(b, "%s", dev->spec->model);
-	add_arg(b, "--name");
-	add_arg(b, "%s", dev->spec->name);
-	add_arg(b, "--ram-fd");
-	add_arg(b, "%d", vm->ram.fd);
-	add_arg(b, "--ram-size");
-	add_arg(b, "%llu", (unsigned long long)vm->ram.mem.size);
-	add_arg(b, "--control-fd");
-	add_arg(b, "%d", control_child);
-	add_arg(b, "--status-fd");
-	add_arg(b, "%d", dev->status_fd);
-	add_arg(b, "--doorbell-fd");
-	add_arg(b, "%d", dev->doorbell_fd);
-	for (unsigned i = 0; i < vm->ncpus; i++) {
-		add_arg(b, "--ring-fd");
-		add_arg(b, "%d", dev->ring_fds[i]);
-	}
-	add_arg(b, "--poll-us");
-	add_arg(b, "%u", vm->cfg.poll_us);
-	add_arg(b, "--ring-size");
-	add_arg(b, "%zu", dev->ring_size);
-	if (!strcmp(dev->spec->model, "uart")) {
-		add_arg(b, "--output-fd");
-		add_arg(b, "%d", vm->console_fd);
-		if (vm->console.input_r >= 0) {
-			add_arg(b, "--input-fd");
-			add_arg(b, "%d", vm->console.input_r);
-		}
-		if (vm->console.irq_fd >= 0) {
-			add_arg(b, "--irq-fd");
-			add_arg(b, "%d", vm->console.irq_fd);
-		}
+	device_config_init(c);
+	if (snprintf(c->model, sizeof(c->model), "%s", dev->spec->model) >= (int)sizeof(c->model) ||
+	    snprintf(c->name, sizeof(c->name), "%s", dev->spec->name) >= (int)sizeof(c->name))
+		return -ENAMETOOLONG;
+	c->ram_fd = vm->ram.fd;
+	c->ram_size = vm->ram.mem.size;
+	c->control_fd = control_child;
+	c->status_fd = dev->status_fd;
+	c->doorbell_fd = dev->doorbell_fd;
+	if (vm->ncpus > DEVICE_CONFIG_MAX_RINGS)
+		return -E2BIG;
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		c->ring_fds[i] = dev->ring_fds[i];
+	c->nrings = vm->ncpus;
+	c->ring_size = dev->ring_size;
+	c->poll_us = vm->cfg.poll_us;
+	if (dev->spec->console) {
+		c->output_fd = vm->console_fd;
+		c->input_fd = vm->console.input_r;
+		c->irq_fd = vm->console.irq_fd;
 	}
 	if (dev->is_virtio) {
 		const struct virtio_instance *v = &dev->virtio;
 
-		add_arg(b, "--state-fd");
-		add_arg(b, "%d", v->state_fd);
-		add_arg(b, "--mmio-base");
-		add_arg(b, "%llu", (unsigned long long)dev->spec->routes[0].base);
-		for (unsigned q = 0; q < v->nqueues; q++) {
-			add_arg(b, "--notify-fd");
-			add_arg(b, "%d", v->notify_fds[q]);
-		}
-		add_arg(b, "--irq-fd");
-		add_arg(b, "%d", v->irq_fd);
-		add_arg(b, "--resample-fd");
-		add_arg(b, "%d", v->resample_fd);
-		if (v->backend_fd >= 0) {
-			add_arg(b, "--backend-fd");
-			add_arg(b, "%d", v->backend_fd);
-		}
-		for (unsigned i = 0; i < v->nparams; i++) {
-			add_arg(b, "--param");
-			add_arg(b, "%s", v->params[i]);
-		}
+		if (v->nqueues > DEVICE_CONFIG_MAX_NOTIFY || v->nparams > DEVICE_CONFIG_MAX_PARAMS)
+			return -E2BIG;
+		c->state_fd = v->state_fd;
+		c->has_mmio_base = true;
+		c->mmio_base = dev->spec->routes[0].base;
+		for (unsigned q = 0; q < v->nqueues; q++)
+			c->notify_fds[q] = v->notify_fds[q];
+		c->nnotify = v->nqueues;
+		c->irq_fd = v->irq_fd;
+		c->resample_fd = v->resample_fd;
+		c->backend_fd = v->backend_fd;
+		for (unsigned i = 0; i < v->nparams; i++)
+			if (snprintf(c->params[i], sizeof(c->params[i]), "%s", v->params[i]) >= (int)sizeof(c->params[i]))
+				return -ENAMETOOLONG;
+		c->nparams = v->nparams;
 	}
-	return ab.err;
+	return 0;
+}
+
+/*
+ * Encodes c into a sealed memfd (*fd): the worker reads it once, and no one
+ * can change it afterwards. 0 or -errno with err filled.
+ */
+static int config_memfd(const struct device_config *c, int *fd, char *err, size_t err_len)
+{
+	uint8_t buf[DEVICE_CONFIG_MAX_BYTES];
+	size_t len = 0;
+	int r = device_config_encode(c, buf, sizeof(buf), &len, err, err_len);
+
+	if (r < 0)
+		return r;
+	*fd = memfd_create("squib-device-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (*fd < 0) {
+		r = -errno;
+		snprintf(err, err_len, "memfd_create: %s", strerror(-r));
+		return r;
+	}
+	if (write(*fd, buf, len) != (ssize_t)len ||
+	    fcntl(*fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+		r = errno ? -errno : -EIO;
+		snprintf(err, err_len, "writing and sealing its configuration: %s", strerror(-r));
+		close(*fd);
+		*fd = -1;
+		return r;
+	}
+	return 0;
 }
 
 /* In the child, between fork and exec: only async-signal-safe calls. */
-static void NORETURN exec_child(char **argv, const int *pass, int npass, pid_t monitor_pid)
+static void NORETURN exec_child(char **argv, const int *pass, int npass, pid_t monitor_pid, const char *name)
 {
 	sigset_t none;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
-		dprintf(2, "squib: cannot tie device worker %s to the monitor (PR_SET_PDEATHSIG): %s\n", argv[0],
-			strerror(errno));
+		dprintf(2, "squib[dev-%s %d]: cannot tie itself to the monitor (PR_SET_PDEATHSIG): %s\n", name,
+			(int)getpid(), strerror(errno));
 		_exit(127);
 	}
 	if (getppid() != monitor_pid)
 		_exit(127);
 	for (int i = 0; i < npass; i++) {
 		if (pass[i] >= 0 && fcntl(pass[i], F_SETFD, 0) < 0) {
-			dprintf(2, "squib: cannot pass fd %d to %s: %s\n", pass[i], argv[0], strerror(errno));
+			dprintf(2, "squib[dev-%s %d]: cannot inherit fd %d: %s\n", name, (int)getpid(), pass[i],
+				strerror(errno));
 			_exit(127);
 		}
 	}
@@ -159,7 +131,7 @@ static void NORETURN exec_child(char **argv, const int *pass, int npass, pid_t m
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execv(argv[0], argv);
-	dprintf(2, "squib: cannot exec %s: %s\n", argv[0], strerror(errno));
+	dprintf(2, "squib[dev-%s %d]: cannot exec %s: %s\n", name, (int)getpid(), argv[0], strerror(errno));
 	_exit(127);
 }
 
@@ -194,8 +166,10 @@ static int spawn_failed(const struct device_instance *dev, int r, const char *wh
 
 static int spawn_one(struct vm *vm, struct device_instance *dev)
 {
-	int sv[2], pass[4 + CLI_MAX_CPUS + 16], npass = 0, r;
-	char *argv[256];
+	int sv[2], pass[5 + CLI_MAX_CPUS + 16], npass = 0, r, config_fd = -1;
+	char config_arg[16], err[256];
+	char *argv[] = { vm->device_binary, "--config-fd", config_arg, NULL };
+	struct device_config cfg;
 	void *status_map = NULL;
 	pid_t pid, self = getpid();
 
@@ -224,12 +198,19 @@ static int spawn_one(struct vm *vm, struct device_instance *dev)
 			return spawn_failed(dev, r, "its rings");
 		}
 	}
-	r = build_argv(vm, dev, sv[1], argv, (int)(sizeof(argv) / sizeof(argv[0])));
+	r = fill_config(vm, dev, sv[1], &cfg);
 	if (r < 0) {
-		free_args(argv);
 		close(sv[1]);
-		return spawn_failed(dev, r, "its command line");
+		return spawn_failed(dev, r, "its configuration");
 	}
+	r = config_memfd(&cfg, &config_fd, err, sizeof(err));
+	if (r < 0) {
+		close(sv[1]);
+		mlog("cannot start device worker %s: %s", dev->spec->name, err);
+		return r;
+	}
+	snprintf(config_arg, sizeof(config_arg), "%d", config_fd);
+	pass[npass++] = config_fd;
 	pass[npass++] = vm->ram.fd;
 	pass[npass++] = sv[1];
 	pass[npass++] = dev->status_fd;
@@ -249,19 +230,19 @@ static int spawn_one(struct vm *vm, struct device_instance *dev)
 	pid = fork();
 	if (pid < 0) {
 		r = -errno;
-		free_args(argv);
+		close(config_fd);
 		close(sv[1]);
 		return spawn_failed(dev, r, "fork");
 	}
 	if (pid == 0) {
-		if (!strcmp(dev->spec->model, "uart")) {
+		if (dev->spec->console) {
 			pass[npass++] = vm->console_fd;
 			pass[npass++] = vm->console.input_r;
 			pass[npass++] = vm->console.irq_fd;
 		}
-		exec_child(argv, pass, npass, self);
+		exec_child(argv, pass, npass, self, dev->spec->name);
 	}
-	free_args(argv);
+	close(config_fd);
 	close(sv[1]);
 	dev->pid = pid;
 	dev->alive = true;

@@ -24,6 +24,7 @@
 #include "common/spin.h"
 #include "monitor/vm.h"
 #include "monitor/log.h"
+#include "monitor/supervise/roles.h"
 #include "monitor/supervise/vcpu_workers.h"
 #include "monitor/supervise/worker_signal.h"
 
@@ -140,7 +141,7 @@ static int prepare_one(struct vm *vm, struct vcpu_instance *v)
 	v->filter = malloc(sizeof(*v->filter));
 	if (!v->filter)
 		return -ENOMEM;
-	r = sandbox_compile(SANDBOX_ROLE_VCPU, &params, v->filter);
+	r = sandbox_compile(process_roles[ROLE_VCPU].profile, &params, v->filter);
 	if (r < 0)
 		return r;
 	w->filter = v->filter;
@@ -191,7 +192,8 @@ int vcpu_workers_spawn(struct vm *vm)
 		 * handler runs on its stack before it installs its own.
 		 * CLONE_PIDFD writes the pidfd to our local pidfd.
 		 */
-		pid = clone(vcpu_worker_main, stack_top, CLONE_VM | CLONE_PIDFD | SIGCHLD, v->worker, &pidfd);
+		pid = clone(process_roles[ROLE_VCPU].clone_entry, stack_top, CLONE_VM | CLONE_PIDFD | SIGCHLD, v->worker,
+			    &pidfd);
 		if (pid < 0) {
 			r = -errno;
 			mlog("cannot clone vCPU worker %u: %s", i, strerror(errno));

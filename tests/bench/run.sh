@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: prints figures and ratios; asserts nothing.
-#   1. msgpack encode+decode ns per exit, ring records/s (this host)
+#   1. msgpack encode+decode ns per exit, ring records/s, virtio-blk's two
+#      I/O engines device side only (this host)
 #   2. exits per second for guest loops of PIO writes, MMIO reads of a scratch
 #      slot and of the counter slot, PIO reads, through the rings and with
 #      testdev answered inside the vCPU worker (the in-process baseline), in one
@@ -18,6 +19,17 @@ echo "== wire codec (host)"
 "$out/bench/bench_wire"
 echo "== rings between two processes (host)"
 "$out/bench/bench_ring"
+echo "== virtio-blk I/O engines, device side only (host)"
+# A criterion program (it drives the unit tests' fake driver): its figures,
+# or everything it said when it failed.
+blk_log=$(mktemp)
+if "$out/bench/blk_engine" >"$blk_log" 2>&1; then
+	grep -E '^(virtio-blk engines|  page cache|  cache=none)' "$blk_log"
+else
+	echo "blk_engine FAILED:"
+	cat "$blk_log"
+fi
+rm -f "$blk_log"
 echo "== guest exits through squib (KVM)"
 tests/run-kvm.sh "$out" tests/bench/exits.sh "$out"
 echo "== virtio devices (KVM, measured in the guest)"

@@ -4,7 +4,8 @@
  * integration tests can check, end to end, how the monitor reports a
  * seccomp violation: role, pid and the denied syscall's name.
  *
- * It takes squib-device's command line, maps its status page, enters the
+ * It takes squib-device's command line (--config-fd N: the configuration
+ * record of proto/device_config.h), maps its status page, enters the
  * real device sandbox (sandbox_enter), reports CONTROL_READY and then calls
  * getppid(), which no device role allows. Used only through
  * SQUIB_DEVICE_BINARY by tests/integration/test_processes.c.
@@ -14,6 +15,7 @@
  * for CONTROL_STOP like a well-behaved worker.
  */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,30 +27,40 @@
 #include <unistd.h>
 
 #include "proto/control.h"
+#include "proto/device_config.h"
 #include "sandbox/sandbox.h"
 
-static int fd_arg(int argc, char **argv, const char *name)
+/* The record in the --config-fd memfd, decoded with squib-device's own codec. */
+static int read_config(int argc, char **argv, struct device_config *c)
 {
-	for (int i = 1; i + 1 < argc; i++)
-		if (!strcmp(argv[i], name))
-			return atoi(argv[i + 1]);
-	return -1;
+	uint8_t buf[DEVICE_CONFIG_MAX_BYTES];
+	char err[256];
+	ssize_t n;
+
+	if (argc != 3 || strcmp(argv[1], "--config-fd") != 0)
+		return -1;
+	n = pread(atoi(argv[2]), buf, sizeof(buf), 0);
+	if (n <= 0 || device_config_decode(buf, (size_t)n, c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "fake-device: %s\n", n <= 0 ? "cannot read the configuration" : err);
+		return -1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	int control_fd = fd_arg(argc, argv, "--control-fd");
-	int status_fd = fd_arg(argc, argv, "--status-fd");
+	struct device_config cfg;
+	int control_fd, status_fd;
 	struct control_msg ready = { .type = CONTROL_READY };
 	const char *mode = getenv("SQUIB_FAKE_DEVICE");
 	const bool forge_exit = mode && !strcmp(mode, "forge-exit");
 	struct sandbox_params params;
 	struct worker_status *status;
 
-	if (control_fd < 0 || status_fd < 0) {
-		fprintf(stderr, "fake-device: needs --control-fd and --status-fd\n");
+	if (read_config(argc, argv, &cfg) < 0)
 		return 2;
-	}
+	control_fd = cfg.control_fd;
+	status_fd = cfg.status_fd;
 	status = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, status_fd, 0);
 	if (status == MAP_FAILED) {
 		perror("fake-device: mmap status");

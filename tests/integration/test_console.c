@@ -17,7 +17,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "tests/integration/harness.h"
+#include "tests/lib/harness.h"
 
 TestSuite(console, .fini = squib_teardown);
 
@@ -173,7 +173,7 @@ Test(console, ctrl_a_x_ends_the_vm)
 	squib_finish(&r);
 	close(p[1]);
 	cr_assert_eq(r.status, SQUIB_EXIT_OK, "%s", squib_describe(&r));
-	cr_assert_eq(count_lines_containing(r.err, "squib: Ctrl-A x: ending the VM"), 1, "%s", squib_describe(&r));
+	cr_assert_eq(count_lines_containing(r.err, "]: Ctrl-A x: ending the VM"), 1, "%s", squib_describe(&r));
 }
 
 static bool same_termios(const struct termios *a, const struct termios *b)

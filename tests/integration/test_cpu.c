@@ -7,21 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tests/integration/harness.h"
+#include "tests/lib/harness.h"
 
 TestSuite(exceptions, .fini = squib_teardown);
 TestSuite(interrupts, .fini = squib_teardown);
 
-Test(exceptions, int3_reaches_guest_handler)
-{
-	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
-
-	squib_run_init(&r);
-	squib_run_guest(&r, 1, true, "int3");
-	squib_assert_pass(&r);
-	cr_assert(strstr(r.console, "ok int3-count\n"), "%s", squib_describe(&r));
-	cr_assert(strstr(r.console, "ok int3-rip\n"), "%s", squib_describe(&r));
-}
+/* workload, vCPUs, testdev, status, console lines */
+SQUIB_CASE(exceptions, int3_reaches_guest_handler,
+	   { "int3", 1, true, SQUIB_EXPECT_PASS, { "ok int3-count\n", "ok int3-rip\n" }, { NULL } })
 
 /*
  * The int3 fallback: KVM's forced-emulation prefix makes KVM emulate the int3,
@@ -71,39 +64,15 @@ Test(exceptions, int3_emulation_failure_is_injected_as_bp, .fini = restore_fep)
 }
 
 /* The guest's default handler reports #UD and exits with 100 + 6. */
-Test(exceptions, unhandled_ud2_reported_by_guest)
-{
-	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
-
-	squib_run_init(&r);
-	squib_run_guest(&r, 1, true, "fault");
-	cr_assert_eq(r.status, 106, "%s", squib_describe(&r));
-	cr_assert(strstr(r.console, "exception vector=6 rip=0x"), "%s", squib_describe(&r));
-}
+SQUIB_CASE(exceptions, unhandled_ud2_reported_by_guest, { "fault", 1, true, 106, { "exception vector=6 rip=0x" }, { NULL } })
 
 /*
  * A fault on a broken stack is still reported: #PF and #DF run on interrupt
  * stacks of their own in the test guest, so this is exit 114 with the
  * faulting rsp and address, not a triple fault.
  */
-Test(exceptions, page_fault_on_a_broken_stack_reported_by_guest)
-{
-	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
+SQUIB_CASE(exceptions, page_fault_on_a_broken_stack_reported_by_guest,
+	   { "stack-fault", 1, true, 114,
+	     { "exception vector=14 rip=0x", " rsp=0x200000000 ", " cr2=0x1fffffff8 " }, { NULL } })
 
-	squib_run_init(&r);
-	squib_run_guest(&r, 1, true, "stack-fault");
-	cr_assert_eq(r.status, 114, "%s", squib_describe(&r));
-	cr_assert(strstr(r.console, "exception vector=14 rip=0x"), "%s", squib_describe(&r));
-	cr_assert(strstr(r.console, " rsp=0x200000000 "), "%s", squib_describe(&r));
-	cr_assert(strstr(r.console, " cr2=0x1fffffff8 "), "%s", squib_describe(&r));
-}
-
-Test(interrupts, lapic_timer_periodic)
-{
-	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
-
-	squib_run_init(&r);
-	squib_run_guest(&r, 1, true, "timer");
-	squib_assert_pass(&r);
-	cr_assert(strstr(r.console, "ok timer-ticks\n"), "%s", squib_describe(&r));
-}
+SQUIB_CASE(interrupts, lapic_timer_periodic, { "timer", 1, true, SQUIB_EXPECT_PASS, { "ok timer-ticks\n" }, { NULL } })

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/integration/harness.h"
+#include "tests/lib/harness.h"
 
 TestSuite(debug, .fini = squib_teardown);
 
@@ -25,8 +25,14 @@ Test(debug, single_step_logs_each_step)
 		     squib_describe(&r));
 }
 
+/* A log line: whose, and how its message starts. */
+struct log_needle {
+	const char *who;
+	const char *msg;
+};
+
 /* True once the monitor's stderr holds every needle (stderr is read as the run goes). */
-static bool err_has_all(struct squib_run *r, const char *const *needles, size_t n, double timeout_s)
+static bool err_has_all(struct squib_run *r, const struct log_needle *needles, size_t n, double timeout_s)
 {
 	double deadline = now_s() + timeout_s;
 
@@ -35,7 +41,7 @@ static bool err_has_all(struct squib_run *r, const char *const *needles, size_t 
 		bool all = err != NULL;
 
 		for (size_t i = 0; all && i < n; i++)
-			all = strstr(err, needles[i]) != NULL;
+			all = log_has(err, needles[i].who, needles[i].msg);
 		free(err);
 		if (all)
 			return true;
@@ -48,15 +54,15 @@ static bool err_has_all(struct squib_run *r, const char *const *needles, size_t 
 Test(debug, sigusr1_dumps_every_vcpu_and_device_and_the_vm_runs_on)
 {
 	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
-	static const char *const needles[] = {
-		"squib: state dump requested (SIGUSR1)",
-		"vcpu0: state dump: rip=0x",    /* spinning with interrupts off */
-		"vcpu1: state dump: rip=0x",    /* halted inside KVM */
-		"vcpu1: state dump: cr0=0x",
-		"vcpu1: state dump: exception",
-		"[uart]: state dump: uart ier",
-		"[rng]: state dump: status 0 ",
-		"[rng]: state dump: queue 0 not ready",
+	static const struct log_needle needles[] = {
+		{ "monitor", "state dump requested (SIGUSR1)" },
+		{ "vcpu0", "state dump: rip=0x" }, /* spinning with interrupts off */
+		{ "vcpu1", "state dump: rip=0x" }, /* halted inside KVM */
+		{ "vcpu1", "state dump: cr0=0x" },
+		{ "vcpu1", "state dump: exception" },
+		{ "dev-uart", "state dump: uart ier" },
+		{ "dev-rng", "state dump: status 0 " },
+		{ "dev-rng", "state dump: queue 0 not ready" },
 	};
 
 	squib_run_init(&r);

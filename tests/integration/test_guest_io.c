@@ -5,57 +5,20 @@
  * these tests check the status and the console.
  */
 #include <criterion/criterion.h>
-#include <string.h>
 
-#include "tests/integration/harness.h"
+#include "tests/lib/harness.h"
 
 TestSuite(guest_io, .fini = squib_teardown);
 TestSuite(hypercall, .fini = squib_teardown);
 
-Test(guest_io, serial_hello)
-{
-	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
-
-	squib_run_init(&r);
-	squib_run_guest(&r, 1, true, "serial");
-	cr_assert_eq(r.status, SQUIB_EXIT_OK, "%s", squib_describe(&r));
-	cr_assert(strstr(r.console, "hello\n"), "no 'hello' line on the console\n%s", squib_describe(&r));
-}
-
-Test(guest_io, pio)
-{
-	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
-
-	squib_run_init(&r);
-	squib_run_guest(&r, 1, true, "pio");
-	squib_assert_pass(&r);
-	/* rep outsb to COM1 reaches the console */
-	cr_assert(strstr(r.console, "string-io\n"), "rep outsb output missing\n%s", squib_describe(&r));
-	cr_assert(strstr(r.console, "ok pio-insb\n"), "%s", squib_describe(&r));
-	cr_assert(strstr(r.console, "ok pio-outsl\n"), "%s", squib_describe(&r));
-}
-
-Test(guest_io, mmio)
-{
-	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
-
-	squib_run_init(&r);
-	squib_run_guest(&r, 1, true, "mmio");
-	squib_assert_pass(&r);
-	cr_assert(strstr(r.console, "ok mmio-x-b7\n"), "%s", squib_describe(&r));
-	cr_assert(strstr(r.console, "ok mmio-counter-step\n"), "%s", squib_describe(&r));
-	cr_assert(strstr(r.console, "ok mmio-counter-ro\n"), "%s", squib_describe(&r));
-}
-
-Test(hypercall, functions_and_registers)
-{
-	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
-
-	squib_run_init(&r);
-	squib_run_guest(&r, 1, true, "hypercall");
-	squib_assert_pass(&r);
-	cr_assert(strstr(r.console, "ok hc-signature\n"), "%s", squib_describe(&r));
-	cr_assert(strstr(r.console, "ok hc-sum-wrap\n"), "%s", squib_describe(&r));
-	cr_assert(strstr(r.console, "ok hc-unknown\n"), "%s", squib_describe(&r));
-	cr_assert(strstr(r.console, "ok hc-regs\n"), "registers not preserved\n%s", squib_describe(&r));
-}
+/* workload, vCPUs, testdev, status, console lines (the guest's own checks are its ok lines) */
+SQUIB_CASE(guest_io, serial_hello, { "serial", 1, true, SQUIB_EXIT_OK, { "hello\n" }, { NULL } })
+/* rep outsb to COM1 reaches the console */
+SQUIB_CASE(guest_io, pio, { "pio", 1, true, SQUIB_EXPECT_PASS, { "string-io\n", "ok pio-insb\n", "ok pio-outsl\n" }, { NULL } })
+SQUIB_CASE(guest_io, mmio,
+	   { "mmio", 1, true, SQUIB_EXPECT_PASS,
+	     { "ok mmio-x-b7\n", "ok mmio-counter-step\n", "ok mmio-counter-ro\n" }, { NULL } })
+/* ok hc-regs: the registers a hypercall does not return are preserved */
+SQUIB_CASE(hypercall, functions_and_registers,
+	   { "hypercall", 1, true, SQUIB_EXPECT_PASS,
+	     { "ok hc-signature\n", "ok hc-sum-wrap\n", "ok hc-unknown\n", "ok hc-regs\n" }, { NULL } })

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/integration/harness.h"
+#include "tests/lib/harness.h"
 
 TestSuite(lifecycle, .fini = squib_teardown);
 
@@ -25,11 +25,11 @@ Test(lifecycle, triple_fault_has_its_own_status_and_dump)
 	cr_assert(strstr(r.console, "triple: faulting\n"), "guest never ran\n%s", squib_describe(&r));
 	cr_assert(strstr(r.err, "guest triple fault (vcpu0)"), "no triple-fault message\n%s", squib_describe(&r));
 	cr_assert(!strstr(r.err, "guest reset"), "a triple fault reported as a reset\n%s", squib_describe(&r));
-	cr_assert(strstr(r.err, "vcpu0: triple fault: rip=0x"), "no register dump\n%s", squib_describe(&r));
+	cr_assert(log_has(r.err, "vcpu0", "triple fault: rip=0x"), "no register dump\n%s", squib_describe(&r));
 	/* Intel keeps the guest's registers; KVM on AMD has reinitialised them by now, and says so. */
 	cr_assert(strstr(r.err, " idt_limit=0x0 ") || strstr(r.err, "KVM reinitialised the registers at the shutdown"),
 		  "the dump neither shows the empty IDT nor says the registers were reset\n%s", squib_describe(&r));
-	cr_assert(strstr(r.err, "vcpu0: triple fault: exception"), "no event dump\n%s", squib_describe(&r));
+	cr_assert(log_has(r.err, "vcpu0", "triple fault: exception"), "no event dump\n%s", squib_describe(&r));
 }
 
 Test(lifecycle, i8042_reset)
@@ -44,37 +44,14 @@ Test(lifecycle, i8042_reset)
 	cr_assert(contains_ci(r.err, "reset"), "stderr does not mention a reset\n%s", squib_describe(&r));
 }
 
-Test(lifecycle, pm1a_poweroff)
-{
-	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
+/* workload, vCPUs, testdev, status, console lines, stderr words */
+SQUIB_CASE(lifecycle, pm1a_poweroff,
+	   { "poweroff", 1, false, SQUIB_EXIT_OK, { "poweroff: writing" }, { "shutdown" } })
 
-	squib_run_init(&r);
-	squib_run_guest(&r, 1, false, "poweroff");
-	cr_assert_eq(r.status, SQUIB_EXIT_OK, "%s", squib_describe(&r));
-	cr_assert(strstr(r.console, "poweroff: writing"), "guest never ran\n%s", squib_describe(&r));
-	cr_assert(contains_ci(r.err, "shutdown"), "stderr does not mention a shutdown\n%s",
-		  squib_describe(&r));
-}
+SQUIB_CASE(lifecycle, testdev_exit_status_passes_through, { "exit status=42", 1, true, 42, { NULL }, { NULL } })
 
-Test(lifecycle, testdev_exit_status_passes_through)
-{
-	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
-
-	squib_run_init(&r);
-	squib_run_guest(&r, 1, true, "exit status=42");
-	cr_assert_eq(r.status, 42, "%s", squib_describe(&r));
-	cr_assert_eq(r.signal, 0, "%s", squib_describe(&r));
-}
-
-Test(lifecycle, unknown_workload_fails_in_guest)
-{
-	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
-
-	squib_run_init(&r);
-	squib_run_guest(&r, 1, true, "no-such-workload");
-	cr_assert_eq(r.status, 1, "%s", squib_describe(&r));
-	cr_assert(strstr(r.console, "FAIL workload: unknown 'no-such-workload'"), "%s", squib_describe(&r));
-}
+SQUIB_CASE(lifecycle, unknown_workload_fails_in_guest,
+	   { "no-such-workload", 1, true, 1, { "FAIL workload: unknown 'no-such-workload'" }, { NULL } })
 
 /* `start` without --kernel boots the demo guest embedded in the monitor. */
 Test(lifecycle, embedded_demo_guest)

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tests/integration/harness.h"
+#include "tests/lib/harness.h"
 
 TestSuite(processes, .fini = squib_teardown);
 
@@ -47,9 +47,7 @@ static void classify(struct squib_run *r, struct workers *w)
 			w->devices++;
 			if (proc_device_is(k, "testdev"))
 				w->testdev = true;
-			else if (proc_device_is(k, "uart") || proc_device_is(k, "serial") ||
-				 proc_device_is(k, "16550") || proc_device_is(k, "com1") ||
-				 proc_device_is(k, "8250"))
+			else if (proc_device_is(k, "uart"))
 				w->uart = true;
 		} else if (proc_is_vcpu_worker(k, &w->monitor)) {
 			w->vcpus++;
@@ -176,11 +174,10 @@ Test(processes, killed_device_worker_ends_vm)
 	cr_assert(wait_for_workers(&r, &w, 1, 2), "workers did not appear\n%s\n%s", describe_workers(&w),
 		  squib_describe(&r));
 	for (int i = 0; i < w.nkids; i++) {
-		if (strstr(w.kids[i].cmdline, "squib-device") && strstr(w.kids[i].cmdline, "testdev"))
+		if (proc_is_device_worker(&w.kids[i]) && proc_device_is(&w.kids[i], "testdev"))
 			victim = &w.kids[i];
 	}
-	cr_assert(victim, "no child with 'squib-device' and 'testdev' in its command line\n%s",
-		  describe_workers(&w));
+	cr_assert(victim, "no squib-device child named squib-dev-testd(ev)\n%s", describe_workers(&w));
 	cr_assert_eq(kill(victim->pid, SIGKILL), 0, "kill testdev worker %d", (int)victim->pid);
 
 	squib_finish(&r);
@@ -199,17 +196,28 @@ Test(processes, killed_device_worker_ends_vm)
  * leaves no process behind. tests/fake-device enters the real device
  * sandbox, says READY, then calls getppid().
  */
-Test(processes, seccomp_violation_names_the_syscall)
+/*
+ * Runs a spinning guest whose device workers are all tests/fake-device in
+ * mode ("" for the SIGSYS one), to its end.
+ */
+static void run_with_fake_devices(struct squib_run *r, const char *mode)
 {
-	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
 	static char fake[PATH_MAX];
 
 	snprintf(fake, sizeof(fake), "%s/tests/fake-device", squib_build_dir());
 	cr_assert_eq(access(fake, X_OK), 0, "%s is missing: make %s", fake, fake);
 	cr_assert_eq(setenv("SQUIB_DEVICE_BINARY", fake, 1), 0);
-	squib_run_init(&r);
-	squib_start_guest(&r, 1, false, "spin", NULL);
-	squib_finish(&r);
+	cr_assert_eq(setenv("SQUIB_FAKE_DEVICE", mode, 1), 0);
+	squib_run_init(r);
+	squib_start_guest(r, 1, false, "spin", NULL);
+	squib_finish(r);
+}
+
+Test(processes, seccomp_violation_names_the_syscall)
+{
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
+
+	run_with_fake_devices(&r, "");
 	cr_assert_eq(r.status, SQUIB_EXIT_DEVICE_DIED, "expected status 4\n%s", squib_describe(&r));
 	cr_assert(strstr(r.err, "device worker uart (pid "), "stderr names the worker\n%s", squib_describe(&r));
 	cr_assert(strstr(r.err, "killed by SIGSYS: seccomp denied syscall getppid"),
@@ -224,15 +232,8 @@ Test(processes, seccomp_violation_names_the_syscall)
 Test(processes, forged_vm_exit_from_a_device_is_a_device_failure)
 {
 	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
-	static char fake[PATH_MAX];
 
-	snprintf(fake, sizeof(fake), "%s/tests/fake-device", squib_build_dir());
-	cr_assert_eq(access(fake, X_OK), 0, "%s is missing: make %s", fake, fake);
-	cr_assert_eq(setenv("SQUIB_DEVICE_BINARY", fake, 1), 0);
-	cr_assert_eq(setenv("SQUIB_FAKE_DEVICE", "forge-exit", 1), 0);
-	squib_run_init(&r);
-	squib_start_guest(&r, 1, false, "spin", NULL);
-	squib_finish(&r);
+	run_with_fake_devices(&r, "forge-exit");
 	cr_assert_eq(r.status, SQUIB_EXIT_DEVICE_DIED, "expected status 4\n%s", squib_describe(&r));
 	cr_assert(strstr(r.err, "device worker uart (pid ") &&
 			  strstr(r.err, "sent CONTROL_VM_EXIT, which only testdev may send"),

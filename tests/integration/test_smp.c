@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tests/integration/harness.h"
+#include "tests/lib/harness.h"
 
 TestSuite(smp, .fini = squib_teardown);
 
@@ -24,18 +24,5 @@ Test(smp, demo_two_vcpus)
 		  squib_describe(&r));
 }
 
-Test(smp, four_vcpus_use_devices_at_once)
-{
-	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
-
-	squib_run_init(&r);
-	squib_run_guest(&r, 4, true, "smp");
-	squib_assert_pass(&r);
-	for (int i = 0; i < 4; i++) {
-		char line[32];
-
-		snprintf(line, sizeof(line), "vcpu %d ok\n", i);
-		cr_assert(strstr(r.console, line), "missing '%.*s'\n%s", (int)strlen(line) - 1, line,
-			  squib_describe(&r));
-	}
-}
+SQUIB_CASE(smp, four_vcpus_use_devices_at_once,
+	   { "smp", 4, true, SQUIB_EXPECT_PASS, { "vcpu 0 ok\n", "vcpu 1 ok\n", "vcpu 2 ok\n", "vcpu 3 ok\n" }, { NULL } })

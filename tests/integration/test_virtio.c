@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tests/integration/harness.h"
+#include "tests/lib/harness.h"
 
 TestSuite(virtio, .fini = squib_teardown);
 
@@ -78,7 +78,7 @@ Test(virtio, each_device_in_its_own_sandboxed_process)
 			     (int)kids[i].pid, kids[i].seccomp);
 		cr_assert(!holds_kvm_fd(kids[i].pid, what, sizeof(what)), "device worker %s (pid %d) holds %s",
 			  kids[i].comm, (int)kids[i].pid, what);
-		if (proc_device_is(&kids[i], "virtio-rng"))
+		if (proc_device_is(&kids[i], "rng"))
 			rng++;
 	}
 	cr_assert_eq(rng, 1, "expected one virtio-rng worker among %d children\n%s", nkids, squib_describe(&r));

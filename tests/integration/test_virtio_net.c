@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tests/integration/harness.h"
-#include "tests/integration/tap_netns.h"
+#include "tests/lib/harness.h"
+#include "tests/lib/tap_netns.h"
 
 TestSuite(virtio_net, .fini = squib_teardown);
 

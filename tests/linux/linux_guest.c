@@ -243,7 +243,7 @@ const char *linux_describe(struct squib_run *r)
 	size_t used;
 
 	snprintf(buf, sizeof(buf), "%s", d);
-	/* Kernel addresses only: "squib: vcpuN: <why>: rip=0xffffffff..." from a dump or a triple fault. */
+	/* Kernel addresses only: "squib[vcpuN PID]: <why>: rip=0xffffffff..." from a dump or a triple fault. */
 	if (!err || !strstr(err, ": rip=0xffffffff") || !(syms = kallsyms_text())) {
 		free(err);
 		return buf;

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "tests/integration/harness.h"
+#include "tests/lib/harness.h"
 
 /* The guest's directory: $SQUIB_LINUX_GUEST, else build/linux-guest. */
 const char *linux_guest_dir(void);

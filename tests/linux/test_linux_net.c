@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tests/integration/tap_netns.h"
+#include "tests/lib/tap_netns.h"
 #include "tests/linux/linux_guest.h"
 
 TestSuite(linux_net, .fini = squib_teardown);

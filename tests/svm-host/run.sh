@@ -99,7 +99,7 @@ qemu_bin=qemu-system-x86_64
 [[ ! -x $cache_dir/qemu/qemu-system-x86_64 ]] || qemu_bin=$cache_dir/qemu/qemu-system-x86_64
 qemu_bin=${SVM_HOST_QEMU:-$qemu_bin}
 if [[ -n ${SVM_HOST_QEMU:-} || ! -s $cache_dir/qemu/stamp ]]; then
-	msg "QEMU: $qemu_bin ($("$qemu_bin" --version 2>/dev/null | head -n 1))"
+	msg "QEMU: $qemu_bin ($(qemu_version "$qemu_bin"))"
 else
 	msg "QEMU: $(<"$cache_dir/qemu/stamp")"
 fi

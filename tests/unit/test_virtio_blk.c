@@ -6,8 +6,8 @@
  * write zeroes, every refusal (range, read-only, unknown type, bad segment
  * lists), malformed chains and recovery, multi-descriptor and indirect
  * chains, several requests in flight, cache=none with unaligned guest
- * buffers, the restricted ring, and a microbenchmark (printed, never
- * asserted) of io_uring against the synchronous engine.
+ * buffers and the restricted ring. The engines' speed is measured by
+ * `make bench` (tests/bench/blk_engine.c), not here.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -67,23 +67,6 @@ static int make_image(const char *dir, uint64_t bytes, int oflags)
 	cr_assert(fd >= 0, "open %s: %s", img_path, strerror(errno));
 	img_fd = fd;
 	return fd;
-}
-
-/* Does dir's file system take O_DIRECT? (tmpfs before Linux 6.6 does not.) */
-static bool direct_io_supported(const char *dir)
-{
-	char path[256];
-	int fd, dfd;
-
-	snprintf(path, sizeof(path), "%s/squib-blk-dio-XXXXXX", dir);
-	fd = mkstemp(path);
-	cr_assert(fd >= 0);
-	dfd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
-	if (dfd >= 0)
-		close(dfd);
-	close(fd);
-	unlink(path);
-	return dfd >= 0;
 }
 
 /* Sets the device up on the image; init's result (the device is usable when 0). */
@@ -798,7 +781,7 @@ Test(virtio_blk, reset_waits_for_requests_in_flight)
 	const char *const params[] = { "cache=none", NULL };
 	unsigned busy;
 
-	if (!direct_io_supported("/tmp"))
+	if (!fake_dir_takes_direct_io("/tmp"))
 		cr_skip_test("/tmp does not support O_DIRECT");
 	cr_assert_eq(open_disk_in("/tmp", IMG_BYTES, O_RDWR, params), 0);
 	cr_assert(fake_virtio_start(&f, ALL_FEATURES));
@@ -831,7 +814,7 @@ Test(virtio_blk, cache_none_bounces_unaligned_buffers)
 	uint64_t w, r, aligned;
 	uint8_t file[4096];
 
-	if (!direct_io_supported("/tmp"))
+	if (!fake_dir_takes_direct_io("/tmp"))
 		cr_skip_test("/tmp does not support O_DIRECT");
 	cr_assert_eq(open_disk_in("/tmp", IMG_BYTES, O_RDWR, params), 0);
 	/* Odd guest addresses and lengths: every segment breaks the alignment. */
@@ -949,82 +932,4 @@ Test(virtio_blk, engine_continues_short_transfers)
 		cr_assert_eq(blk_io_busy(&io), 0);
 		blk_io_destroy(&io);
 	}
-}
-
-/* ---- a microbenchmark (printed, never asserted) ------------------------------------------ */
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* rounds x depth 4 KiB reads, depth at a time (one kick each); returns seconds. */
-static double bench_reads(unsigned rounds, unsigned depth)
-{
-	uint64_t bufs[32], slots = gbuf(32 * 32);
-	double t0;
-
-	cr_assert(depth <= 32 && 3 * depth <= FAKE_QSIZE);
-	for (unsigned i = 0; i < depth; i++)
-		bufs[i] = gbuf(4096);
-	t0 = now_s();
-	for (unsigned round = 0; round < rounds; round++) {
-		for (unsigned i = 0; i < depth; i++) {
-			struct fake_buf d = { bufs[i], 4096, true };
-			struct fake_buf b3[3] = { { 0, 16, false }, d, { 0, 1, true } };
-			struct virtio_blk_req_hdr h = { .type = VIRTIO_BLK_T_IN,
-							.sector = ((round * 7919u + i * 131u) % (IMG_SECTORS / 8)) * 8 };
-
-			/* Header and status reuse fixed slots per position: no allocation per request. */
-			b3[0].gpa = slots + 32ull * i;
-			b3[2].gpa = slots + 32ull * i + 16;
-			memcpy(fake_ptr(&f, b3[0].gpa), &h, sizeof(h));
-			(void)fake_post(&f, 0, b3, 3);
-		}
-		fake_kick(&f, 0);
-		for (unsigned done = 0, spins = 0; done < depth && spins < 100000; spins++) {
-			uint32_t id, len;
-
-			if (fake_used(&f, 0, &id, &len))
-				done++;
-			else
-				fake_poll(&f, 10);
-		}
-	}
-	return now_s() - t0;
-}
-
-/* One engine's figures: depth 1 and depth 16, microseconds per request. */
-static void bench_one(const char *const *params, unsigned rounds, double *d1, double *d16)
-{
-	cr_assert_eq(open_disk_in("/tmp", IMG_BYTES, O_RDWR, params), 0);
-	cr_assert(fake_virtio_start(&f, ALL_FEATURES));
-	*d1 = bench_reads(rounds * 4, 1) * 1e6 / (rounds * 4);
-	*d16 = bench_reads(rounds, 16) * 1e6 / (rounds * 16);
-	teardown();
-}
-
-Test(virtio_blk, microbenchmark_io_uring_vs_sync, .timeout = 120)
-{
-	static const char *const uring[] = { "io=uring", NULL }, *const sync[] = { "io=sync", NULL };
-	static const char *const uring_direct[] = { "io=uring", "cache=none", NULL };
-	static const char *const sync_direct[] = { "io=sync", "cache=none", NULL };
-	const unsigned rounds = 300;
-	double u1, u16, s1, s16, ud1, ud16, sd1, sd16;
-
-	bench_one(uring, rounds, &u1, &u16);
-	bench_one(sync, rounds, &s1, &s16);
-	ud1 = ud16 = sd1 = sd16 = 0; /* 0: not measured (no O_DIRECT in /tmp) */
-	if (direct_io_supported("/tmp")) {
-		bench_one(uring_direct, rounds, &ud1, &ud16);
-		bench_one(sync_direct, rounds, &sd1, &sd16);
-	}
-	fprintf(stderr,
-		"virtio-blk microbenchmark: 4 KiB random reads, device side only (fake driver), us/request\n"
-		"  page cache   io_uring: depth 1 %6.2f  depth 16 %6.2f | sync: depth 1 %6.2f  depth 16 %6.2f\n"
-		"  cache=none   io_uring: depth 1 %6.2f  depth 16 %6.2f | sync: depth 1 %6.2f  depth 16 %6.2f\n",
-		u1, u16, s1, s16, ud1, ud16, sd1, sd16);
 }

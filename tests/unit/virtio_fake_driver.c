@@ -3,7 +3,9 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -228,4 +230,20 @@ void fake_eoi(struct fake_virtio *f)
 
 	cr_assert_eq(write(f->resample_fd, &one, sizeof(one)), (ssize_t)sizeof(one));
 	fake_poll(f, 0);
+}
+
+bool fake_dir_takes_direct_io(const char *dir)
+{
+	char path[256];
+	int fd, dfd;
+
+	snprintf(path, sizeof(path), "%s/squib-dio-probe-XXXXXX", dir);
+	fd = mkstemp(path);
+	cr_assert(fd >= 0, "mkstemp in %s: %s", dir, strerror(errno));
+	dfd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (dfd >= 0)
+		close(dfd);
+	close(fd);
+	unlink(path);
+	return dfd >= 0;
 }

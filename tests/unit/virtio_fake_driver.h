@@ -49,6 +49,9 @@ int fake_virtio_setup(struct fake_virtio *f, const struct device_model *model, u
 		      int backend_fd, const char *const *params);
 void fake_virtio_teardown(struct fake_virtio *f);
 
+/* Does dir's file system take O_DIRECT? (tmpfs before Linux 6.6 does not.) For cache=none. */
+bool fake_dir_takes_direct_io(const char *dir);
+
 uint32_t fake_mmio_read(struct fake_virtio *f, uint64_t off, unsigned len);
 void fake_mmio_write(struct fake_virtio *f, uint64_t off, unsigned len, uint32_t value);
 

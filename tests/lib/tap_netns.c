@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "tests/integration/tap_netns.h"
+#include "tests/lib/tap_netns.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tests/integration/harness.h"
+#include "tests/lib/harness.h"
 
 #define TEST_ETHERTYPE 0x88b5
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Every process role, its entry point and its seccomp allowlist, in one
+ * The sandbox profile of every process role: its seccomp allowlist, in one
  * table. Each allowed syscall says why. Argument checks (ioctl numbers, fd
- * numbers, signal numbers) are added in sandbox.c where they pay.
+ * numbers, signal numbers) are added in sandbox.c where they pay. The roles
+ * themselves (how each process is spawned, its entry point, its fds) are
+ * monitor/supervise/roles.c.
  */
 #include <stddef.h>
 #include <sys/syscall.h>
@@ -93,16 +95,16 @@ static const struct sandbox_rule san_rules[] = {
 	{ SYS_getrandom, "sanitizer allocator" },
 };
 
-#define ROLE(r, n, e, rules)                                                                  \
+#define PROFILE(r, n, rules)                                                                  \
 	{                                                                                     \
-		r, n, e, rules, sizeof(rules) / sizeof(rules[0]), san_rules,                  \
+		r, n, rules, sizeof(rules) / sizeof(rules[0]), san_rules,                     \
 			sizeof(san_rules) / sizeof(san_rules[0])                              \
 	}
 
 static const struct sandbox_role_desc roles[SANDBOX_ROLE_COUNT] = {
-	ROLE(SANDBOX_ROLE_MONITOR, "monitor", "vm_run (monitor/vm.c)", monitor_rules),
-	ROLE(SANDBOX_ROLE_VCPU, "vcpu", "vcpu_worker_main (vcpu-worker/worker.c)", vcpu_rules),
-	ROLE(SANDBOX_ROLE_DEVICE, "device", "main (device-worker/main.c)", device_rules),
+	PROFILE(SANDBOX_ROLE_MONITOR, "monitor", monitor_rules),
+	PROFILE(SANDBOX_ROLE_VCPU, "vcpu", vcpu_rules),
+	PROFILE(SANDBOX_ROLE_DEVICE, "device", device_rules),
 };
 
 const struct sandbox_role_desc *sandbox_role(enum sandbox_role role)

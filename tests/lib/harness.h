@@ -124,6 +124,33 @@ void squib_run_guest(struct squib_run *r, unsigned cpus, bool testdev, const cha
  */
 void squib_assert_pass(struct squib_run *r);
 
+/*
+ * One row of a table of guest runs: what the test guest runs and what must
+ * come out. Most integration tests are exactly this; SQUIB_CASE turns a row
+ * into a criterion test, so a file of them reads as a table.
+ */
+#define SQUIB_CASE_LINES 6
+#define SQUIB_EXPECT_PASS (-1) /* status 0, a PASS line and no FAIL line (squib_assert_pass) */
+struct squib_case {
+	const char *cmdline;                     /* the test guest's workload */
+	unsigned cpus;
+	bool testdev;
+	int status;                              /* the exit status, or SQUIB_EXPECT_PASS */
+	const char *console[SQUIB_CASE_LINES];   /* each must be on the console */
+	const char *err[SQUIB_CASE_LINES];       /* each must be in stderr (case-insensitive) */
+};
+
+/* Runs c's guest to its end and checks every expectation of the row. */
+void squib_check_case(const struct squib_case *c);
+
+/* Test(suite, name) running one row: SQUIB_CASE(guest_io, pio, { "pio", 1, true, ... }). */
+#define SQUIB_CASE(suite, name, ...)                                                                   \
+	Test(suite, name)                                                                              \
+	{                                                                                              \
+		static const struct squib_case row = __VA_ARGS__;                                       \
+		squib_check_case(&row);                                                                 \
+	}
+
 /* One-paragraph description (command, status, output tails) for messages. */
 const char *squib_describe(struct squib_run *r);
 
@@ -158,6 +185,12 @@ void squib_teardown(void);
 char *slurp(const char *path);
 /* Number of lines of text that contain needle. */
 size_t count_lines_containing(const char *text, const char *needle);
+/*
+ * Does text hold a log line of who ("monitor", "vcpu0", "dev-uart") whose
+ * message starts with msg? Lines are "squib[<who> <pid>]: <message>"
+ * (common/log_prefix.h).
+ */
+bool log_has(const char *text, const char *who, const char *msg);
 /* Case-insensitive substring test; NULL text never matches. */
 bool contains_ci(const char *text, const char *needle);
 /* Creates path with size bytes (zeroes). Asserts on failure. */
@@ -197,7 +230,10 @@ bool proc_still_exists(const struct proc_entry *e, char *state_out);
  */
 bool proc_is_device_worker(const struct proc_entry *e);
 bool proc_is_vcpu_worker(const struct proc_entry *e, const struct proc_entry *monitor);
-/* Does a device worker serve the named device (comm or cmdline, case-insensitive)? */
+/*
+ * Is e the worker of the device called name ("uart", "testdev", "rng",
+ * "disk0")? Its comm is "squib-dev-<name>", cut to 15 bytes by the kernel.
+ */
 bool proc_device_is(const struct proc_entry *e, const char *name);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Integration-test harness: see harness.h. */
-#include "tests/integration/harness.h"
+#include "tests/lib/harness.h"
 
 #include <criterion/criterion.h>
 #include <ctype.h>
@@ -141,6 +141,26 @@ size_t count_lines_containing(const char *text, const char *needle)
 		text += len + (eol ? 1 : 0);
 	}
 	return count;
+}
+
+bool log_has(const char *text, const char *who, const char *msg)
+{
+	char head[64];
+	int n = snprintf(head, sizeof(head), "squib[%s ", who);
+
+	if (!text || n < 0 || (size_t)n >= sizeof(head))
+		return false;
+	for (const char *line = text; *line;) {
+		const char *eol = strchr(line, '\n');
+		size_t len = eol ? (size_t)(eol - line) : strlen(line);
+		const char *end = memmem(line, len, "]: ", 3);
+
+		if (len > (size_t)n && !memcmp(line, head, (size_t)n) && end &&
+		    (size_t)(line + len - (end + 3)) >= strlen(msg) && !memcmp(end + 3, msg, strlen(msg)))
+			return true;
+		line += len + (eol ? 1 : 0);
+	}
+	return false;
 }
 
 bool contains_ci(const char *text, const char *needle)
@@ -492,6 +512,24 @@ void squib_assert_pass(struct squib_run *r)
 		  "no PASS line on the console\n%s", squib_describe(r));
 }
 
+void squib_check_case(const struct squib_case *c)
+{
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
+
+	squib_run_init(&r);
+	squib_run_guest(&r, c->cpus, c->testdev, c->cmdline);
+	if (c->status == SQUIB_EXPECT_PASS)
+		squib_assert_pass(&r);
+	else
+		cr_assert(r.status == c->status && r.signal == 0, "expected exit status %d\n%s", c->status,
+			  squib_describe(&r));
+	for (unsigned i = 0; i < SQUIB_CASE_LINES && c->console[i]; i++)
+		cr_assert(strstr(r.console, c->console[i]), "the console lacks '%s'\n%s", c->console[i],
+			  squib_describe(&r));
+	for (unsigned i = 0; i < SQUIB_CASE_LINES && c->err[i]; i++)
+		cr_assert(contains_ci(r.err, c->err[i]), "stderr lacks '%s'\n%s", c->err[i], squib_describe(&r));
+}
+
 const char *squib_describe(struct squib_run *r)
 {
 	char *c = r->console, *e = r->err, *o = r->out;
@@ -711,7 +749,7 @@ bool proc_still_exists(const struct proc_entry *e, char *state_out)
 
 bool proc_is_device_worker(const struct proc_entry *e)
 {
-	return !strncmp(e->comm, "squib-device", strlen("squib-device")) ||
+	return !strncmp(e->comm, "squib-dev-", strlen("squib-dev-")) ||
 	       strstr(e->cmdline, "squib-device") != NULL;
 }
 
@@ -728,5 +766,9 @@ bool proc_is_vcpu_worker(const struct proc_entry *e, const struct proc_entry *mo
 
 bool proc_device_is(const struct proc_entry *e, const char *name)
 {
-	return contains_ci(e->comm, name) || contains_ci(e->cmdline, name);
+	char comm[64];
+
+	snprintf(comm, sizeof(comm), "squib-dev-%s", name);
+	comm[15] = '\0'; /* TASK_COMM_LEN - 1 */
+	return strcmp(e->comm, comm) == 0;
 }
