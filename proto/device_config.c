@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "common/spin.h"
+#include "proto/msgpack_prescan.h"
 
 enum key_kind {
 	KEY_VERSION,    /* uint32_t, must be DEVICE_CONFIG_VERSION */
@@ -425,6 +426,10 @@ int device_config_decode(const uint8_t *buf, size_t len, struct device_config *o
 
 	if (len == 0 || len > DEVICE_CONFIG_MAX_BYTES)
 		return fail(-EBADMSG, err, err_len, "%zu bytes, needs 1 to %u", len, DEVICE_CONFIG_MAX_BYTES);
+	/* Before msgpack-c allocates anything from declared counts. Depth 2: map, arrays. */
+	if (msgpack_prescan(buf, len, 2) < 0)
+		return fail(-EBADMSG, err, err_len, "not one well-formed msgpack object of %zu bytes (or nested too deeply)",
+			    len);
 	device_config_init(&c);
 	c.version = 0; /* a record without a version is missing it, not version 1 */
 	msgpack_unpacked_init(&u);

@@ -15,7 +15,7 @@
  *    to __builtin_memcpy below so that it is always expanded inline;
  *  - decoding calls msgpack_unpack (libmsgpackc, which calls no libc on this
  *    path) with the decoder's zone, created by vm_wire_decoder_init and
- *    cleared per message. wire_prescan() bounds what msgpack_unpack may ask
+ *    cleared per message. msgpack_prescan() bounds what msgpack_unpack may ask
  *    of that zone, so that no input, however hostile, makes it grow (and so
  *    call malloc) -- see WIRE_ZONE_CHUNK.
  */
@@ -46,6 +46,7 @@
 #endif
 
 #include "proto/wire.h"
+#include "proto/msgpack_prescan.h"
 
 /* ---- sizes ---------------------------------------------------------------- */
 
@@ -75,7 +76,7 @@ _Static_assert(WIRE_MAX_REPLY <= VM_WIRE_MAX, "reply fits VM_WIRE_MAX");
 _Static_assert(VM_EXIT_MESSAGE_MAX <= 255, "message uses at most a str8 header");
 
 /*
- * The decoder's zone. After wire_prescan() has accepted an input of len
+ * The decoder's zone. After msgpack_prescan() has accepted an input of len
  * bytes, msgpack_unpack allocates from the zone only the element arrays of
  * containers: sizeof(msgpack_object) per array element, sizeof(msgpack_object_kv)
  * (two objects) per map entry. The prescan has proved every declared element
@@ -97,6 +98,7 @@ _Static_assert(sizeof(msgpack_object) % sizeof(void *) == 0,
  * -EBADMSG, so a nomem result can only mean a real allocation failure.
  */
 #define WIRE_MAX_DEPTH 8
+_Static_assert(WIRE_MAX_DEPTH <= MSGPACK_PRESCAN_MAX_DEPTH, "the prescan tracks the wire's depth");
 
 /* ---- small freestanding helpers ----------------------------------------- */
 
@@ -308,106 +310,6 @@ void vm_wire_decoder_fini(struct vm_wire_decoder *d)
 	}
 }
 
-static uint32_t be_read(const uint8_t *p, unsigned n)
-{
-	uint32_t v = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/*
- * Checks, without msgpack-c, that [buf, buf + len) holds exactly one
- * complete msgpack object nested at most WIRE_MAX_DEPTH deep, with no
- * reserved byte (0xc1). Along the way it refuses any container that
- * declares more elements than there are bytes left, which is what bounds
- * msgpack_unpack's zone use (see WIRE_ZONE_CHUNK): without it a 5-byte
- * array32 header could make msgpack-c malloc 100 GB. Reads only inside the
- * buffer. 0 or -EBADMSG.
- */
-static int wire_prescan(const uint8_t *buf, size_t len)
-{
-	uint64_t left[WIRE_MAX_DEPTH]; /* elements still to come in each open container */
-	unsigned depth = 0;
-	uint64_t pending = 1; /* objects still to come at all levels (the root first) */
-	size_t pos = 0;
-
-	do {
-		const uint8_t b = buf[pos]; /* pos < len: pending <= len - pos, pending >= 1 */
-		size_t hdr = 1;           /* bytes of type and length fields */
-		unsigned lenbytes = 0;    /* big-endian length field size, after b */
-		unsigned extra = 0;       /* fixed bytes after the length field (ext type) */
-		uint64_t body = 0;        /* payload bytes */
-		uint64_t children = 0;    /* objects contained */
-		unsigned per_item = 0;    /* with lenbytes: 1 array (n items), 2 map (n pairs) */
-
-		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
-			/* fixint, nil, bool */
-		} else if (b <= 0x8f) {
-			children = 2u * (b & 0x0fu);
-		} else if (b <= 0x9f) {
-			children = b & 0x0fu;
-		} else if (b <= 0xbf) {
-			body = b & 0x1fu;
-		} else {
-			switch (b) {
-			case 0xc4: case 0xd9: lenbytes = 1; break; /* bin8, str8 */
-			case 0xc5: case 0xda: lenbytes = 2; break; /* bin16, str16 */
-			case 0xc6: case 0xdb: lenbytes = 4; break; /* bin32, str32 */
-			case 0xc7: lenbytes = 1; extra = 1; break; /* ext8 */
-			case 0xc8: lenbytes = 2; extra = 1; break; /* ext16 */
-			case 0xc9: lenbytes = 4; extra = 1; break; /* ext32 */
-			case 0xca: body = 4; break;                /* float32 */
-			case 0xcb: body = 8; break;                /* float64 */
-			case 0xcc: case 0xd0: body = 1; break;     /* uint8, int8 */
-			case 0xcd: case 0xd1: body = 2; break;
-			case 0xce: case 0xd2: body = 4; break;
-			case 0xcf: case 0xd3: body = 8; break;
-			case 0xd4: body = 2; break;                /* fixext1: type + 1 */
-			case 0xd5: body = 3; break;
-			case 0xd6: body = 5; break;
-			case 0xd7: body = 9; break;
-			case 0xd8: body = 17; break;
-			case 0xdc: lenbytes = 2; per_item = 1; break; /* array16 */
-			case 0xdd: lenbytes = 4; per_item = 1; break; /* array32 */
-			case 0xde: lenbytes = 2; per_item = 2; break; /* map16 */
-			case 0xdf: lenbytes = 4; per_item = 2; break; /* map32 */
-			default: return -EBADMSG;                    /* 0xc1, never used */
-			}
-		}
-		if (lenbytes) {
-			uint64_t n;
-
-			if (len - pos - 1 < lenbytes)
-				return -EBADMSG;
-			n = be_read(buf + pos + 1, lenbytes);
-			hdr += lenbytes;
-			if (per_item)
-				children = per_item * n;
-			else
-				body = n + extra;
-		}
-		if (body > len - pos - hdr)
-			return -EBADMSG;
-		pos += hdr + (size_t)body;
-		/* Each pending object needs at least one more byte. */
-		pending = pending - 1 + children;
-		if (pending > len - pos)
-			return -EBADMSG;
-		if (children) {
-			if (depth == WIRE_MAX_DEPTH)
-				return -EBADMSG;
-			left[depth++] = children;
-		} else {
-			/* A complete object: close every container it completes. */
-			while (depth > 0 && --left[depth - 1] == 0)
-				depth--;
-		}
-	} while (depth > 0);
-	return pos == len ? 0 : -EBADMSG;
-}
-
 /*
  * Parses buf into *top (in the decoder's zone) and checks the envelope
  * shared by all messages: an array whose first element is the version.
@@ -424,7 +326,7 @@ static int wire_parse(struct vm_wire_decoder *d, const uint8_t *buf, size_t len,
 		return -EMSGSIZE;
 	if (len == 0)
 		return -EBADMSG;
-	rc = wire_prescan(buf, len);
+	rc = msgpack_prescan(buf, len, WIRE_MAX_DEPTH);
 	if (rc)
 		return rc;
 	msgpack_zone_clear(&d->zone);
