@@ -2,7 +2,8 @@
 /*
  * virtio-blk (virtio_blk.h): request parsing and validation, and each
  * request's small state machine over the I/O engine (blk_io.h). Its set-up
- * (parameters, backend checks, config space) is virtio_blk_setup.c.
+ * (parameters, backend checks, config space) is virtio_blk_setup.c, and
+ * DISCARD / WRITE_ZEROES requests are virtio_blk_dwz.c.
  *
  * A request's life: queue_notify pops its chain, blk_begin parses and
  * checks it and either answers at once (GET_ID, every error) or starts its
@@ -13,33 +14,12 @@
  * per request is in flight, so the engine's depth is the queue size.
  */
 #include "device-worker/models/virtio_blk.h"
+#include "device-worker/models/virtio_blk_req.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* What the engine operation in flight for a request does. */
-enum blk_step {
-	STEP_NONE = 0,
-	STEP_READ,
-	STEP_WRITE,
-	STEP_SYNC,    /* FLUSH, or the fdatasync of a write-through write */
-	STEP_DISCARD, /* one range */
-	STEP_ZERO,    /* one range, or one zero-write of it */
-};
-
-/* How a WRITE_ZEROES range is being zeroed, in the order they are tried. */
-enum blk_wz_method {
-	WZ_NONE = 0,
-	WZ_PUNCH,      /* fallocate PUNCH_HOLE | KEEP_SIZE (UNMAP only) */
-	WZ_ZERO_RANGE, /* fallocate ZERO_RANGE | KEEP_SIZE */
-	WZ_WRITE,      /* writes from the zero buffer */
-};
-
-/* Zero-write iovecs per operation (of BLK_IO_ZERO_BYTES each). */
-#define BLK_ZERO_IOVS 16u
 
 /* ---- logging ---------------------------------------------------------------- */
 
@@ -72,7 +52,7 @@ static void log_guest_error(struct virtio_blk *b, const char *what)
  * bytes (data + status) and frees the request. Bounce buffers go back to
  * the engine.
  */
-static void blk_complete(struct virtio_blk *b, struct blk_req *r, uint8_t status, uint32_t data_written)
+void blk_complete(struct virtio_blk *b, struct blk_req *r, uint8_t status, uint32_t data_written)
 {
 	if (status == VIRTIO_BLK_S_IOERR)
 		b->stats.ioerr++;
@@ -94,14 +74,14 @@ static void blk_complete(struct virtio_blk *b, struct blk_req *r, uint8_t status
 	(void)virtio_dev_push(b->vd, r->q, r->head, data_written + 1);
 }
 
-static void blk_refuse(struct virtio_blk *b, struct blk_req *r, uint8_t status, const char *why)
+void blk_refuse(struct virtio_blk *b, struct blk_req *r, uint8_t status, const char *why)
 {
 	log_guest_error(b, why);
 	blk_complete(b, r, status, 0);
 }
 
 /* Starts an engine operation for r; a failure to start completes it with IOERR. */
-static void blk_start(struct virtio_blk *b, struct blk_req *r, enum blk_step step, const struct blk_io_op *op)
+void blk_start(struct virtio_blk *b, struct blk_req *r, enum blk_step step, const struct blk_io_op *op)
 {
 	int e;
 
@@ -123,7 +103,7 @@ static void blk_start_sync(struct virtio_blk *b, struct blk_req *r)
 }
 
 /* The request's work is done: a write-through fdatasync if due, else OK. */
-static void blk_finish_ok(struct virtio_blk *b, struct blk_req *r, uint32_t data_written)
+void blk_finish_ok(struct virtio_blk *b, struct blk_req *r, uint32_t data_written)
 {
 	if (r->write_through) {
 		blk_start_sync(b, r);
@@ -257,125 +237,6 @@ static void blk_begin_rw(struct virtio_blk *b, struct blk_req *r, uint64_t secto
 	/* First come, first served: behind any request already waiting. */
 	if (b->defer_count > 0 || blk_launch_bounced(b, r) == -EAGAIN)
 		defer_push(b, r);
-}
-
-/* ---- discard and write zeroes ------------------------------------------------- */
-
-static enum blk_wz_method wz_first(const struct virtio_blk *b, const struct blk_range *rg)
-{
-	if ((rg->flags & VIRTIO_BLK_WZ_F_UNMAP) && !b->no_punch)
-		return WZ_PUNCH;
-	return b->no_zero_range ? WZ_WRITE : WZ_ZERO_RANGE;
-}
-
-static enum blk_wz_method wz_next(const struct virtio_blk *b, enum blk_wz_method m)
-{
-	if (m == WZ_PUNCH && !b->no_zero_range)
-		return WZ_ZERO_RANGE;
-	return WZ_WRITE;
-}
-
-static void blk_start_fallocate(struct virtio_blk *b, struct blk_req *r, enum blk_step step, int mode,
-				const struct blk_range *rg)
-{
-	struct blk_io_op op = { .kind = BLK_IO_FALLOCATE, .mode = mode, .offset = rg->offset, .len = rg->len };
-
-	blk_start(b, r, step, &op);
-}
-
-/*
- * Starts the next operation of a DISCARD / WRITE_ZEROES request, or finishes
- * it. Bounded by the ranges (each skipped or started once per method) and,
- * for zero-writes, by each range's length.
- */
-static void blk_dwz_continue(struct virtio_blk *b, struct blk_req *r)
-{
-	for (; r->range < r->nrange; r->range++, r->wz_method = WZ_NONE, r->range_done = 0) {
-		const struct blk_range *rg = &r->ranges[r->range];
-
-		if (r->type == VIRTIO_BLK_T_DISCARD) {
-			if (b->no_punch)
-				continue; /* a hint the backend cannot take */
-			blk_start_fallocate(b, r, STEP_DISCARD, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, rg);
-			return;
-		}
-		if (r->wz_method == WZ_NONE)
-			r->wz_method = (uint8_t)wz_first(b, rg);
-		if (r->wz_method == WZ_PUNCH) {
-			blk_start_fallocate(b, r, STEP_ZERO, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, rg);
-			return;
-		}
-		if (r->wz_method == WZ_ZERO_RANGE) {
-			blk_start_fallocate(b, r, STEP_ZERO, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, rg);
-			return;
-		}
-		if (r->range_done < rg->len) {
-			struct blk_io_op op = { .kind = BLK_IO_WRITEV, .iov = r->iov,
-						.offset = rg->offset + r->range_done };
-
-			if (r->range_done == 0)
-				b->stats.zero_writes++;
-			op.niov = blk_io_zero_iov(&b->io, rg->len - r->range_done, r->iov, BLK_ZERO_IOVS, &r->step_len);
-			r->niov = op.niov;
-			blk_start(b, r, STEP_ZERO, &op);
-			return;
-		}
-	}
-	blk_finish_ok(b, r, 0);
-}
-
-/*
- * DISCARD / WRITE_ZEROES: the readable part after the header holds 1 to
- * VIRTIO_BLK_DWZ_SEG_MAX segments of 16 bytes, each copied out before it
- * is checked.
- */
-static void blk_begin_dwz(struct virtio_blk *b, struct blk_req *r)
-{
-	bool discard = r->type == VIRTIO_BLK_T_DISCARD;
-	uint64_t bytes = virtio_chain_readable(&b->chain) - sizeof(struct virtio_blk_req_hdr);
-	uint32_t allowed_flags = discard ? 0 : VIRTIO_BLK_WZ_F_UNMAP;
-	uint64_t nseg = bytes / sizeof(struct virtio_blk_dwz_seg);
-
-	if (discard)
-		b->stats.discards++;
-	else
-		b->stats.write_zeroes++;
-	if (b->ro) {
-		blk_refuse(b, r, VIRTIO_BLK_S_IOERR, "discard or write-zeroes on a read-only disk");
-		return;
-	}
-	if (bytes % sizeof(struct virtio_blk_dwz_seg) || nseg == 0 || nseg > VIRTIO_BLK_DWZ_SEG_MAX) {
-		blk_refuse(b, r, VIRTIO_BLK_S_IOERR, "discard or write-zeroes segment list of a bad size");
-		return;
-	}
-	r->nrange = (unsigned)nseg;
-	r->range = 0;
-	r->wz_method = WZ_NONE;
-	r->range_done = 0;
-	for (unsigned i = 0; i < r->nrange; i++) {
-		struct virtio_blk_dwz_seg seg;
-		uint64_t off = sizeof(struct virtio_blk_req_hdr) + (uint64_t)i * sizeof(seg);
-
-		if (virtio_chain_copy_from(b->vd, &b->chain, off, &seg, sizeof(seg)) != sizeof(seg)) {
-			blk_refuse(b, r, VIRTIO_BLK_S_IOERR, "discard or write-zeroes segment unreadable");
-			return;
-		}
-		if (seg.flags & ~allowed_flags) {
-			blk_refuse(b, r, VIRTIO_BLK_S_UNSUPP, "discard or write-zeroes segment with unknown flags");
-			return;
-		}
-		if (seg.num_sectors == 0 || seg.num_sectors > VIRTIO_BLK_DWZ_SECTORS_MAX || seg.sector > b->capacity ||
-		    seg.num_sectors > b->capacity - seg.sector) {
-			blk_refuse(b, r, VIRTIO_BLK_S_IOERR, "discard or write-zeroes range out of bounds");
-			return;
-		}
-		r->ranges[i] = (struct blk_range){ .offset = seg.sector * VIRTIO_BLK_SECTOR,
-						   .len = (uint64_t)seg.num_sectors * VIRTIO_BLK_SECTOR,
-						   .flags = seg.flags };
-	}
-	r->offset = r->ranges[0].offset;
-	r->write_through = !(b->vd->st->driver_features & (1ull << VIRTIO_BLK_F_FLUSH));
-	blk_dwz_continue(b, r);
 }
 
 /* ---- one request ------------------------------------------------------------ */
@@ -513,12 +374,7 @@ static void blk_on_done(struct virtio_blk *b, unsigned tag, int res)
 		}
 		if (r->wz_method != WZ_WRITE && (res == -EOPNOTSUPP || res == -EINVAL)) {
 			/* EINVAL: e.g. a block device whose logical blocks are larger than the range's alignment. */
-			if (res == -EOPNOTSUPP && r->wz_method == WZ_PUNCH)
-				b->no_punch = true;
-			if (res == -EOPNOTSUPP && r->wz_method == WZ_ZERO_RANGE)
-				b->no_zero_range = true;
-			r->wz_method = (uint8_t)wz_next(b, (enum blk_wz_method)r->wz_method);
-			blk_dwz_continue(b, r);
+			blk_dwz_fallback(b, r, res);
 			return;
 		}
 		log_backend_error(b, r, "write zeroes", res);

@@ -181,7 +181,7 @@ void virtio_dev_fail(struct virtio_dev *vd, unsigned q, const char *why);
 bool virtio_dev_queue_live(const struct virtio_dev *vd, unsigned q);
 
 /*
- * Chain data helpers. Copy between the chain's readable (from) or writable
+ * Chain data helpers (virtio_chain.c). Copy between the chain's readable (from) or writable
  * (to) buffers, starting offset bytes into that part, and a local buffer.
  * Return the bytes copied (less than len when the part is shorter).
  * Every access goes through guest_mem_ptr.

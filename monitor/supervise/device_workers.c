@@ -94,6 +94,7 @@ static int config_memfd(const struct device_config *c, int *fd, char *err, size_
 		snprintf(err, err_len, "memfd_create: %s", strerror(-r));
 		return r;
 	}
+	errno = 0; /* a short write sets none */
 	if (write(*fd, buf, len) != (ssize_t)len ||
 	    fcntl(*fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
 		r = errno ? -errno : -EIO;
