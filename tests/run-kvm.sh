@@ -15,7 +15,7 @@
 # avoiding the rounds KVM causes. For what is left, run.sh collects QEMU's
 # CPU registers and the kernel's sysrq output, kills it after
 # SQUIB_SVM_TIMEOUT seconds (default 300; the Makefile gives the integration
-# run 600 and the Linux tests 2400) or once its heartbeat stops, and retries up to SQUIB_SVM_RETRIES
+# run 1200 and the Linux tests 2400) or once its heartbeat stops, and retries up to SQUIB_SVM_RETRIES
 # times (default 2), printing a SQUIB-RETRY line each time.
 set -euo pipefail
 
