@@ -157,7 +157,7 @@ $(OUT)/bench/blk_engine: $(call obj,tests/bench/blk_engine.c tests/unit/virtio_f
 
 # A device worker that violates its sandbox on purpose (integration tests).
 FAKE_DEVICE_BIN := $(OUT)/tests/fake-device
-$(FAKE_DEVICE_BIN): $(call obj,tests/fake-device/main.c $(SANDBOX_SRC) $(COMMON_SRC) $(PROTO_SRC))
+$(FAKE_DEVICE_BIN): $(call obj,tests/fake-device/main.c device-worker/acquire.c $(SANDBOX_SRC) $(COMMON_SRC) $(PROTO_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 

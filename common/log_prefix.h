@@ -23,6 +23,8 @@
 
 /* snprintf(buf, n, LOG_PREFIX_FMT, who, pid). */
 #define LOG_PREFIX_FMT "squib[%s %d]: "
+/* A device worker's: printf(LOG_PREFIX_DEVICE_FMT "...", device name, pid, ...). */
+#define LOG_PREFIX_DEVICE_FMT "squib[dev-%s %d]: "
 
 /* "squib[<who><index> <pid>]: "; index < 0: none (who alone). */
 static inline void fmt_log_prefix(struct fmt_buf *f, const char *who, int64_t index, int64_t pid)

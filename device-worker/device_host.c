@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/log_prefix.h"
 #include "device-worker/control_io.h"
 
 int device_host_send_vm_exit(struct device_host *host, uint8_t status)
@@ -39,7 +40,7 @@ void device_log(const struct device_host *host, const char *fmt, ...)
 	int n, m;
 	ssize_t w;
 
-	n = snprintf(line, sizeof(line), "squib[dev-%s %d]: ", host->name ? host->name : "?", host->pid);
+	n = snprintf(line, sizeof(line), LOG_PREFIX_DEVICE_FMT, host->name ? host->name : "?", host->pid);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
 	va_start(ap, fmt);

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/compiler.h"
+#include "common/log_prefix.h"
 #include "common/spin.h"
 #include "device-worker/acquire.h"
 #include "device-worker/control_io.h"
@@ -74,7 +75,7 @@ static void fatal(const char *name, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "squib[dev-%s %d]: %s\n", name, (int)getpid(), what);
+	fprintf(stderr, LOG_PREFIX_DEVICE_FMT "%s\n", name, (int)getpid(), what);
 	exit(1);
 }
 

@@ -433,17 +433,20 @@ int device_config_decode(const uint8_t *buf, size_t len, struct device_config *o
 	device_config_init(&c);
 	c.version = 0; /* a record without a version is missing it, not version 1 */
 	msgpack_unpacked_init(&u);
+	/*
+	 * The prescan proved one complete object spanning all len bytes, at most
+	 * 2 deep: unpacking consumes exactly it, and NOMEM can only be a real
+	 * allocation failure (at most one object per input byte).
+	 */
 	switch (msgpack_unpack_next(&u, (const char *)buf, len, &off)) {
 	case MSGPACK_UNPACK_SUCCESS:
-		r = off == len ? decode_map(&u.data, &c, err, err_len)
-			       : fail(-EBADMSG, err, err_len, "%zu bytes after the record", len - off);
+		r = decode_map(&u.data, &c, err, err_len);
 		break;
 	case MSGPACK_UNPACK_NOMEM_ERROR:
-		/* msgpack-c also says this for nesting deeper than its 32-level stack. */
-		r = fail(-EBADMSG, err, err_len, "cannot decode: nested too deeply, or out of memory");
+		r = fail(-ENOMEM, err, err_len, "out of memory while decoding");
 		break;
 	default:
-		r = fail(-EBADMSG, err, err_len, "not valid msgpack (truncated or malformed)");
+		r = fail(-EBADMSG, err, err_len, "not valid msgpack");
 		break;
 	}
 	msgpack_unpacked_destroy(&u);

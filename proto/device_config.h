@@ -105,7 +105,7 @@ int device_config_encode(const struct device_config *c, uint8_t *buf, size_t cap
  * Decodes and checks len bytes of hostile input into *out. 0, or -EBADMSG
  * (not a msgpack map, a wrong type, an unknown or repeated key, trailing
  * bytes), -EPROTONOSUPPORT (another version) or -EINVAL (a value out of
- * range, a missing key, an fd given twice), each with a message in err.
+ * range, a missing key, an fd given twice) or -ENOMEM, each with a message in err.
  */
 int device_config_decode(const uint8_t *buf, size_t len, struct device_config *out, char *err,
 			 size_t err_len) MUST_USE;

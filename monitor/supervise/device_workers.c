@@ -20,11 +20,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "monitor/vm.h"
-#include "proto/device_config.h"
+#include "common/log_prefix.h"
 #include "monitor/log.h"
 #include "monitor/supervise/device_workers.h"
 #include "monitor/supervise/worker_signal.h"
+#include "monitor/vm.h"
+#include "proto/device_config.h"
 
 /* How long a new worker may take to exec, map and enter its sandbox. */
 #define DEVICE_READY_TIMEOUT_MS 30000
@@ -112,7 +113,7 @@ static void NORETURN exec_child(char **argv, const int *pass, int npass, pid_t m
 	sigset_t none;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
-		dprintf(2, "squib[dev-%s %d]: cannot tie itself to the monitor (PR_SET_PDEATHSIG): %s\n", name,
+		dprintf(2, LOG_PREFIX_DEVICE_FMT "cannot tie itself to the monitor (PR_SET_PDEATHSIG): %s\n", name,
 			(int)getpid(), strerror(errno));
 		_exit(127);
 	}
@@ -120,7 +121,7 @@ static void NORETURN exec_child(char **argv, const int *pass, int npass, pid_t m
 		_exit(127);
 	for (int i = 0; i < npass; i++) {
 		if (pass[i] >= 0 && fcntl(pass[i], F_SETFD, 0) < 0) {
-			dprintf(2, "squib[dev-%s %d]: cannot inherit fd %d: %s\n", name, (int)getpid(), pass[i],
+			dprintf(2, LOG_PREFIX_DEVICE_FMT "cannot inherit fd %d: %s\n", name, (int)getpid(), pass[i],
 				strerror(errno));
 			_exit(127);
 		}
@@ -132,7 +133,7 @@ static void NORETURN exec_child(char **argv, const int *pass, int npass, pid_t m
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execv(argv[0], argv);
-	dprintf(2, "squib[dev-%s %d]: cannot exec %s: %s\n", name, (int)getpid(), argv[0], strerror(errno));
+	dprintf(2, LOG_PREFIX_DEVICE_FMT "cannot exec %s: %s\n", name, (int)getpid(), argv[0], strerror(errno));
 	_exit(127);
 }
 

@@ -25,11 +25,6 @@
 
 #define IMG_SECTORS 2048u /* 1 MiB */
 #define IMG_BYTES (IMG_SECTORS * 512u)
-/* What the Linux driver takes (the unit tests' ALL_FEATURES). */
-#define FEATURES                                                                                        \
-	((1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) | \
-	 (1ull << VIRTIO_BLK_F_FLUSH) | (1ull << VIRTIO_BLK_F_DISCARD) | (1ull << VIRTIO_BLK_F_WRITE_ZEROES) | \
-	 VIRTIO_FEAT_INDIRECT_DESC | VIRTIO_FEAT_EVENT_IDX)
 
 /* One engine on one image. */
 struct bench_disk {
@@ -53,7 +48,7 @@ static void disk_open(struct bench_disk *d, const char *const *params)
 	cr_assert(d->fd >= 0, "mkstemp: %s", strerror(errno));
 	cr_assert_eq(ftruncate(d->fd, IMG_BYTES), 0);
 	cr_assert_eq(fake_virtio_setup(&d->f, &virtio_blk_device_model, 1, d->fd, params), 0);
-	cr_assert(fake_virtio_start(&d->f, FEATURES));
+	cr_assert(fake_virtio_start(&d->f, FAKE_BLK_FEATURES));
 }
 
 static void disk_close(struct bench_disk *d)

@@ -15,7 +15,6 @@
  * for CONTROL_STOP like a well-behaved worker.
  */
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,22 +25,20 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "device-worker/acquire.h"
 #include "proto/control.h"
 #include "proto/device_config.h"
 #include "sandbox/sandbox.h"
 
-/* The record in the --config-fd memfd, decoded with squib-device's own codec. */
+/* The record in the --config-fd memfd, read as squib-device reads it (device-worker/acquire.c). */
 static int read_config(int argc, char **argv, struct device_config *c)
 {
-	uint8_t buf[DEVICE_CONFIG_MAX_BYTES];
 	char err[256];
-	ssize_t n;
 
 	if (argc != 3 || strcmp(argv[1], "--config-fd") != 0)
 		return -1;
-	n = pread(atoi(argv[2]), buf, sizeof(buf), 0);
-	if (n <= 0 || device_config_decode(buf, (size_t)n, c, err, sizeof(err)) < 0) {
-		fprintf(stderr, "fake-device: %s\n", n <= 0 ? "cannot read the configuration" : err);
+	if (acquire_config(atoi(argv[2]), c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "fake-device: %s\n", err);
 		return -1;
 	}
 	return 0;

@@ -27,10 +27,6 @@
 
 #define IMG_SECTORS 2048u /* 1 MiB */
 #define IMG_BYTES (IMG_SECTORS * 512u)
-#define ALL_FEATURES                                                                                    \
-	((1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_RO) |       \
-	 (1ull << VIRTIO_BLK_F_BLK_SIZE) | (1ull << VIRTIO_BLK_F_FLUSH) | (1ull << VIRTIO_BLK_F_DISCARD) |     \
-	 (1ull << VIRTIO_BLK_F_WRITE_ZEROES) | VIRTIO_FEAT_INDIRECT_DESC | VIRTIO_FEAT_EVENT_IDX)
 
 static struct fake_virtio f;
 static struct virtio_blk *blk;
@@ -84,7 +80,7 @@ static int open_disk_in(const char *dir, uint64_t bytes, int oflags, const char 
 static void open_disk(const char *const *params)
 {
 	cr_assert_eq(open_disk_in("/tmp", IMG_BYTES, O_RDWR, params), 0);
-	cr_assert(fake_virtio_start(&f, ALL_FEATURES));
+	cr_assert(fake_virtio_start(&f, FAKE_BLK_FEATURES));
 }
 
 static void teardown(void)
@@ -376,7 +372,7 @@ Test(virtio_blk, without_flush_negotiated_writes_are_write_through)
 	uint64_t w, started;
 
 	cr_assert_eq(open_disk_in("/tmp", IMG_BYTES, O_RDWR, NULL), 0);
-	cr_assert(fake_virtio_start(&f, ALL_FEATURES & ~(1ull << VIRTIO_BLK_F_FLUSH)));
+	cr_assert(fake_virtio_start(&f, FAKE_BLK_FEATURES & ~(1ull << VIRTIO_BLK_F_FLUSH)));
 	w = gbuf(512);
 	started = blk->io.stats.started;
 	cr_assert_eq(rw(VIRTIO_BLK_T_OUT, 3, w, 512, NULL), VIRTIO_BLK_S_OK);
@@ -514,7 +510,7 @@ Test(virtio_blk, write_zeroes_falls_back_to_writing_zeroes)
 	if (access("/dev/shm", W_OK) != 0)
 		cr_skip_test("no writable /dev/shm");
 	cr_assert_eq(open_disk_in("/dev/shm", IMG_BYTES, O_RDWR, NULL), 0);
-	cr_assert(fake_virtio_start(&f, ALL_FEATURES));
+	cr_assert(fake_virtio_start(&f, FAKE_BLK_FEATURES));
 	cr_assert_eq(dwz(VIRTIO_BLK_T_WRITE_ZEROES, &seg, 1), VIRTIO_BLK_S_OK);
 	expect_zero_range(16, 300);
 	cr_assert(image_matches_pattern(0, 16 * 512));
@@ -571,7 +567,7 @@ Test(virtio_blk, read_only_refuses_writes_and_leaves_the_image_alone)
 	buf = gbuf(4096);
 	cr_assert(offered_features() & (1ull << VIRTIO_BLK_F_RO));
 	cr_assert_eq(offered_features() & (1ull << VIRTIO_BLK_F_DISCARD), 0);
-	cr_assert(fake_virtio_start(&f, ALL_FEATURES));
+	cr_assert(fake_virtio_start(&f, FAKE_BLK_FEATURES));
 	sum = image_checksum();
 	memset(fake_ptr(&f, buf), 0x77, 4096);
 	cr_assert_eq(rw(VIRTIO_BLK_T_OUT, 0, buf, 4096, NULL), VIRTIO_BLK_S_IOERR);
@@ -591,7 +587,7 @@ static void expect_needs_reset_then_recover(void)
 
 	cr_assert(status_reg() & VIRTIO_STATUS_NEEDS_RESET, "status %#x", status_reg());
 	cr_assert_eq(blk_io_busy(&blk->io), 0);
-	cr_assert(fake_virtio_start(&f, ALL_FEATURES), "a reset brings it back");
+	cr_assert(fake_virtio_start(&f, FAKE_BLK_FEATURES), "a reset brings it back");
 	cr_assert_eq(status_reg() & VIRTIO_STATUS_NEEDS_RESET, 0);
 	cr_assert_eq(rw(VIRTIO_BLK_T_IN, 1, buf, 512, NULL), VIRTIO_BLK_S_OK);
 	cr_assert_eq(((uint8_t *)fake_ptr(&f, buf))[0], pattern(512));
@@ -784,7 +780,7 @@ Test(virtio_blk, reset_waits_for_requests_in_flight)
 	if (!fake_dir_takes_direct_io("/tmp"))
 		cr_skip_test("/tmp does not support O_DIRECT");
 	cr_assert_eq(open_disk_in("/tmp", IMG_BYTES, O_RDWR, params), 0);
-	cr_assert(fake_virtio_start(&f, ALL_FEATURES));
+	cr_assert(fake_virtio_start(&f, FAKE_BLK_FEATURES));
 	for (unsigned i = 0; i < N; i++) {
 		struct fake_buf d = { (gbuf(8192 + 4096) + 4095) & ~4095ull, 8192, true };
 
@@ -798,7 +794,7 @@ Test(virtio_blk, reset_waits_for_requests_in_flight)
 	cr_assert_eq(blk_io_busy(&blk->io), 0, "the reset drained the engine");
 	for (unsigned h = 0; h < VIRTIO_BLK_QUEUE_SIZE; h++)
 		cr_assert_eq(blk->req[h].state, BLK_REQ_FREE);
-	cr_assert(fake_virtio_start(&f, ALL_FEATURES));
+	cr_assert(fake_virtio_start(&f, FAKE_BLK_FEATURES));
 	{
 		uint64_t buf = gbuf(512);
 
@@ -822,7 +818,7 @@ Test(virtio_blk, cache_none_bounces_unaligned_buffers)
 	r = gbuf(8192 + 3) + 3;
 	struct fake_buf wd[2] = { { w, 1000, false }, { w + 1000, 3096, false } };
 	struct fake_buf rd[2] = { { r, 3000, true }, { r + 3000, 1096, true } };
-	cr_assert(fake_virtio_start(&f, ALL_FEATURES));
+	cr_assert(fake_virtio_start(&f, FAKE_BLK_FEATURES));
 	cr_assert(fcntl(img_fd, F_GETFL) & O_DIRECT, "O_DIRECT set on the backend");
 	cr_assert(blk->direct);
 	cr_assert_eq(blk->dio_align, 4096, "the monitor's dio-align is honoured");

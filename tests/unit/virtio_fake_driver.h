@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "device-worker/device.h"
+#include "device-worker/models/virtio_blk.h"
 #include "device-worker/virtio/virtio_device.h"
 
 #define FAKE_RAM_SIZE (4ull << 20)
@@ -54,6 +55,15 @@ bool fake_dir_takes_direct_io(const char *dir);
 
 uint32_t fake_mmio_read(struct fake_virtio *f, uint64_t off, unsigned len);
 void fake_mmio_write(struct fake_virtio *f, uint64_t off, unsigned len, uint32_t value);
+
+/*
+ * Every virtio-blk feature a driver may take (those the Linux driver uses);
+ * fake_virtio_start accepts only what the device offers of them.
+ */
+#define FAKE_BLK_FEATURES                                                                               \
+	((1ull << VIRTIO_BLK_F_SIZE_MAX) | (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_RO) |       \
+	 (1ull << VIRTIO_BLK_F_BLK_SIZE) | (1ull << VIRTIO_BLK_F_FLUSH) | (1ull << VIRTIO_BLK_F_DISCARD) |     \
+	 (1ull << VIRTIO_BLK_F_WRITE_ZEROES) | VIRTIO_FEAT_INDIRECT_DESC | VIRTIO_FEAT_EVENT_IDX)
 
 /* Reset, ACK, DRIVER, accept features & offered, FEATURES_OK, queues, DRIVER_OK. True on success. */
 bool fake_virtio_start(struct fake_virtio *f, uint64_t features);
