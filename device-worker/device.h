@@ -51,6 +51,12 @@ struct device_host {
 	int control_fd;      /* SOCK_SEQPACKET to the monitor */
 	int log_fd;          /* one-line diagnostics (2) */
 	int pid;             /* this worker's, for the log prefix (device_host_init) */
+	/*
+	 * 0 for the device's first worker; n for its n-th successor after a
+	 * crash, which resumes from the device-state region (and treats it as
+	 * hostile: the predecessor may have scribbled on it).
+	 */
+	uint32_t restart;
 	struct guest_mem mem;/* guest RAM (MAP_SHARED); not used by uart/testdev yet */
 	/* virtio devices (virtio_device.h); unused (-1 / 0 / NULL) for the others. */
 	void *state;         /* the mapped device-state memfd (state_fd) */

@@ -24,27 +24,5 @@ const struct device_model *device_model_find(const char *name)
 
 void device_reply_unowned(const struct vm_exit *exit, struct vm_reply *reply)
 {
-	uint8_t len = 0;
-
-	memset(reply, 0, sizeof(*reply));
-	reply->status = VM_REPLY_ERROR;
-	switch (exit->kind) {
-	case VM_EXIT_MMIO:
-		len = exit->u.mmio.write ? 0 : exit->u.mmio.len;
-		break;
-	case VM_EXIT_PIO:
-		len = exit->u.pio.write ? 0 : exit->u.pio.len;
-		if (len > VM_PIO_DATA_MAX)
-			len = VM_PIO_DATA_MAX;
-		break;
-	case VM_EXIT_HYPERCALL:
-		len = 8;
-		break;
-	default:
-		break;
-	}
-	if (len > VM_MMIO_DATA_MAX)
-		len = VM_MMIO_DATA_MAX;
-	reply->len = len;
-	memset(reply->data, 0xff, len);
+	vm_reply_unclaimed(exit, reply);
 }

@@ -134,6 +134,7 @@ static void acquire_model(struct device_worker *w)
 	device_host_init(host, c->name, c->control_fd, STDERR_FILENO);
 	host->output_fd = c->output_fd;
 	host->input_fd = c->input_fd;
+	host->restart = c->restart;
 	host->mem.host_base = ram;
 	host->mem.size = c->ram_size;
 	if (c->state_fd >= 0) {

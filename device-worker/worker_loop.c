@@ -154,7 +154,8 @@ static int drain_ring(struct worker_loop *wl, unsigned idx, uint32_t max, uint32
 	int err;
 
 	for (uint32_t k = 0; k < max && !r->dead; k++) {
-		err = ring_pop(&r->c, rec, sizeof(rec), &len, &seq);
+		/* Take, apply, complete (docs/DESIGN.md): head moves only once the record is done. */
+		err = ring_peek(&r->c, rec, sizeof(rec), &len, &seq);
 		if (err == -EAGAIN)
 			return 0;
 		if (err) {
@@ -164,6 +165,8 @@ static int drain_ring(struct worker_loop *wl, unsigned idx, uint32_t max, uint32
 		err = handle_record(wl, idx, rec, len, seq);
 		if (err)
 			return err;
+		if (!r->dead)
+			ring_advance(&r->c);
 		(*handled)++;
 	}
 	return 0;

@@ -32,7 +32,12 @@ const char cli_usage_text[] =
 	"  --inline-testdev    benchmark baseline: emulate testdev inside the vCPU workers\n"
 	"  --poll-us N         poll rings for up to N us before sleeping (default 200, 0..10000):\n"
 	"                      lower saves CPU, higher lowers exit latency\n"
-	"  --verbose           print per-vCPU exit statistics when the VM ends\n"
+	"  --verbose           print per-vCPU exit statistics and per-device restarts when the VM ends\n"
+	"  --device-restart always|never\n"
+	"                      a device worker that dies is restarted and the VM keeps running\n"
+	"                      (always, the default), or the VM ends with status 4 (never)\n"
+	"  --restart-budget N/S at most N restarts of one device within S seconds (default 5/10;\n"
+	"                      N 1..64, S 1..3600); past it the device reads as removed hardware\n"
 	"\n"
 	"virtio devices (--disk, --net and --rng together: at most 8):\n"
 	"  --disk PATH[,ro][,id=NAME][,cache=none|writeback]\n"
@@ -71,6 +76,24 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* N/S: at most N restarts within S seconds. 0 or -EINVAL. */
+static int parse_restart_budget(const char *arg, struct vm_config *cfg)
+{
+	char count[16];
+	const char *slash = strchr(arg, '/');
+	uint64_t n, secs;
+
+	if (!slash || (size_t)(slash - arg) >= sizeof(count))
+		return -EINVAL;
+	memcpy(count, arg, (size_t)(slash - arg));
+	count[slash - arg] = '\0';
+	if (parse_u64(count, 1, DEVICE_RESTART_BUDGET_MAX, &n) || parse_u64(slash + 1, 1, 3600, &secs))
+		return -EINVAL;
+	cfg->restart_budget = (uint32_t)n;
+	cfg->restart_window_s = (uint32_t)secs;
+	return 0;
+}
+
 enum {
 	OPT_KERNEL = 1000,
 	OPT_CPUS,
@@ -87,6 +110,8 @@ enum {
 	OPT_RNG,
 	OPT_INITRD,
 	OPT_ON_REBOOT,
+	OPT_DEVICE_RESTART,
+	OPT_RESTART_BUDGET,
 	OPT_HELP,
 };
 
@@ -106,6 +131,8 @@ static const struct option start_options[] = {
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "initrd", required_argument, NULL, OPT_INITRD },
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
+	{ "device-restart", required_argument, NULL, OPT_DEVICE_RESTART },
+	{ "restart-budget", required_argument, NULL, OPT_RESTART_BUDGET },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -218,6 +245,22 @@ static int parse_start(int argc, char *const argv[], enum cli_command *cmd, stru
 			else
 				return usage_error(err, err_len, "--on-reboot expects exit or restart, not '%s'", optarg);
 			break;
+		case OPT_DEVICE_RESTART:
+			if (!strcmp(optarg, "always"))
+				cfg->device_restart = DEVICE_RESTART_ALWAYS;
+			else if (!strcmp(optarg, "never"))
+				cfg->device_restart = DEVICE_RESTART_NEVER;
+			else
+				return usage_error(err, err_len, "--device-restart expects always or never, not '%s'",
+						   optarg);
+			break;
+		case OPT_RESTART_BUDGET:
+			r = parse_restart_budget(optarg, cfg);
+			if (r)
+				return usage_error(err, err_len,
+						   "--restart-budget expects N/S (N 1..%d restarts within S 1..3600 seconds), "
+						   "not '%s'", DEVICE_RESTART_BUDGET_MAX, optarg);
+			break;
 		case OPT_CPUS:
 			r = parse_u64(optarg, 1, CLI_MAX_CPUS, &v);
 			if (r == -ERANGE)
@@ -313,6 +356,8 @@ int cli_parse(int argc, char *const argv[], enum cli_command *cmd, struct vm_con
 	cfg->cpus = CLI_DEFAULT_CPUS;
 	cfg->memory_mib = CLI_DEFAULT_MEMORY_MIB;
 	cfg->poll_us = SPIN_DEFAULT_POLL_US;
+	cfg->restart_budget = CLI_DEFAULT_RESTART_BUDGET;
+	cfg->restart_window_s = CLI_DEFAULT_RESTART_WINDOW_S;
 	if (err_len)
 		err[0] = '\0';
 	if (argc < 2)

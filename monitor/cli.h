@@ -50,6 +50,16 @@ enum reboot_action {
 	REBOOT_RESTART = 1, /* the VM is built again from the same configuration and boots anew */
 };
 
+/* What a device worker's death does (--device-restart). */
+enum device_restart_policy {
+	DEVICE_RESTART_ALWAYS = 0, /* start a successor, within the restart budget (the default) */
+	DEVICE_RESTART_NEVER = 1,  /* end the VM with status 4 (fail-stop) */
+};
+
+#define DEVICE_RESTART_BUDGET_MAX 64      /* == DEVICE_RESTART_HISTORY (monitor/vm.h) */
+#define CLI_DEFAULT_RESTART_BUDGET 5      /* restarts ... */
+#define CLI_DEFAULT_RESTART_WINDOW_S 10   /* ... within this many seconds */
+
 enum cli_command {
 	CLI_HELP = 1,
 	CLI_VERSION = 2,
@@ -75,6 +85,9 @@ struct vm_config {
 	struct net_config nets[CLI_MAX_VIRTIO_DEVICES];
 	unsigned nnets;
 	bool rng;                 /* --rng: virtio-rng fed from getrandom() */
+	enum device_restart_policy device_restart;
+	uint32_t restart_budget;   /* at most this many restarts of one device ... */
+	uint32_t restart_window_s; /* ... within this many seconds; past it the device is failed */
 };
 
 /*

@@ -10,6 +10,13 @@
 
 /* Lines written: process-wide because stderr is; read by mlog_lines(). */
 static unsigned long lines_written;
+/* The prefix's who: "monitor", or "spawner" in the process forked off it (spawner.c). */
+static const char *log_who = "monitor";
+
+void mlog_set_who(const char *who)
+{
+	log_who = who;
+}
 
 void mlog(const char *fmt, ...)
 {
@@ -19,7 +26,7 @@ void mlog(const char *fmt, ...)
 	int n;
 
 	/* getpid each time: the monitor forks one process per boot (--on-reboot restart). */
-	n = snprintf(line, sizeof(line), LOG_PREFIX_FMT, "monitor", (int)getpid());
+	n = snprintf(line, sizeof(line), LOG_PREFIX_FMT, log_who, (int)getpid());
 	if (n < 0 || (size_t)n >= sizeof(line) / 2)
 		return;
 	prefix = (size_t)n;

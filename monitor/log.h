@@ -16,6 +16,9 @@
 
 void mlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The process mlog speaks for (a static string): "monitor" unless a forked helper says otherwise. */
+void mlog_set_who(const char *who);
+
 /* How many lines mlog has written so far (the process's only logging state). */
 unsigned long mlog_lines(void);
 

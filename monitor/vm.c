@@ -27,7 +27,9 @@
 #include "monitor/vm.h"
 #include "monitor/devices/virtio_devices.h"
 #include "monitor/log.h"
+#include "monitor/supervise/device_restart.h"
 #include "monitor/supervise/device_workers.h"
+#include "monitor/supervise/spawner.h"
 #include "monitor/supervise/roles.h"
 #include "monitor/supervise/supervisor.h"
 #include "monitor/supervise/vcpu_workers.h"
@@ -301,6 +303,7 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	vm->ncpus = cfg->cpus;
 	vm->console_fd = -1;
 	vm->monitor_doorbell_fd = -1;
+	vm->spawner_fd = vm->spawner_pidfd = -1;
 	vm->ram.fd = -1;
 	vm->kvm.kvm_fd = vm->kvm.vm_fd = -1;
 	vm->monitor_status.magic = WORKER_STATUS_MAGIC;
@@ -347,8 +350,8 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 		vm->devices[vm->ndevices++].spec = &testdev_spec;
 	for (unsigned d = 0; d < vm->ndevices; d++) {
 		vm->devices[d].index = d;
-		vm->devices[d].pidfd = vm->devices[d].control_fd = vm->devices[d].status_fd = -1;
-		vm->devices[d].doorbell_fd = -1;
+		vm->devices[d].control_fd = vm->devices[d].status_fd = -1;
+		vm->devices[d].doorbell_fd = vm->devices[d].control_child = -1;
 	}
 	r = virtio_devices_add(vm);
 	if (r == 0)
@@ -462,8 +465,10 @@ int vm_run(struct vm *vm)
 	}
 	if (!vm->ending || vm->ndevices)
 		event_base_dispatch(vm->base);
-	if (vm->cfg.verbose)
+	if (vm->cfg.verbose) {
 		print_stats(vm);
+		device_restarts_report(vm);
+	}
 	return vm->exit_status;
 }
 
@@ -473,8 +478,8 @@ void vm_destroy(struct vm *vm)
 		open_gate(vm, VCPU_GATE_ABORT);
 	if (vm->vcpus)
 		vcpu_workers_kill_all(vm);
-	for (unsigned d = 0; d < vm->ndevices; d++)
-		device_worker_kill(&vm->devices[d]);
+	/* The spawner kills and reaps whatever device worker is left, then exits. */
+	spawner_stop(vm);
 	supervisor_teardown(vm);
 	/* The process exits next; the kernel releases fds and mappings. */
 }

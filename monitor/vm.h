@@ -50,6 +50,12 @@ struct device_spec {
 	 */
 	bool may_end_vm;
 	bool console; /* the guest console's device: gets the console's output, input and IRQ 4 fds */
+	/*
+	 * Does everything the guest can see of it live outside its worker (a
+	 * device-state region a successor resumes from)? Only then is its
+	 * worker restarted after a death; otherwise the death ends the VM.
+	 */
+	bool resumable;
 	unsigned nroutes;
 	struct device_route_spec routes[4];
 };
@@ -69,6 +75,17 @@ struct virtio_instance {
 	unsigned nparams;
 };
 
+/* Where a device's worker is in its life (monitor/supervise/device_restart.c). */
+enum device_state {
+	DEVICE_STARTING,   /* asked the spawner for a worker; not ready yet */
+	DEVICE_RUNNING,    /* its worker said CONTROL_READY */
+	DEVICE_BACKOFF,    /* its worker died; a restart is scheduled */
+	DEVICE_FAILED,     /* past its restart budget: reads as removed hardware */
+};
+
+/* How many restarts the budget remembers (--restart-budget COUNT is at most this). */
+#define DEVICE_RESTART_HISTORY DEVICE_RESTART_BUDGET_MAX
+
 struct device_instance {
 	const struct device_spec *spec;
 	struct device_spec own_spec;     /* for devices built at run time (virtio) */
@@ -76,18 +93,25 @@ struct device_instance {
 	bool is_virtio;
 	struct virtio_instance virtio;
 	unsigned index;
-	pid_t pid;
-	int pidfd;
+	pid_t pid;              /* its current worker (the spawner's child) */
 	int control_fd;
+	int control_child;  /* the worker's end; held by the spawner once it runs (-1 here) */
 	int doorbell_fd;
 	int status_fd;
 	struct worker_status *status;
 	int ring_fds[CLI_MAX_CPUS];
 	void *ring_maps[CLI_MAX_CPUS];
 	size_t ring_size;
-	bool alive;
+	bool alive;             /* a worker process exists (started, not yet reported dead) */
+	enum device_state state;
+	uint32_t restarts;      /* successful restarts so far */
+	uint64_t restart_times_ns[DEVICE_RESTART_HISTORY]; /* CLOCK_MONOTONIC of recent restarts, a ring */
+	uint64_t died_ns;       /* when the last worker was reported dead */
+	struct event *ev_restart; /* the back-off timer */
+	/* DEVICE_FAILED: the monitor answers its rings as removed hardware (device_restart.c). */
+	struct ring_consumer removed_rings[CLI_MAX_CPUS];
+	struct event *ev_removed;
 	_Atomic uint32_t order; /* order stamps of records to it (monitor memory: the device cannot touch it) */
-	struct event *ev_pid;
 	struct event *ev_control;
 	struct vm *vm;
 };
@@ -127,6 +151,11 @@ struct vm {
 	struct testdev *inline_testdev;
 	struct vm_wire_decoder decoder;
 	char device_binary[4096];
+	int spawner_fd;      /* requests to the spawner (monitor/supervise/spawner.h) */
+	pid_t spawner_pid;
+	int spawner_pidfd;
+	struct event *ev_spawner;
+	struct event *ev_spawner_pid;
 	struct worker_status monitor_status;
 
 	/* The event loop and how the VM ends. */

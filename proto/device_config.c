@@ -27,7 +27,7 @@ enum key_kind {
 	KEY_NAME,       /* char[DEVICE_CONFIG_NAME_MAX + 1] */
 	KEY_FD,         /* int */
 	KEY_SIZE,       /* uint64_t */
-	KEY_POLL_US,    /* uint32_t */
+	KEY_U32,        /* uint32_t */
 	KEY_MMIO_BASE,  /* uint64_t, with has_mmio_base */
 	KEY_FD_ARRAY,   /* int[], with its count */
 	KEY_PARAMS,     /* the params strings, with nparams */
@@ -54,7 +54,8 @@ static const struct key keys[] = {
 	{ "doorbell_fd", KEY_FD, true, F(doorbell_fd), 0, 0 },
 	{ "ring_fds", KEY_FD_ARRAY, true, F(ring_fds), F(nrings), DEVICE_CONFIG_MAX_RINGS },
 	{ "ring_size", KEY_SIZE, true, F(ring_size), 0, 0 },
-	{ "poll_us", KEY_POLL_US, false, F(poll_us), 0, 0 },
+	{ "poll_us", KEY_U32, false, F(poll_us), 0, 0 },
+	{ "restart", KEY_U32, false, F(restart), 0, 0 },
 	{ "output_fd", KEY_FD, false, F(output_fd), 0, 0 },
 	{ "input_fd", KEY_FD, false, F(input_fd), 0, 0 },
 	{ "irq_fd", KEY_FD, false, F(irq_fd), 0, 0 },
@@ -236,7 +237,7 @@ static int pack_value(msgpack_packer *pk, const struct device_config *c, const s
 
 	switch (k->kind) {
 	case KEY_VERSION:
-	case KEY_POLL_US:
+	case KEY_U32:
 		return msgpack_pack_uint32(pk, *(const uint32_t *)f);
 	case KEY_MODEL:
 	case KEY_NAME:
@@ -353,9 +354,9 @@ static int decode_value(const msgpack_object *v, const struct key *k, struct dev
 		*(uint64_t *)f = u;
 		c->has_mmio_base |= k->kind == KEY_MMIO_BASE;
 		return 0;
-	case KEY_POLL_US:
+	case KEY_U32:
 		if (!get_uint(v, UINT32_MAX, &u))
-			return fail(-EBADMSG, err, err_len, "poll_us is not an unsigned 32-bit integer");
+			return fail(-EBADMSG, err, err_len, "%s is not an unsigned 32-bit integer", k->name);
 		*(uint32_t *)f = (uint32_t)u;
 		return 0;
 	case KEY_FD_ARRAY:

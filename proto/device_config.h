@@ -21,6 +21,8 @@
  *   ring_fds      array of uint   yes       one ring memfd per vCPU (1..DEVICE_CONFIG_MAX_RINGS)
  *   ring_size     uint            yes       each ring region's size (> 0)
  *   poll_us       uint            no        busy-poll window, 0..SPIN_MAX_POLL_US (default SPIN_DEFAULT_POLL_US)
+ *   restart       uint            no        0 for the device's first worker, n for its n-th successor
+ *                                           (resume from the device state; default 0)
  *   output_fd     uint            no        console output (may be 1 or 2)
  *   input_fd      uint            no        typed console input (a pipe)
  *   irq_fd        uint            no        KVM irqfd
@@ -69,6 +71,7 @@ struct device_config {
 	unsigned nrings;
 	uint64_t ring_size;
 	uint32_t poll_us;
+	uint32_t restart; /* 0: first worker; n: the n-th successor, resumes from the device state */
 	/* Optional fds: -1 when absent. */
 	int output_fd;
 	int input_fd;

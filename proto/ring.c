@@ -419,7 +419,7 @@ out:
 
 /* ---- consumer ----------------------------------------------------------- */
 
-int ring_pop(struct ring_consumer *c, void *buf, uint32_t cap, uint32_t *len, uint32_t *seq)
+int ring_peek(struct ring_consumer *c, void *buf, uint32_t cap, uint32_t *len, uint32_t *seq)
 {
 	struct ring_header *hdr = c->hdr;
 	const volatile struct ring_slot *s;
@@ -446,18 +446,28 @@ int ring_pop(struct ring_consumer *c, void *buf, uint32_t cap, uint32_t *len, ui
 	 * (the producer may rewrite the slot under us), and the copy below is
 	 * bounded by it. seq must be the record's index: anything else is a
 	 * slot the producer published without writing (e.g. one from the
-	 * previous lap). A bad record is not consumed: every later pop
+	 * previous lap). A bad record is not consumed: every later call
 	 * reports it again. */
 	l = s->len;
 	sq = s->seq;
 	if (l == 0 || l > RING_RECORD_MAX || sq != h)
 		return -EPROTO;
 	copy_from_shared(buf, s->bytes, l);
+	*len = l;
+	*seq = sq;
+	return 0;
+}
 
-	h++;
+void ring_advance(struct ring_consumer *c)
+{
+	struct ring_header *hdr = c->hdr;
+	uint32_t h = c->head + 1;
+
 	c->head = h;
-	/* Release: our reads of the slot happen-before the producer reuses it
-	 * (X of the ring-full triple). Pairs with the acquire loads of head. */
+	/* Release: our reads of the slot (and, in a device worker, everything
+	 * the record's handling wrote) happen-before the producer reuses the
+	 * slot and before a successor consumer sees the record as done (X of
+	 * the ring-full triple). Pairs with the acquire loads of head. */
 	atomic_store_explicit(&hdr->head, h, memory_order_release);
 	/* F1 of the ring-full triple: head is visible before we read the flag;
 	 * pairs with F2 in wait_space. Wake only if the producer waits for
@@ -465,9 +475,15 @@ int ring_pop(struct ring_consumer *c, void *buf, uint32_t cap, uint32_t *len, ui
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&hdr->producer_waits_space, memory_order_relaxed) == sleep_token(h - 1))
 		(void)raw_futex_wake(futex_word(&hdr->head), 1);
-	*len = l;
-	*seq = sq;
-	return 0;
+}
+
+int ring_pop(struct ring_consumer *c, void *buf, uint32_t cap, uint32_t *len, uint32_t *seq)
+{
+	int err = ring_peek(c, buf, cap, len, seq);
+
+	if (err == 0)
+		ring_advance(c);
+	return err;
 }
 
 int ring_reply(struct ring_consumer *c, uint32_t seq, const void *rec, uint32_t len)

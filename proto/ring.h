@@ -160,13 +160,26 @@ int ring_wait_reply(struct ring_producer *p, uint32_t seq, void *buf, uint32_t c
 		    uint32_t *len) MUST_USE;
 
 /*
- * Removes the oldest record, copying it into buf (cap >= RING_RECORD_MAX).
+ * Copies the oldest record into buf (cap >= RING_RECORD_MAX) without
+ * consuming it: the slot stays the producer's to keep until ring_advance.
  * 0 with *len and *seq set; -EAGAIN when empty; -EINVAL when cap is smaller;
  * -EPROTO when the producer published an impossible tail, a record of length
  * 0 or longer than RING_RECORD_MAX, or a slot whose seq is not its index
  * (the bad record stays: every later call reports it again).
- * Wakes a producer sleeping for space.
  */
+int ring_peek(struct ring_consumer *c, void *buf, uint32_t cap, uint32_t *len, uint32_t *seq) MUST_USE;
+
+/*
+ * Consumes the record ring_peek returned (precondition: it returned 0 and
+ * nothing was advanced since), publishing head: the record is done. Wakes a
+ * producer sleeping for space. A device worker calls it only after the
+ * record's effects are in place and its reply (for a read) is published:
+ * the head a successor worker resumes from is the first record not yet
+ * done (docs/DESIGN.md, "Take, apply, complete").
+ */
+void ring_advance(struct ring_consumer *c);
+
+/* ring_peek then ring_advance: for consumers that keep no state across a crash (the monitor). */
 int ring_pop(struct ring_consumer *c, void *buf, uint32_t cap, uint32_t *len, uint32_t *seq) MUST_USE;
 
 /* Publishes the reply (0..RING_RECORD_MAX bytes) to request seq and wakes the producer if it sleeps. 0 or -EMSGSIZE. */

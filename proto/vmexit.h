@@ -116,4 +116,36 @@ static inline bool vm_exit_needs_reply(const struct vm_exit *e)
 	}
 }
 
+/*
+ * The reply for an access nobody serves (an address no device owns, or a
+ * device that is gone): VM_REPLY_ERROR, and for a read all-ones data of the
+ * access width (8 bytes for a hypercall), as removed hardware reads.
+ */
+static inline void vm_reply_unclaimed(const struct vm_exit *exit, struct vm_reply *reply)
+{
+	uint8_t len = 0;
+
+	*reply = (struct vm_reply){ .status = VM_REPLY_ERROR };
+	switch (exit->kind) {
+	case VM_EXIT_MMIO:
+		len = exit->u.mmio.write ? 0 : exit->u.mmio.len;
+		break;
+	case VM_EXIT_PIO:
+		len = exit->u.pio.write ? 0 : exit->u.pio.len;
+		if (len > VM_PIO_DATA_MAX)
+			len = VM_PIO_DATA_MAX;
+		break;
+	case VM_EXIT_HYPERCALL:
+		len = 8;
+		break;
+	default:
+		break;
+	}
+	if (len > VM_MMIO_DATA_MAX)
+		len = VM_MMIO_DATA_MAX;
+	reply->len = len;
+	for (uint8_t i = 0; i < len; i++)
+		reply->data[i] = 0xff;
+}
+
 #endif

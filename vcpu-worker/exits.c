@@ -127,7 +127,7 @@ static bool send_to_device(struct vcpu_worker *w, uint32_t dev, const struct vm_
 	struct vm_reply reply;
 	int err;
 
-	if (dev >= w->ndevices || (atomic_load(&w->device_faults) & (1u << dev)))
+	if (dev >= w->ndevices || ((atomic_load(&w->device_faults) | atomic_load(&w->device_removed)) & (1u << dev)))
 		return false;
 	err = vm_exit_encode(e, buf, sizeof(buf), &len);
 	if (err < 0) {

@@ -60,6 +60,8 @@ static void drop_queues(struct virtio_dev *vd, int queue)
 		if (queue >= 0 && (unsigned)queue != q)
 			continue;
 		memset(&vd->vq[q], 0, sizeof(vd->vq[q]));
+		memset(vd->replay[q], 0, sizeof(vd->replay[q]));
+		vd->replay_next[q] = 0;
 		vd->drained[q] = vd->pushed[q] = false;
 	}
 	vd->model->reset(vd, vd->ms, queue);
@@ -84,16 +86,47 @@ void virtio_dev_fail(struct virtio_dev *vd, unsigned q, const char *why)
 	enter_needs_reset(vd, q, why);
 }
 
+/*
+ * The next chain the predecessor left in flight on queue q, walked again
+ * from its head: 1, or 0 when none is left, or -EINVAL (needs reset).
+ */
+static int pop_replay(struct virtio_dev *vd, unsigned q, struct virtq_chain *chain)
+{
+	const char *why = NULL;
+	int r;
+
+	while (vd->replay_next[q] < vd->vq[q].size) {
+		uint16_t h = vd->replay_next[q]++;
+
+		if (!((vd->replay[q][h / 64u] >> (h % 64u)) & 1u) || !virtio_state_inflight_test(vd->st, q, h))
+			continue;
+		r = virtq_chain_at(&vd->vq[q], h, chain, &why);
+		if (r < 0) {
+			enter_needs_reset(vd, q, why ? why : "a resubmitted chain is malformed");
+			return -EINVAL;
+		}
+		vd->stats.chains++;
+		vd->stats.replayed++;
+		return 1;
+	}
+	return 0;
+}
+
 int virtio_dev_pop(struct virtio_dev *vd, unsigned q, struct virtq_chain *chain)
 {
 	struct virtio_queue_state *qs;
 	const char *why = NULL;
+	uint16_t taken;
 	int r;
 
 	if (!virtio_dev_queue_live(vd, q)) {
 		chain->nbufs = 0;
 		return 0;
 	}
+	r = pop_replay(vd, q, chain);
+	if (r != 0)
+		return r;
+	taken = vd->vq[q].last_avail_idx;
 	r = virtq_pop(&vd->vq[q], chain, &why);
 	if (r == 0) {
 		vd->drained[q] = true;
@@ -104,33 +137,44 @@ int virtio_dev_pop(struct virtio_dev *vd, unsigned q, struct virtq_chain *chain)
 		return -EINVAL;
 	}
 	qs = &vd->st->queues[q];
-	/* In-flight order (virtio_state.h): the bit, then the index. */
+	/* Take order (virtio_state.h): journal, bit, index, journal closed. */
+	__atomic_store_n(&qs->take_journal, virtio_journal_make(chain->head, taken), __ATOMIC_RELEASE);
 	if (!virtio_state_inflight_set(vd->st, q, chain->head)) {
 		vd->vq[q].last_avail_idx--;
+		__atomic_store_n(&qs->take_journal, 0, __ATOMIC_RELEASE);
 		enter_needs_reset(vd, q, "a chain head that is already in flight");
 		return -EINVAL;
 	}
 	__atomic_store_n(&qs->last_avail_idx, vd->vq[q].last_avail_idx, __ATOMIC_RELEASE);
+	__atomic_store_n(&qs->take_journal, 0, __ATOMIC_RELEASE);
 	vd->stats.chains++;
 	return 1;
 }
 
 int virtio_dev_push(struct virtio_dev *vd, unsigned q, uint16_t head, uint32_t written)
 {
+	struct virtio_queue_state *qs;
 	int r;
 
 	if (!virtio_dev_queue_live(vd, q) || !virtio_state_inflight_test(vd->st, q, head))
 		return -ESTALE;
+	qs = &vd->st->queues[q];
 	if (!vd->pushed[q]) {
 		vd->pushed[q] = true;
 		vd->batch_used[q] = vd->vq[q].used_idx;
 	}
+	/* Complete order (virtio_state.h): journal, publish, index, bit, journal closed. */
+	__atomic_store_n(&qs->push_journal, virtio_journal_make(head, (uint16_t)(vd->vq[q].used_idx + 1)),
+			 __ATOMIC_RELEASE);
 	r = virtq_push(&vd->vq[q], head, written);
-	if (r < 0)
+	if (r < 0) {
+		__atomic_store_n(&qs->push_journal, 0, __ATOMIC_RELEASE);
 		return r;
+	}
 	vd->pushes_since_isr_read++;
-	__atomic_store_n(&vd->st->queues[q].used_idx, vd->vq[q].used_idx, __ATOMIC_RELEASE);
+	__atomic_store_n(&qs->used_idx, vd->vq[q].used_idx, __ATOMIC_RELEASE);
 	(void)virtio_state_inflight_clear(vd->st, q, head);
+	__atomic_store_n(&qs->push_journal, 0, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -325,10 +369,29 @@ void virtio_dev_handle(void *state, const struct vm_exit *exit, struct vm_reply 
 	}
 }
 
+/* A successor's first idle: interrupts the driver once and runs every queue (resubmissions first). */
+static void finish_resume(struct virtio_dev *vd)
+{
+	struct virtio_mmio_effects fx = { 0 };
+
+	vd->resume_pending = false;
+	if (!(vd->st->status & VIRTIO_STATUS_NEEDS_RESET)) {
+		for (unsigned q = 0; q < vd->model->nqueues; q++)
+			run_queue(vd, q);
+		virtio_mmio_interrupt(vd->st, VIRTIO_MMIO_IRQ_USED, &fx);
+	} else {
+		virtio_mmio_interrupt(vd->st, VIRTIO_MMIO_IRQ_CONFIG, &fx);
+	}
+	if (fx.flags & VIRTIO_MMIO_FX_RAISE_IRQ)
+		assert_line(vd);
+}
+
 void virtio_dev_idle(void *state)
 {
 	struct virtio_dev *vd = state;
 
+	if (vd->resume_pending)
+		finish_resume(vd);
 	if (vd->model->idle) {
 		vd->model->idle(vd, vd->ms);
 		rearm_drained(vd);
@@ -501,8 +564,92 @@ const char *virtio_dev_param(const struct virtio_dev *vd, const char *key)
 	return NULL;
 }
 
+/*
+ * Closes queue q's journal entries (virtio_state.h, "In-flight tracking"):
+ * after this the bitmap says exactly which chains are in flight. st is the
+ * validated region, the predecessor dead: nobody else writes it.
+ */
+static void resolve_journals(struct virtio_dev *vd, unsigned q)
+{
+	struct virtio_queue_state *qs = &vd->st->queues[q];
+	uint32_t j = qs->take_journal;
+
+	if (j & VIRTIO_JOURNAL_VALID) {
+		/* Index not advanced: the take never happened; the chain is still available. */
+		if (qs->last_avail_idx == virtio_journal_idx(j))
+			(void)virtio_state_inflight_clear(vd->st, q, virtio_journal_head(j));
+		qs->take_journal = 0;
+	}
+	j = qs->push_journal;
+	if (j & VIRTIO_JOURNAL_VALID) {
+		uint16_t target = virtio_journal_idx(j);
+		uint16_t guest_used = 0;
+		bool published = qs->used_idx == target;
+
+		/* Trust boundary: used->idx is guest memory; a guest that rewrites it only misleads itself. */
+		if (!published && guest_mem_read(&vd->host->mem, qs->device_addr + VIRTQ_USED_IDX_OFF, &guest_used,
+						 sizeof(guest_used)) == 0 &&
+		    guest_used == target && (uint16_t)(target - 1) == qs->used_idx) {
+			qs->used_idx = target;
+			published = true;
+		}
+		if (published)
+			(void)virtio_state_inflight_clear(vd->st, q, virtio_journal_head(j));
+		qs->push_journal = 0;
+	}
+}
+
+/* Re-readies every ready queue of the validated region at its saved indices, with its in-flight heads to resubmit. */
+static int resume_queues(struct virtio_dev *vd, unsigned *inflight)
+{
+	*inflight = 0;
+	for (unsigned q = 0; q < vd->model->nqueues; q++) {
+		struct virtio_queue_state *qs = &vd->st->queues[q];
+		const char *why = NULL;
+
+		if (!qs->ready)
+			continue;
+		resolve_journals(vd, q);
+		if (virtq_init(&vd->vq[q], &vd->host->mem, (uint16_t)qs->num, qs->desc_addr, qs->driver_addr,
+			       qs->device_addr, negotiated(vd, VIRTIO_FEAT_EVENT_IDX),
+			       negotiated(vd, VIRTIO_FEAT_INDIRECT_DESC), &why) < 0) {
+			device_log(vd->host, "queue %u cannot resume: %s", q, why ? why : "refused");
+			return -EINVAL;
+		}
+		vd->vq[q].last_avail_idx = qs->last_avail_idx;
+		vd->vq[q].used_idx = qs->used_idx;
+		memcpy(vd->replay[q], qs->inflight, sizeof(vd->replay[q]));
+		vd->replay_next[q] = 0;
+		*inflight += inflight_count(qs);
+	}
+	return 0;
+}
+
+/*
+ * A successor's start: fresh is what a first worker would have written
+ * (model->init's features and config), the region is the predecessor's.
+ * 0 when resumed; -EINVAL (with *why) when the region must be re-initialised.
+ */
+static int resume(struct virtio_dev *vd, const struct virtio_state *fresh, const char **why)
+{
+	unsigned inflight;
+
+	if (virtio_state_validate(vd->st, vd->host->mem.size, why) < 0 ||
+	    virtio_state_same_device(vd->st, fresh, why) < 0)
+		return -EINVAL;
+	if (resume_queues(vd, &inflight) < 0) {
+		*why = "a ready queue's rings no longer check out";
+		return -EINVAL;
+	}
+	vd->resume_pending = true;
+	device_log(vd->host, "resumed: status %#x, %u chains in flight to resubmit", vd->st->status, inflight);
+	return 0;
+}
+
 int virtio_dev_init(struct virtio_dev *vd, struct device_host *host, const struct virtio_model *model)
 {
+	struct virtio_state *fresh;
+	const char *why = NULL;
 	uint64_t features = 0;
 	int r;
 
@@ -523,26 +670,53 @@ int virtio_dev_init(struct virtio_dev *vd, struct device_host *host, const struc
 		device_log(host, "%s: %u notify fds for %u queues", model->name, host->nnotify, model->nqueues);
 		return -EINVAL;
 	}
-	vd->st = host->state;
-	virtio_mmio_init(vd->st, model->device_id, 0, model->nqueues, model->queue_size_max, model->config_len);
-	virtio_mmio_set_ram_size(vd->st, host->mem.size);
 	vd->ms = calloc(1, model->state_size ? model->state_size : 1);
-	if (!vd->ms)
+	fresh = calloc(1, sizeof(*fresh));
+	if (!vd->ms || !fresh) {
+		free(fresh);
 		return -ENOMEM;
+	}
+	/* What a first worker writes, built aside: the model's init fills its config. */
+	vd->st = fresh;
+	virtio_mmio_init(fresh, model->device_id, 0, model->nqueues, model->queue_size_max, model->config_len);
+	virtio_mmio_set_ram_size(fresh, host->mem.size);
 	r = model->init(vd, vd->ms, &features);
-	if (r < 0)
+	if (r < 0) {
+		free(fresh);
 		return r;
+	}
 	/* The offer is the model's plus the glue's; virtio_mmio_init drops what the transport cannot do. */
 	{
-		uint32_t gen = vd->st->config_generation;
+		uint32_t gen = fresh->config_generation;
 		uint8_t config[VIRTIO_STATE_CONFIG_SIZE];
 
-		memcpy(config, vd->st->config, sizeof(config));
-		virtio_mmio_init(vd->st, model->device_id, features | VIRTIO_DEVICE_COMMON_FEATURES, model->nqueues,
+		memcpy(config, fresh->config, sizeof(config));
+		virtio_mmio_init(fresh, model->device_id, features | VIRTIO_DEVICE_COMMON_FEATURES, model->nqueues,
 				 model->queue_size_max, model->config_len);
-		virtio_mmio_set_ram_size(vd->st, host->mem.size);
-		memcpy(vd->st->config, config, sizeof(config));
-		vd->st->config_generation = gen;
+		virtio_mmio_set_ram_size(fresh, host->mem.size);
+		memcpy(fresh->config, config, sizeof(config));
+		fresh->config_generation = gen;
+	}
+	vd->st = host->state;
+	if (host->restart && resume(vd, fresh, &why) == 0) {
+		free(fresh);
+		return 0;
+	}
+	for (unsigned q = 0; q < VIRTIO_STATE_MAX_QUEUES; q++) {
+		memset(&vd->vq[q], 0, sizeof(vd->vq[q]));
+		memset(vd->replay[q], 0, sizeof(vd->replay[q]));
+	}
+	memcpy(vd->st, fresh, sizeof(*fresh));
+	free(fresh);
+	if (host->restart) {
+		struct virtio_mmio_effects fx = { 0 };
+
+		/* The driver believes the device is running: tell it, through NEEDS_RESET, that it is not. */
+		device_log(host, "the device state left by the previous worker is not usable (%s): device needs reset",
+			   why ? why : "?");
+		vd->stats.needs_reset++;
+		virtio_mmio_needs_reset(vd->st, &fx);
+		vd->resume_pending = true; /* a configuration change interrupt once sandboxed */
 	}
 	return 0;
 }

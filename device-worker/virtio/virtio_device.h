@@ -112,6 +112,7 @@ struct virtio_dev_stats {
 	uint64_t interrupts;    /* irqfd writes */
 	uint64_t resamples;     /* resample eventfd wake-ups */
 	uint64_t needs_reset;   /* times the device entered DEVICE_NEEDS_RESET */
+	uint64_t replayed;      /* chains a predecessor left in flight, resubmitted */
 };
 
 struct virtio_dev {
@@ -140,12 +141,30 @@ struct virtio_dev {
 	unsigned nbackend;           /* backend fds in the last poll set */
 	unsigned diag_logged;        /* diagnostics logged (rate limit) */
 	struct virtio_dev_stats stats;
+	/*
+	 * A restarted worker's resubmissions: the in-flight bitmap as the
+	 * predecessor left it (journals resolved), scanned by virtio_dev_pop
+	 * before anything new is taken from queue q.
+	 */
+	uint64_t replay[VIRTIO_STATE_MAX_QUEUES][VIRTIO_STATE_INFLIGHT_WORDS];
+	uint16_t replay_next[VIRTIO_STATE_MAX_QUEUES];
+	/* Resumed: the first idle runs every queue and interrupts the driver once. */
+	bool resume_pending;
 };
 
 /*
  * Before the sandbox: maps nothing itself (host->state is the mapped
- * device-state region), initialises the region for model, allocates the
- * model context and calls model->init. 0 or -errno (logged).
+ * device-state region), allocates the model context and calls model->init.
+ * A first worker (host->restart 0) initialises the region for model. A
+ * successor resumes from it: it validates a copy as hostile
+ * (virtio_state_validate, and virtio_state_same_device against what a fresh
+ * init of this model gives), resolves the take/complete journals, re-readies
+ * every ready queue at its saved indices and schedules every in-flight chain
+ * for resubmission; the first idle then runs every queue and raises one
+ * used-buffer interrupt (one the predecessor may have owed). A region that
+ * fails validation is re-initialised and the device reports
+ * DEVICE_NEEDS_RESET (one log line with the reason): the driver's reset
+ * brings it back. 0 or -errno (logged).
  */
 int virtio_dev_init(struct virtio_dev *vd, struct device_host *host, const struct virtio_model *model) MUST_USE;
 

@@ -96,6 +96,8 @@ static void queue_clear_progress(struct virtio_queue_state *q)
 	q->ready = 0;
 	q->last_avail_idx = 0;
 	q->used_idx = 0;
+	q->take_journal = 0;
+	q->push_journal = 0;
 	memset(q->inflight, 0, sizeof(q->inflight));
 }
 
@@ -524,13 +526,25 @@ static bool all_zero(const void *p, size_t len)
 	return true;
 }
 
+/* 0 (closed), or open for a head below num on a ready queue, with no stray bits. */
+static bool journal_ok(uint32_t j, const struct virtio_queue_state *q)
+{
+	if (j == 0)
+		return true;
+	if (!(j & VIRTIO_JOURNAL_VALID) || (j & 0x70000000u) || !q->ready)
+		return false;
+	return virtio_journal_head(j) < q->num;
+}
+
 static const char *queue_problem(const struct virtio_queue_state *q, uint32_t status, uint64_t ram_size)
 {
 	const char *why;
 	uint16_t pending;
 
-	if (q->reserved0 || q->reserved1 || q->reserved2)
+	if (q->reserved0 || q->reserved2)
 		return "queue reserved field not zero";
+	if (!journal_ok(q->take_journal, q) || !journal_ok(q->push_journal, q))
+		return "queue journal entry malformed or for a head not below the queue size";
 	if (!is_pow2(q->num_max) || q->num_max > VIRTIO_STATE_QUEUE_SIZE_MAX)
 		return "QueueNumMax not a power of two in [1, 256]";
 	if (q->ready > 1)

@@ -43,15 +43,25 @@
  * In-flight tracking (the idea of vhost-user's inflight region): a ready
  * queue's inflight bitmap has bit h set while the chain whose head is
  * descriptor h has been taken from the available ring and not yet returned
- * on the used ring. Order, so that a crash never loses a chain:
- *   take:     read head h at avail[last_avail_idx]; set bit h; then
- *             last_avail_idx++.
- *   complete: write the used element, used_idx++ (and publish used->idx);
- *             then clear bit h.
- * A successor resubmits every chain whose bit is set, after resolving the
- * two crash windows against guest memory (a bit set for the head still at
- * avail[last_avail_idx], or for a head already published just below
- * used->idx): that is the virtqueue layer's job, as in vhost-user.
+ * on the used ring. Each of the two steps that change it opens a journal
+ * entry first, so that a crash at any instruction leaves a state from which
+ * the successor knows exactly what happened (virtio_device.c,
+ * resolve_journals):
+ *   take:     take_journal = {VALID, h, L = last_avail_idx}; set bit h;
+ *             last_avail_idx = L + 1; take_journal = 0.
+ *             Journal open and last_avail_idx still L: the take did not
+ *             happen (bit h is cleared; the chain is taken again from the
+ *             available ring). last_avail_idx L + 1: it did.
+ *   complete: push_journal = {VALID, h, U + 1} where U = used_idx; write
+ *             the used element and publish used->idx = U + 1 in guest RAM;
+ *             used_idx = U + 1; clear bit h; push_journal = 0.
+ *             Journal open: used_idx already U + 1, or guest used->idx
+ *             U + 1, means the completion is published (used_idx set, bit h
+ *             cleared); otherwise it is not, and h is still in flight.
+ * A successor then resubmits every chain whose bit is set, walking it again
+ * from its head (the guest may not touch an in-flight chain), before it
+ * takes anything new: vhost-user's inflight resubmission, with the two
+ * crash windows closed by the journals instead of guessed from guest RAM.
  * A head that is already in flight when taken is a malformed chain (the
  * model calls virtio_mmio_needs_reset()), so in-flight chains are distinct
  * heads: at most num of them, and last_avail_idx - used_idx (mod 2^16)
@@ -69,7 +79,7 @@
 #include "proto/virtio_devices.h"
 
 #define VIRTIO_STATE_MAGIC 0x53565153u /* "SQVS" in memory: squib virtio state */
-#define VIRTIO_STATE_LAYOUT_VERSION 1u
+#define VIRTIO_STATE_LAYOUT_VERSION 2u
 #define VIRTIO_STATE_MAX_QUEUES VIRTIO_MAX_QUEUES
 /*
  * Largest queue size a device may offer (QueueNumMax). 256 is what QEMU and
@@ -131,9 +141,10 @@ struct virtio_queue_state {
 	uint64_t device_addr;    /* 0x18 QueueDeviceLow/High (used ring) */
 	uint16_t last_avail_idx; /* 0x20 next available-ring index the device takes */
 	uint16_t used_idx;       /* 0x22 used->idx as the device last published it */
-	uint32_t reserved1;      /* 0x24 zero */
+	uint32_t take_journal;   /* 0x24 VIRTIO_JOURNAL_VALID | head << 16 | avail index (see above), or 0 */
 	uint64_t inflight[VIRTIO_STATE_INFLIGHT_WORDS]; /* 0x28 bit h: head h in flight */
-	uint64_t reserved2;      /* 0x48 zero */
+	uint32_t push_journal;   /* 0x48 VIRTIO_JOURNAL_VALID | head << 16 | used index after the push, or 0 */
+	uint32_t reserved2;      /* 0x4c zero */
 };
 
 struct virtio_state {
@@ -168,7 +179,23 @@ _Static_assert(offsetof(struct virtio_state, interrupt_status) == 0x038, "virtio
 _Static_assert(offsetof(struct virtio_state, ram_size) == 0x040, "virtio_state layout");
 _Static_assert(offsetof(struct virtio_state, queues) == 0x080, "virtio_state layout");
 _Static_assert(offsetof(struct virtio_state, config) == 0x300, "virtio_state layout");
+_Static_assert(offsetof(struct virtio_queue_state, push_journal) == 0x48, "virtio_queue_state layout");
 _Static_assert(VIRTIO_STATE_QUEUE_SIZE_MAX % 64u == 0, "inflight bitmap words");
+
+/* A journal entry (take_journal, push_journal): open, for head h, at index idx. */
+#define VIRTIO_JOURNAL_VALID 0x80000000u
+static inline uint32_t virtio_journal_make(uint32_t head, uint16_t idx)
+{
+	return VIRTIO_JOURNAL_VALID | (head & 0xfffu) << 16 | idx;
+}
+static inline uint32_t virtio_journal_head(uint32_t j)
+{
+	return (j >> 16) & 0xfffu;
+}
+static inline uint16_t virtio_journal_idx(uint32_t j)
+{
+	return (uint16_t)j;
+}
 
 /*
  * In-flight bitmap helpers for a device model. q and head come from the

@@ -322,6 +322,24 @@ int virtq_pop(struct virtq *q, struct virtq_chain *out, const char **why)
 	return 1;
 }
 
+int virtq_chain_at(const struct virtq *q, uint16_t head, struct virtq_chain *out, const char **why)
+{
+	int err;
+
+	chain_clear(out);
+	if (!ready(q))
+		return fail(why, WHY_NOT_READY);
+	if (head >= q->size)
+		return fail(why, WHY_HEAD);
+	err = walk_chain(q, head, out, why);
+	if (err) {
+		chain_clear(out);
+		return err;
+	}
+	out->head = head;
+	return 1;
+}
+
 /* ---- completion and notification ----------------------------------------- */
 
 int virtq_push(struct virtq *q, uint16_t head, uint32_t written)

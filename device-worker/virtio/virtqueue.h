@@ -256,6 +256,15 @@ int virtq_init(struct virtq *q, const struct guest_mem *mem, uint16_t size, uint
 int virtq_pop(struct virtq *q, struct virtq_chain *out, const char **why) MUST_USE;
 
 /*
+ * Walks the chain whose head is descriptor head into *out, as virtq_pop
+ * would, without touching the avail ring or any index: a restarted worker
+ * resubmitting a chain its predecessor took (the guest may not change an
+ * in-flight chain, virtio 1.2 2.7.13.1; one that did gets its own -EINVAL).
+ * 1 with *out filled, or -EINVAL with *why (head >= size, a malformed chain).
+ */
+int virtq_chain_at(const struct virtq *q, uint16_t head, struct virtq_chain *out, const char **why) MUST_USE;
+
+/*
  * Returns a chain to the driver: writes used->ring[used_idx % size] =
  * {head, written}, then used->idx = ++used_idx with release ordering.
  * written is the number of bytes the device wrote to the chain's writable

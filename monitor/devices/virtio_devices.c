@@ -55,11 +55,12 @@ static int new_virtio(struct vm *vm, const char *model, const char *name, unsign
 	dev = &vm->devices[vm->ndevices];
 	memset(dev, 0, sizeof(*dev));
 	dev->index = vm->ndevices;
-	dev->pidfd = dev->control_fd = dev->status_fd = dev->doorbell_fd = -1;
+	dev->control_fd = dev->control_child = dev->status_fd = dev->doorbell_fd = -1;
 	dev->is_virtio = true;
 	snprintf(dev->own_name, sizeof(dev->own_name), "%s", name);
 	dev->own_spec.name = dev->own_name;
 	dev->own_spec.model = model;
+	dev->own_spec.resumable = true; /* virtio_state.h: the transport and every queue's progress */
 	dev->own_spec.nroutes = 1;
 	dev->own_spec.routes[0] = (struct device_route_spec){ ROUTE_SPACE_MMIO, VIRTIO_MMIO_SLOT_BASE(slot),
 							      VIRTIO_MMIO_WINDOW, 0 };

@@ -23,7 +23,7 @@
 #include "common/log_prefix.h"
 #include "monitor/log.h"
 #include "monitor/supervise/device_workers.h"
-#include "monitor/supervise/worker_signal.h"
+#include "monitor/supervise/spawner.h"
 #include "monitor/vm.h"
 #include "proto/device_config.h"
 
@@ -31,7 +31,7 @@
 #define DEVICE_READY_TIMEOUT_MS 30000
 
 /* The worker's configuration record (proto/device_config.h): everything it is given. */
-static int fill_config(const struct vm *vm, const struct device_instance *dev, int control_child,
+static int fill_config(const struct vm *vm, const struct device_instance *dev, uint32_t restart,
 		       struct device_config *c)
 {
 	device_config_init(c);
@@ -40,7 +40,8 @@ static int fill_config(const struct vm *vm, const struct device_instance *dev, i
 		return -ENAMETOOLONG;
 	c->ram_fd = vm->ram.fd;
 	c->ram_size = vm->ram.mem.size;
-	c->control_fd = control_child;
+	c->control_fd = dev->control_child;
+	c->restart = restart;
 	c->status_fd = dev->status_fd;
 	c->doorbell_fd = dev->doorbell_fd;
 	if (vm->ncpus > DEVICE_CONFIG_MAX_RINGS)
@@ -108,16 +109,16 @@ static int config_memfd(const struct device_config *c, int *fd, char *err, size_
 }
 
 /* In the child, between fork and exec: only async-signal-safe calls. */
-static void NORETURN exec_child(char **argv, const int *pass, int npass, pid_t monitor_pid, const char *name)
+static void NORETURN exec_child(char *const *argv, const int *pass, int npass, pid_t parent, const char *name)
 {
 	sigset_t none;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
-		dprintf(2, LOG_PREFIX_DEVICE_FMT "cannot tie itself to the monitor (PR_SET_PDEATHSIG): %s\n", name,
+		dprintf(2, LOG_PREFIX_DEVICE_FMT "cannot tie itself to the spawner (PR_SET_PDEATHSIG): %s\n", name,
 			(int)getpid(), strerror(errno));
 		_exit(127);
 	}
-	if (getppid() != monitor_pid)
+	if (getppid() != parent)
 		_exit(127);
 	for (int i = 0; i < npass; i++) {
 		if (pass[i] >= 0 && fcntl(pass[i], F_SETFD, 0) < 0) {
@@ -135,6 +136,71 @@ static void NORETURN exec_child(char **argv, const int *pass, int npass, pid_t m
 	execv(argv[0], argv);
 	dprintf(2, LOG_PREFIX_DEVICE_FMT "cannot exec %s: %s\n", name, (int)getpid(), argv[0], strerror(errno));
 	_exit(127);
+}
+
+int device_worker_fds(const struct vm *vm, const struct device_instance *dev, int *fds, int max)
+{
+	int all[DEVICE_WORKER_MAX_FDS], n = 0;
+
+	all[n++] = vm->ram.fd;
+	all[n++] = dev->control_child;
+	all[n++] = dev->status_fd;
+	all[n++] = dev->doorbell_fd;
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		all[n++] = dev->ring_fds[i];
+	if (dev->is_virtio) {
+		all[n++] = dev->virtio.state_fd;
+		all[n++] = dev->virtio.irq_fd;
+		all[n++] = dev->virtio.resample_fd;
+		all[n++] = dev->virtio.backend_fd;
+		for (unsigned q = 0; q < dev->virtio.nqueues; q++)
+			all[n++] = dev->virtio.notify_fds[q];
+	}
+	if (dev->spec->console) {
+		all[n++] = vm->console_fd;
+		all[n++] = vm->console.input_r;
+		all[n++] = vm->console.irq_fd;
+	}
+	if (n > max)
+		n = max;
+	memcpy(fds, all, (size_t)n * sizeof(fds[0]));
+	return n;
+}
+
+pid_t device_worker_exec(const struct vm *vm, const struct device_instance *dev, uint32_t restart)
+{
+	int pass[DEVICE_WORKER_MAX_FDS + 1], npass, r, config_fd = -1;
+	char config_arg[16], err[256], binary[sizeof(vm->device_binary)];
+	char *argv[] = { binary, "--config-fd", config_arg, NULL };
+	struct device_config cfg;
+	pid_t pid, self = getpid();
+
+	r = fill_config(vm, dev, restart, &cfg);
+	if (r < 0) {
+		mlog("cannot start device worker %s: its configuration: %s", dev->spec->name, strerror(-r));
+		return r;
+	}
+	r = config_memfd(&cfg, &config_fd, err, sizeof(err));
+	if (r < 0) {
+		mlog("cannot start device worker %s: %s", dev->spec->name, err);
+		return r;
+	}
+	snprintf(binary, sizeof(binary), "%s", vm->device_binary);
+	snprintf(config_arg, sizeof(config_arg), "%d", config_fd);
+	pass[0] = config_fd;
+	npass = 1 + device_worker_fds(vm, dev, pass + 1, DEVICE_WORKER_MAX_FDS);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(config_fd);
+		mlog("cannot start device worker %s: fork: %s", dev->spec->name, strerror(-r));
+		return r;
+	}
+	if (pid == 0)
+		exec_child(argv, pass, npass, self, dev->spec->name);
+	close(config_fd);
+	return pid;
 }
 
 static int wait_ready(struct device_instance *dev)
@@ -160,32 +226,29 @@ static int wait_ready(struct device_instance *dev)
 }
 
 /* One line naming the device and the step that failed; returns r. */
-static int spawn_failed(const struct device_instance *dev, int r, const char *what)
+static int prepare_failed(const struct device_instance *dev, int r, const char *what)
 {
 	mlog("cannot start device worker %s: %s: %s", dev->spec->name, what, strerror(-r));
 	return r;
 }
 
-static int spawn_one(struct vm *vm, struct device_instance *dev)
+/* Everything a worker of dev is given, created once and kept for its successors. */
+static int prepare_one(struct vm *vm, struct device_instance *dev)
 {
-	int sv[2], pass[5 + CLI_MAX_CPUS + 16], npass = 0, r, config_fd = -1;
-	char config_arg[16], err[256];
-	char *argv[] = { vm->device_binary, "--config-fd", config_arg, NULL };
-	struct device_config cfg;
+	int sv[2], r;
 	void *status_map = NULL;
-	pid_t pid, self = getpid();
 
+	dev->vm = vm;
 	dev->doorbell_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (dev->doorbell_fd < 0)
-		return spawn_failed(dev, -errno, "its doorbell eventfd");
+		return prepare_failed(dev, -errno, "its doorbell eventfd");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return spawn_failed(dev, -errno, "its control socket");
+		return prepare_failed(dev, -errno, "its control socket");
 	dev->control_fd = sv[0];
+	dev->control_child = sv[1];
 	r = shared_memfd_create("squib-worker-status", 4096, &dev->status_fd, &status_map);
-	if (r < 0) {
-		close(sv[1]);
-		return spawn_failed(dev, r, "its status page");
-	}
+	if (r < 0)
+		return prepare_failed(dev, r, "its status page");
 	dev->status = status_map;
 	dev->status->magic = WORKER_STATUS_MAGIC;
 	atomic_store(&dev->status->denied_syscall, -1);
@@ -195,86 +258,58 @@ static int spawn_one(struct vm *vm, struct device_instance *dev)
 		r = shared_memfd_create("squib-ring", dev->ring_size, &dev->ring_fds[i], &dev->ring_maps[i]);
 		if (r == 0)
 			r = ring_region_init(dev->ring_maps[i], dev->ring_size, RING_DEFAULT_SLOTS);
-		if (r < 0) {
-			close(sv[1]);
-			return spawn_failed(dev, r, "its rings");
-		}
+		if (r < 0)
+			return prepare_failed(dev, r, "its rings");
 	}
-	r = fill_config(vm, dev, sv[1], &cfg);
-	if (r < 0) {
-		close(sv[1]);
-		return spawn_failed(dev, r, "its configuration");
-	}
-	r = config_memfd(&cfg, &config_fd, err, sizeof(err));
-	if (r < 0) {
-		close(sv[1]);
-		mlog("cannot start device worker %s: %s", dev->spec->name, err);
-		return r;
-	}
-	snprintf(config_arg, sizeof(config_arg), "%d", config_fd);
-	pass[npass++] = config_fd;
-	pass[npass++] = vm->ram.fd;
-	pass[npass++] = sv[1];
-	pass[npass++] = dev->status_fd;
-	pass[npass++] = dev->doorbell_fd;
-	for (unsigned i = 0; i < vm->ncpus; i++)
-		pass[npass++] = dev->ring_fds[i];
-	if (dev->is_virtio) {
-		pass[npass++] = dev->virtio.state_fd;
-		pass[npass++] = dev->virtio.irq_fd;
-		pass[npass++] = dev->virtio.resample_fd;
-		pass[npass++] = dev->virtio.backend_fd;
-		for (unsigned q = 0; q < dev->virtio.nqueues; q++)
-			pass[npass++] = dev->virtio.notify_fds[q];
-	}
+	return 0;
+}
 
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		close(config_fd);
-		close(sv[1]);
-		return spawn_failed(dev, r, "fork");
+/* Asks the spawner for dev's first worker and waits until it is ready. */
+static int start_first(struct vm *vm, struct device_instance *dev)
+{
+	struct spawner_msg m;
+	int r = spawner_request(vm, SPAWNER_SPAWN, dev->index);
+
+	if (r == 0)
+		r = spawner_receive(vm, &m, DEVICE_READY_TIMEOUT_MS);
+	if (r < 0)
+		return prepare_failed(dev, r, "the spawner does not answer");
+	if (m.device != dev->index || m.type != SPAWNER_SPAWNED) {
+		mlog("cannot start device worker %s: %s", dev->spec->name,
+		     m.type == SPAWNER_SPAWN_FAILED ? strerror(-m.status) : "the spawner answered out of turn");
+		return m.type == SPAWNER_SPAWN_FAILED && m.status < 0 ? m.status : -EPROTO;
 	}
-	if (pid == 0) {
-		if (dev->spec->console) {
-			pass[npass++] = vm->console_fd;
-			pass[npass++] = vm->console.input_r;
-			pass[npass++] = vm->console.irq_fd;
-		}
-		exec_child(argv, pass, npass, self, dev->spec->name);
-	}
-	close(config_fd);
-	close(sv[1]);
-	dev->pid = pid;
+	dev->pid = m.pid;
 	dev->alive = true;
-	/*
-	 * SAFETY: pidfd_open(2) (Linux 5.3): pid is our own child, not yet
-	 * reaped (only device_worker_kill and the supervisor reap it), so the
-	 * number cannot have been reused. Flags 0: a blocking pidfd, which
-	 * libevent polls for readability (the child's exit).
-	 */
-	dev->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (dev->pidfd < 0) {
-		r = -errno;
-		device_worker_kill(dev);
-		return spawn_failed(dev, r, "pidfd_open");
-	}
 	r = wait_ready(dev);
 	if (r < 0) {
-		mlog("device worker %s (pid %d) did not get ready: %s", dev->spec->name, (int)pid,
+		mlog("device worker %s (pid %d) did not get ready: %s", dev->spec->name, (int)m.pid,
 		     r == -ECONNRESET ? "it exited" : strerror(-r));
-		device_worker_kill(dev);
 		return r;
 	}
+	dev->state = DEVICE_RUNNING;
 	return 0;
 }
 
 int device_workers_spawn(struct vm *vm)
 {
-	for (unsigned d = 0; d < vm->ndevices; d++) {
-		int r = spawn_one(vm, &vm->devices[d]); /* it says what failed */
+	int r;
 
+	for (unsigned d = 0; d < vm->ndevices; d++) {
+		r = prepare_one(vm, &vm->devices[d]); /* it says what failed */
+		if (r < 0)
+			return r;
+	}
+	r = spawner_start(vm);
+	if (r < 0)
+		return r;
+	/* The spawner holds the workers' ends of the control sockets now. */
+	for (unsigned d = 0; d < vm->ndevices; d++) {
+		close(vm->devices[d].control_child);
+		vm->devices[d].control_child = -1;
+	}
+	for (unsigned d = 0; d < vm->ndevices; d++) {
+		r = start_first(vm, &vm->devices[d]);
 		if (r < 0)
 			return r;
 	}
@@ -288,7 +323,7 @@ void device_worker_stop(struct device_instance *dev)
 	if (!dev->alive)
 		return;
 	if (send(dev->control_fd, &msg, sizeof(msg), MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(msg))
-		device_worker_kill(dev);
+		device_worker_kill(dev->vm, dev);
 }
 
 void device_worker_request_dump(struct device_instance *dev)
@@ -301,17 +336,15 @@ void device_worker_request_dump(struct device_instance *dev)
 		mlog("device worker %s: cannot ask it for a state dump: %s", dev->spec->name, strerror(errno));
 }
 
-/* SIGKILL and reap synchronously (used on set-up failure and stop time-outs). */
-void device_worker_kill(struct device_instance *dev)
+/* SIGKILL through the spawner; its SPAWNER_DIED says when it is gone. */
+void device_worker_kill(struct vm *vm, struct device_instance *dev)
 {
-	siginfo_t info;
-	char who[64];
+	int r;
 
 	if (!dev->alive)
 		return;
-	snprintf(who, sizeof(who), "device worker %s", dev->spec->name);
-	worker_sigkill(dev->pidfd, dev->pid, who);
-	while (waitid(P_PID, (id_t)dev->pid, &info, WEXITED) < 0 && errno == EINTR)
-		;
-	dev->alive = false;
+	r = spawner_request(vm, SPAWNER_KILL, dev->index);
+	if (r < 0)
+		mlog("device worker %s (pid %d): cannot ask the spawner to kill it: %s", dev->spec->name,
+		     (int)dev->pid, strerror(-r));
 }

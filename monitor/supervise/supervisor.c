@@ -24,9 +24,12 @@
 #include "monitor/exit_status.h"
 #include "monitor/vm.h"
 #include "monitor/log.h"
+#include "monitor/supervise/device_restart.h"
 #include "monitor/supervise/device_workers.h"
+#include "monitor/supervise/spawner.h"
 #include "monitor/supervise/supervisor.h"
 #include "monitor/supervise/vcpu_workers.h"
+#include "monitor/supervise/worker_signal.h"
 
 #define DEVICE_STOP_TIMEOUT_SEC 10
 
@@ -40,30 +43,6 @@ static void sanitize(char *dst, size_t cap, const char *src)
 	dst[i] = '\0';
 }
 
-static void describe_death(const siginfo_t *info, const struct worker_status *st, char *out, size_t cap)
-{
-	int nr;
-
-	if (info->si_code == CLD_EXITED) {
-		snprintf(out, cap, "exited with status %d", info->si_status);
-		return;
-	}
-	/*
-	 * Trust boundary: the status page is writable by the worker that just
-	 * died, and a worker compromised before its death may have written
-	 * anything there (or nothing). nr is only a claim: it is printed as a
-	 * number and looked up by number (sandbox_syscall_name takes any int),
-	 * never used as an index, and only when the kernel itself says the
-	 * worker died of SIGSYS. A lying worker can mislabel its own death;
-	 * it cannot reach beyond this line.
-	 */
-	nr = atomic_load(&st->denied_syscall);
-	if (info->si_status == SIGSYS && nr >= 0)
-		snprintf(out, cap, "was killed by SIGSYS: seccomp denied syscall %s (%d)", sandbox_syscall_name(nr), nr);
-	else
-		snprintf(out, cap, "was killed by signal %d (SIG%s)", info->si_status, sigabbrev_np(info->si_status) ?: "?");
-}
-
 static bool any_device_alive(const struct vm *vm)
 {
 	for (unsigned d = 0; d < vm->ndevices; d++)
@@ -72,7 +51,7 @@ static bool any_device_alive(const struct vm *vm)
 	return false;
 }
 
-static void check_all_stopped(struct vm *vm)
+void supervisor_check_all_stopped(struct vm *vm)
 {
 	if (vm->ending && !any_device_alive(vm))
 		event_base_loopbreak(vm->base);
@@ -88,10 +67,10 @@ static void on_stop_timeout(evutil_socket_t fd, short what, void *arg)
 		if (vm->devices[d].alive) {
 			mlog("device worker %s (pid %d) did not stop in %d s; killing it", vm->devices[d].spec->name,
 			     (int)vm->devices[d].pid, DEVICE_STOP_TIMEOUT_SEC);
-			device_worker_kill(&vm->devices[d]);
+			device_worker_kill(vm, &vm->devices[d]);
 		}
 	}
-	check_all_stopped(vm);
+	supervisor_check_all_stopped(vm);
 }
 
 static void drain_monitor_rings(struct vm *vm);
@@ -114,12 +93,13 @@ void vm_end(struct vm *vm, int status, const char *fmt, ...)
 	console_stop(&vm->console); /* the terminal is the user's again, at once */
 	vcpu_workers_kill_all(vm);
 	drain_monitor_rings(vm); /* debug records posted just before the end */
+	device_restarts_cancel(vm);
 	for (unsigned d = 0; d < vm->ndevices; d++)
 		device_worker_stop(&vm->devices[d]);
 	vm->ev_stop_timeout = evtimer_new(vm->base, on_stop_timeout, vm);
 	if (vm->ev_stop_timeout)
 		evtimer_add(vm->ev_stop_timeout, &tv);
-	check_all_stopped(vm);
+	supervisor_check_all_stopped(vm);
 }
 
 static void handle_monitor_exit(struct vm *vm, struct vcpu_instance *v, const struct vm_exit *e)
@@ -208,8 +188,7 @@ static void drain_monitor_rings(struct vm *vm)
 		drain_one(vm, v);
 		for (unsigned d = 0; faults && d < vm->ndevices; d++)
 			if (faults & (1u << d))
-				vm_end(vm, EXIT_DEVICE_FAILED, "device worker %s (pid %d) broke the ring protocol with vcpu%u",
-				       vm->devices[d].spec->name, (int)vm->devices[d].pid, v->index);
+				device_broke_protocol(vm, &vm->devices[d], v->index, -EPROTO);
 	}
 }
 
@@ -256,30 +235,48 @@ static void on_vcpu_exit(evutil_socket_t fd, short what, void *arg)
 		vm_end(vm, EXIT_VCPU_FAILED, "vCPU worker %u (pid %d) stopped without a reason", v->index, (int)v->pid);
 		return;
 	}
-	describe_death(&info, &v->worker->status, how, sizeof(how));
+	worker_describe_death(info.si_code, info.si_status, &v->worker->status, how, sizeof(how));
 	vm_end(vm, EXIT_VCPU_FAILED, "vCPU worker %u (pid %d) %s", v->index, (int)v->pid, how);
 }
 
-static void on_device_exit(evutil_socket_t fd, short what, void *arg)
+/* Events from the device spawner: a worker started, could not start, or died. */
+static void on_spawner(evutil_socket_t fd, short what, void *arg)
 {
-	struct device_instance *dev = arg;
-	struct vm *vm = dev->vm;
+	struct vm *vm = arg;
+	struct spawner_msg m;
+	int r;
+
+	(void)fd;
+	(void)what;
+	while ((r = spawner_receive(vm, &m, -1)) == 0)
+		device_spawner_event(vm, &m);
+	if (r == -EAGAIN)
+		return;
+	event_del(vm->ev_spawner);
+	if (r == -EPROTO)
+		mlog("the device spawner sent a malformed event; it is not listened to any more");
+}
+
+/* The spawner died: its workers die with it (PR_SET_PDEATHSIG), and nothing can restart them. */
+static void on_spawner_exit(evutil_socket_t fd, short what, void *arg)
+{
+	struct vm *vm = arg;
 	siginfo_t info;
 	char how[160];
 
 	(void)what;
-	if (!reap_worker(dev->ev_pid, fd, &dev->alive, &info)) {
-		check_all_stopped(vm);
+	event_del(vm->ev_spawner_pid);
+	memset(&info, 0, sizeof(info));
+	if (waitid(P_PIDFD, (id_t)fd, &info, WEXITED) < 0)
 		return;
-	}
-	describe_death(&info, dev->status, how, sizeof(how));
-	if (vm->ending) {
-		if (!(info.si_code == CLD_EXITED && info.si_status == 0))
-			mlog("device worker %s (pid %d) %s while stopping", dev->spec->name, (int)dev->pid, how);
-		check_all_stopped(vm);
-		return;
-	}
-	vm_end(vm, EXIT_DEVICE_FAILED, "device worker %s (pid %d) %s", dev->spec->name, (int)dev->pid, how);
+	vm->spawner_pid = 0;
+	for (unsigned d = 0; d < vm->ndevices; d++)
+		vm->devices[d].alive = false;
+	worker_describe_death(info.si_code, info.si_status, NULL, how, sizeof(how));
+	if (!vm->ending)
+		vm_end(vm, EXIT_DEVICE_FAILED, "the device spawner (pid %d) %s; its device workers died with it",
+		       (int)info.si_pid, how);
+	supervisor_check_all_stopped(vm);
 }
 
 static void on_device_control(evutil_socket_t fd, short what, void *arg)
@@ -317,6 +314,7 @@ static void on_device_control(evutil_socket_t fd, short what, void *arg)
 		       dev->spec->name, msg.arg, strerror((int)-msg.value));
 		return;
 	case CONTROL_READY:
+		device_ready(vm, dev);
 		return;
 	default:
 		mlog("device worker %s sent unknown control message type %u; ignored", dev->spec->name, msg.type);
@@ -379,12 +377,15 @@ int supervisor_setup(struct vm *vm)
 		struct device_instance *dev = &vm->devices[d];
 
 		dev->vm = vm;
-		dev->ev_pid = event_new(vm->base, dev->pidfd, EV_READ | EV_PERSIST, on_device_exit, dev);
 		dev->ev_control = event_new(vm->base, dev->control_fd, EV_READ | EV_PERSIST, on_device_control, dev);
-		if (!dev->ev_pid || !dev->ev_control || event_add(dev->ev_pid, NULL) < 0 ||
-		    event_add(dev->ev_control, NULL) < 0)
+		if (!dev->ev_control || event_add(dev->ev_control, NULL) < 0)
 			return -ENOMEM;
 	}
+	vm->ev_spawner = event_new(vm->base, vm->spawner_fd, EV_READ | EV_PERSIST, on_spawner, vm);
+	vm->ev_spawner_pid = event_new(vm->base, vm->spawner_pidfd, EV_READ | EV_PERSIST, on_spawner_exit, vm);
+	if (!vm->ev_spawner || !vm->ev_spawner_pid || event_add(vm->ev_spawner, NULL) < 0 ||
+	    event_add(vm->ev_spawner_pid, NULL) < 0)
+		return -ENOMEM;
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct vcpu_instance *v = &vm->vcpus[i];
 
@@ -400,11 +401,17 @@ void supervisor_teardown(struct vm *vm)
 {
 	console_teardown(&vm->console);
 	for (unsigned d = 0; d < vm->ndevices; d++) {
-		if (vm->devices[d].ev_pid)
-			event_free(vm->devices[d].ev_pid);
 		if (vm->devices[d].ev_control)
 			event_free(vm->devices[d].ev_control);
+		if (vm->devices[d].ev_restart)
+			event_free(vm->devices[d].ev_restart);
+		if (vm->devices[d].ev_removed)
+			event_free(vm->devices[d].ev_removed);
 	}
+	if (vm->ev_spawner)
+		event_free(vm->ev_spawner);
+	if (vm->ev_spawner_pid)
+		event_free(vm->ev_spawner_pid);
 	for (unsigned i = 0; vm->vcpus && i < vm->ncpus; i++)
 		if (vm->vcpus[i].ev_pid)
 			event_free(vm->vcpus[i].ev_pid);

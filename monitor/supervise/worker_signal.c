@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -34,4 +36,28 @@ void worker_sigkill(int pidfd, pid_t pid, const char *who)
 	/* Without a pidfd, pid is still our unreaped child, so it cannot have been reused. */
 	if (kill(pid, SIGKILL) < 0)
 		mlog("%s (pid %d): cannot send SIGKILL: %s", who, (int)pid, strerror(errno));
+}
+
+void worker_describe_death(int code, int status, const struct worker_status *st, char *out, size_t cap)
+{
+	int nr;
+
+	if (code == CLD_EXITED) {
+		snprintf(out, cap, "exited with status %d", status);
+		return;
+	}
+	/*
+	 * Trust boundary: the status page is writable by the worker that just
+	 * died, and a worker compromised before its death may have written
+	 * anything there (or nothing). nr is only a claim: it is printed as a
+	 * number and looked up by number (sandbox_syscall_name takes any int),
+	 * never used as an index, and only when the kernel itself says the
+	 * worker died of SIGSYS. A lying worker can mislabel its own death;
+	 * it cannot reach beyond this line.
+	 */
+	nr = st ? atomic_load(&st->denied_syscall) : -1;
+	if (status == SIGSYS && nr >= 0)
+		snprintf(out, cap, "was killed by SIGSYS: seccomp denied syscall %s (%d)", sandbox_syscall_name(nr), nr);
+	else
+		snprintf(out, cap, "was killed by signal %d (SIG%s)", status, sigabbrev_np(status) ?: "?");
 }

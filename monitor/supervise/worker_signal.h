@@ -8,9 +8,11 @@
 #ifndef SQUIB_MONITOR_WORKER_SIGNAL_H
 #define SQUIB_MONITOR_WORKER_SIGNAL_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "common/compiler.h"
+#include "sandbox/sandbox.h"
 
 /*
  * pidfd_send_signal(pidfd, sig). Preconditions: pidfd came from this
@@ -25,5 +27,13 @@ int worker_signal(int pidfd, int sig) MUST_USE;
  * with who ("vcpu0", "device worker uart"); the caller still reaps.
  */
 void worker_sigkill(int pidfd, pid_t pid, const char *who);
+
+/*
+ * How a worker ended, from waitid's si_code and si_status: "exited with
+ * status N", "was killed by signal 9 (SIGKILL)", or for SIGSYS the syscall
+ * the seccomp filter denied (read from its status page st, which the worker
+ * could write: a claim, printed only).
+ */
+void worker_describe_death(int code, int status, const struct worker_status *st, char *out, size_t cap);
 
 #endif

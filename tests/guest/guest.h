@@ -101,6 +101,7 @@ static inline void wait_until_at_least(const uint32_t *p, uint32_t v)
 void kprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void kvprintf(const char *fmt, va_list ap) PRINTF_LIKE(1, 0);
 void kputs(const char *s); /* s followed by a newline */
+bool console_input_waiting(void); /* a byte typed on the console (COM1 LSR DR); never consumes it */
 int ksnprintf(char *buf, size_t size, const char *fmt, ...) PRINTF_LIKE(3, 4);
 int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap) PRINTF_LIKE(3, 0);
 

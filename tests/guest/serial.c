@@ -22,6 +22,7 @@
 #define UART_THR 0 /* transmit holding register */
 #define UART_LSR 5 /* line status register */
 #define UART_LSR_THRE 0x20
+#define UART_LSR_DR 0x01 /* a received byte is waiting */
 #define LSR_POLL_LIMIT 1000000 /* give up waiting for THRE, write anyway */
 
 static uint32_t console_lock;  /* 0 free, 1 taken */
@@ -35,6 +36,11 @@ static void uart_putc(char c)
 		cpu_relax();
 	}
 	outb(COM1_PORT_BASE + UART_THR, (uint8_t)c);
+}
+
+bool console_input_waiting(void)
+{
+	return (inb(COM1_PORT_BASE + UART_LSR) & UART_LSR_DR) != 0;
 }
 
 /* Returns whether the lock was taken (false: this vCPU already holds it). */

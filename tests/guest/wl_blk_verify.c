@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * blk-verify [disk=0] [bs=4096] [qd=8] [passes=2] [seed=1] [sectors=N]:
+ * (passes=0: pass after pass until a byte is typed on the console, at least one)
  * on virtio-blk device `disk` (0-based among the blk devices), for each
  * pass p: write sectors [0, N) in bs-byte requests with the pattern of
  * blk_pattern.h (pass p, seed), keeping up to qd requests in flight; FLUSH
@@ -179,7 +180,7 @@ void wl_blk_verify(unsigned cpu)
 	kprintf("blk-verify: capacity=%lu sectors=%lu bs=%lu qd=%lu passes=%lu seed=%lu\n", b.capacity,
 		v.sectors, bs, qd, passes, v.seed);
 	nops = (v.sectors * BLK_SECTOR_SIZE + bs - 1) / bs;
-	for (v.pass = 0; v.pass < passes; v.pass++) {
+	for (v.pass = 0; passes ? v.pass < passes : v.pass == 0 || !console_input_waiting(); v.pass++) {
 		v.bad_status = 0;
 		v.type = VIRTIO_BLK_T_OUT;
 		blk_pipeline_run(&p, nops, prepare, complete);
@@ -197,6 +198,6 @@ void wl_blk_verify(unsigned cpu)
 		check_eq(name, 0, v.bad_status + v.bad_sectors);
 	}
 	check_eq("blk-verify-used-len", 0, v.bad_used_len);
-	kprintf("blk-verify: %lu sectors verified in %lu passes\n", v.sectors, passes);
+	kprintf("blk-verify: %lu sectors verified in %lu passes\n", v.sectors, v.pass);
 	finish();
 }

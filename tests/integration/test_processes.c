@@ -24,6 +24,7 @@ TestSuite(processes, .fini = squib_teardown);
 
 struct workers {
 	struct proc_entry monitor;
+	struct proc_entry spawner; /* pid 0 until seen */
 	struct proc_entry kids[MAX_KIDS];
 	int nkids;
 	int vcpus;
@@ -37,7 +38,7 @@ static void classify(struct squib_run *r, struct workers *w)
 	memset(w, 0, sizeof(*w));
 	if (!proc_read(r->pid, &w->monitor))
 		return;
-	w->nkids = proc_children(r->pid, w->kids, MAX_KIDS);
+	w->nkids = proc_workers(r->pid, w->kids, MAX_KIDS, &w->spawner);
 	for (int i = 0; i < w->nkids; i++) {
 		const struct proc_entry *k = &w->kids[i];
 
@@ -60,8 +61,8 @@ static const char *describe_workers(const struct workers *w)
 	static char buf[8192];
 	size_t len = 0;
 
-	len += (size_t)snprintf(buf, sizeof(buf), "monitor pid %d exe '%s'; %d children:\n", (int)w->monitor.pid,
-				w->monitor.exe, w->nkids);
+	len += (size_t)snprintf(buf, sizeof(buf), "monitor pid %d exe '%s'; spawner pid %d; %d workers:\n",
+				(int)w->monitor.pid, w->monitor.exe, (int)w->spawner.pid, w->nkids);
 	for (int i = 0; i < w->nkids && len < sizeof(buf); i++) {
 		const struct proc_entry *k = &w->kids[i];
 
@@ -82,7 +83,7 @@ static bool wait_for_workers(struct squib_run *r, struct workers *w, int vcpus, 
 
 	for (;;) {
 		classify(r, w);
-		if (w->vcpus == vcpus && w->devices == devices && w->sandboxed == w->nkids)
+		if (w->vcpus == vcpus && w->devices == devices && w->sandboxed == w->nkids && w->spawner.pid > 0)
 			return true;
 		if (now_s() >= deadline)
 			return false;
@@ -105,13 +106,15 @@ static void assert_no_leftovers(struct squib_run *r, const struct workers *w)
 				break;
 			}
 		}
+		if (left < 0 && w->spawner.pid > 0 && proc_still_exists(&w->spawner, &state))
+			left = MAX_KIDS;
 		if (left < 0 || now_s() >= deadline)
 			break;
 		sleep_s(0.05);
 	}
 	cr_assert(left < 0, "worker pid %d (comm '%s') still exists in state %c after the monitor exited\n%s",
-		  left >= 0 ? (int)w->kids[left].pid : 0, left >= 0 ? w->kids[left].comm : "", state,
-		  squib_describe(r));
+		  left == MAX_KIDS ? (int)w->spawner.pid : left >= 0 ? (int)w->kids[left].pid : 0,
+		  left == MAX_KIDS ? w->spawner.comm : left >= 0 ? w->kids[left].comm : "", state, squib_describe(r));
 }
 
 static void start_spinning(struct squib_run *r, unsigned cpus)

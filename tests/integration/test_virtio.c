@@ -58,17 +58,21 @@ Test(virtio, rng_reads_entropy)
 	squib_assert_pass(&r);
 }
 
-/* Each virtio device is a process of its own, under seccomp, with no KVM fd. */
+/* Each virtio device is a process of its own, under seccomp, with no KVM fd; nor does the spawner hold one. */
 Test(virtio, each_device_in_its_own_sandboxed_process)
 {
 	static struct squib_run r;
-	struct proc_entry kids[MAX_KIDS];
+	struct proc_entry kids[MAX_KIDS], spawner;
+	char held[PATH_MAX + 64];
 	int nkids, rng = 0;
 
 	squib_run_init(&r);
 	squib_start_guest(&r, 1, true, "spin", "--rng", NULL);
 	cr_assert(squib_wait_console(&r, "spinning", squib_timeout()), "%s", squib_describe(&r));
-	nkids = proc_children(r.pid, kids, MAX_KIDS);
+	nkids = proc_workers(r.pid, kids, MAX_KIDS, &spawner);
+	cr_assert_gt(spawner.pid, 0, "no squib-spawner child\n%s", squib_describe(&r));
+	cr_assert(!holds_kvm_fd(spawner.pid, held, sizeof(held)), "the spawner (pid %d) holds %s", (int)spawner.pid,
+		  held);
 	for (int i = 0; i < nkids; i++) {
 		char what[PATH_MAX + 64];
 
@@ -99,26 +103,7 @@ Test(virtio, hostile_chains_rng)
 
 /* ---- virtio-blk ----------------------------------------------------------- */
 
-#define BLK_SECTOR 512
-#define BLK_PATTERN_MAGIC 0x5441504b4c425153ull
 
-/* The blk-verify sector pattern (tests/guest/README.md), written independently of the guest's code. */
-static void blk_pattern(uint64_t s, uint64_t p, uint64_t seed, uint8_t out[BLK_SECTOR])
-{
-	uint64_t head[4] = { BLK_PATTERN_MAGIC, s, p, seed };
-	uint64_t x = (s * 0x9E3779B97F4A7C15ull) ^ (p << 32) ^ seed ^ 1, h = 0xcbf29ce484222325ull;
-
-	memcpy(out, head, sizeof(head));
-	for (int i = 0; i < 59; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		memcpy(out + 32 + 8 * i, &x, 8);
-	}
-	for (int i = 0; i < 504; i++)
-		h = (h ^ out[i]) * 0x100000001b3ull;
-	memcpy(out + 504, &h, 8);
-}
 
 static void disk_path(struct squib_run *r, const char *name, char *out, size_t len)
 {

@@ -736,6 +736,43 @@ int proc_children(pid_t parent, struct proc_entry *out, int max)
 	return n;
 }
 
+bool proc_is_spawner(const struct proc_entry *e)
+{
+	return !strcmp(e->comm, "squib-spawner");
+}
+
+int proc_workers(pid_t monitor, struct proc_entry *out, int max, struct proc_entry *spawner)
+{
+	int n = proc_children(monitor, out, max), kept = 0;
+	pid_t spawner_pid = 0;
+
+	if (spawner)
+		memset(spawner, 0, sizeof(*spawner));
+	for (int i = 0; i < n; i++) {
+		if (proc_is_spawner(&out[i])) {
+			spawner_pid = out[i].pid;
+			if (spawner)
+				*spawner = out[i];
+			continue;
+		}
+		out[kept++] = out[i];
+	}
+	if (spawner_pid > 0 && kept < max)
+		kept += proc_children(spawner_pid, out + kept, max - kept);
+	return kept;
+}
+
+pid_t proc_device_worker_pid(pid_t monitor, const char *name)
+{
+	struct proc_entry kids[64];
+	int n = proc_workers(monitor, kids, 64, NULL);
+
+	for (int i = 0; i < n; i++)
+		if (proc_is_device_worker(&kids[i]) && proc_device_is(&kids[i], name) && kids[i].state != 'Z')
+			return kids[i].pid;
+	return 0;
+}
+
 bool proc_still_exists(const struct proc_entry *e, char *state_out)
 {
 	struct proc_entry now;
@@ -757,7 +794,7 @@ bool proc_is_vcpu_worker(const struct proc_entry *e, const struct proc_entry *mo
 {
 	if (!strncmp(e->comm, "squib-vcpu", strlen("squib-vcpu")))
 		return true;
-	if (proc_is_device_worker(e))
+	if (proc_is_device_worker(e) || proc_is_spawner(e))
 		return false;
 	if (e->exe[0] && monitor->exe[0])
 		return !strcmp(e->exe, monitor->exe);
@@ -771,4 +808,21 @@ bool proc_device_is(const struct proc_entry *e, const char *name)
 	snprintf(comm, sizeof(comm), "squib-dev-%s", name);
 	comm[15] = '\0'; /* TASK_COMM_LEN - 1 */
 	return strcmp(e->comm, comm) == 0;
+}
+
+void blk_pattern(uint64_t s, uint64_t p, uint64_t seed, uint8_t out[BLK_SECTOR])
+{
+	uint64_t head[4] = { BLK_PATTERN_MAGIC, s, p, seed };
+	uint64_t x = (s * 0x9E3779B97F4A7C15ull) ^ (p << 32) ^ seed ^ 1, h = 0xcbf29ce484222325ull;
+
+	memcpy(out, head, sizeof(head));
+	for (int i = 0; i < 59; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(out + 32 + 8 * i, &x, 8);
+	}
+	for (int i = 0; i < 504; i++)
+		h = (h ^ out[i]) * 0x100000001b3ull;
+	memcpy(out + 504, &h, 8);
 }

@@ -25,6 +25,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Exit statuses of squib-monitor (README "Exit status"). */
@@ -200,6 +201,17 @@ void sleep_s(double seconds);
 /* CLOCK_MONOTONIC in seconds. */
 double now_s(void);
 
+/* ---- virtio-blk ----------------------------------------------------------- */
+
+#define BLK_SECTOR 512
+#define BLK_PATTERN_MAGIC 0x5441504b4c425153ull
+
+/*
+ * The blk-verify sector pattern of sector s in pass p (tests/guest/README.md),
+ * written independently of the guest's code, so the host can check an image.
+ */
+void blk_pattern(uint64_t s, uint64_t p, uint64_t seed, uint8_t out[BLK_SECTOR]);
+
 /* ---- processes ----------------------------------------------------------- */
 
 struct proc_entry {
@@ -217,6 +229,16 @@ struct proc_entry {
 bool proc_read(pid_t pid, struct proc_entry *e);
 /* The children of parent (scanning /proc/<pid>/stat ppid), up to max. */
 int proc_children(pid_t parent, struct proc_entry *out, int max);
+/* Is e the device spawner (monitor/supervise/spawner.h: comm "squib-spawner")? */
+bool proc_is_spawner(const struct proc_entry *e);
+/*
+ * The workers of a running monitor, up to max: its children other than the
+ * spawner (the vCPU workers), then the spawner's children (the device
+ * workers). *spawner (may be NULL) gets the spawner, pid 0 when none.
+ */
+int proc_workers(pid_t monitor, struct proc_entry *out, int max, struct proc_entry *spawner);
+/* The live worker of device name ("blk0", "uart"), or 0. */
+pid_t proc_device_worker_pid(pid_t monitor, const char *name);
 /* Does the process of e (same pid and start time) still exist? state_out may be NULL. */
 bool proc_still_exists(const struct proc_entry *e, char *state_out);
 

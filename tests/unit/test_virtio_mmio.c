@@ -1039,7 +1039,7 @@ Test(virtio_mmio, validate_accepts_reachable_states)
 	cr_assert_null(why);
 }
 
-#define N_CORRUPTIONS 28
+#define N_CORRUPTIONS 31
 
 /* Applies corruption i to a busy state; returns its name and the reason validate must give. */
 static const char *corrupt(struct virtio_state *st, unsigned i, const char **expect)
@@ -1052,7 +1052,7 @@ static const char *corrupt(struct virtio_state *st, unsigned i, const char **exp
 		*expect = "bad magic";
 		return "bad magic";
 	case 1:
-		st->layout_version = 2;
+		st->layout_version = VIRTIO_STATE_LAYOUT_VERSION + 1;
 		*expect = "unknown layout version";
 		return "unknown layout version";
 	case 2:
@@ -1160,6 +1160,18 @@ static const char *corrupt(struct virtio_state *st, unsigned i, const char **exp
 		st->reserved1[7] = 1;
 		*expect = "reserved field not zero";
 		return "reserved byte set";
+	case 28:
+		st->queues[0].take_journal = virtio_journal_make(st->queues[0].num, 3);
+		*expect = "queue journal entry malformed or for a head not below the queue size";
+		return "take journal for a head past the queue";
+	case 29:
+		st->queues[0].push_journal = 0x40000001u;
+		*expect = "queue journal entry malformed or for a head not below the queue size";
+		return "push journal with stray bits and no valid bit";
+	case 30:
+		st->queues[0].reserved2 = 1;
+		*expect = "queue reserved field not zero";
+		return "queue reserved word set";
 	default:
 		cr_assert_fail("no corruption %u", i);
 		return NULL;

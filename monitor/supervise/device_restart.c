@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/* A device worker's death, its restart, and a failed device (device_restart.h). */
+#include "monitor/supervise/device_restart.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "monitor/exit_status.h"
+#include "monitor/log.h"
+#include "monitor/supervise/device_workers.h"
+#include "monitor/supervise/spawner.h"
+#include "monitor/supervise/supervisor.h"
+#include "monitor/supervise/worker_signal.h"
+#include "monitor/vm.h"
+
+#define RESTART_FIRST_DELAY_NS 10000000ull /* 10 ms: the second restart within a window waits this long */
+#define RESTART_MAX_DELAY_NS 1000000000ull /* 1 s */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+bool device_restart_allowed(const uint64_t *times, unsigned n, uint64_t now, uint32_t budget, uint64_t window_ns,
+			    uint64_t *delay_ns)
+{
+	unsigned recent = 0;
+	uint64_t delay = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (times[i] && now - times[i] < window_ns)
+			recent++;
+	if (recent >= budget)
+		return false;
+	if (recent > 0) {
+		delay = RESTART_FIRST_DELAY_NS;
+		for (unsigned i = 1; i < recent && delay < RESTART_MAX_DELAY_NS; i++)
+			delay *= 2;
+		if (delay > RESTART_MAX_DELAY_NS)
+			delay = RESTART_MAX_DELAY_NS;
+	}
+	*delay_ns = delay;
+	return true;
+}
+
+/* ---- a failed device: removed hardware ------------------------------------ */
+
+/*
+ * Answers every record waiting in the failed device's rings as removed
+ * hardware would (reads all ones, writes dropped), so no vCPU waits for a
+ * worker that will not come. Trust boundary: the records come from vCPU
+ * workers (which share this memory anyway); a malformed one ends the
+ * service of that ring, never the monitor.
+ */
+static void serve_removed(struct vm *vm, struct device_instance *dev)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct ring_consumer *c = &dev->removed_rings[i];
+		uint8_t rec[RING_RECORD_MAX], out[VM_WIRE_MAX];
+		struct vm_exit e;
+		struct vm_reply reply;
+		uint32_t len, seq;
+		size_t out_len;
+
+		if (!c->hdr)
+			continue;
+		for (;;) {
+			int r = ring_peek(c, rec, sizeof(rec), &len, &seq);
+
+			if (r == -EAGAIN) {
+				if (ring_consumer_prepare_sleep(c))
+					break;
+				continue;
+			}
+			if (r == 0)
+				r = vm_exit_decode(&vm->decoder, rec, len, &e);
+			if (r < 0) {
+				mlog("device %s (removed): vcpu%u's ring is malformed (%s); not served any more",
+				     dev->spec->name, i, strerror(-r));
+				c->hdr = NULL;
+				break;
+			}
+			if (vm_exit_needs_reply(&e)) {
+				vm_reply_unclaimed(&e, &reply);
+				if (vm_reply_encode(&reply, out, sizeof(out), &out_len) == 0 &&
+				    ring_reply(c, seq, out, (uint32_t)out_len) < 0)
+					mlog("device %s (removed): cannot answer vcpu%u", dev->spec->name, i);
+			}
+			ring_advance(c);
+		}
+	}
+}
+
+static void on_removed_doorbell(evutil_socket_t fd, short what, void *arg)
+{
+	struct device_instance *dev = arg;
+	uint64_t count;
+
+	(void)what;
+	(void)!read(fd, &count, sizeof(count));
+	serve_removed(dev->vm, dev);
+}
+
+/* Past the budget: the device is gone for the rest of the VM's life; the VM keeps running. */
+static void fail_device(struct vm *vm, struct device_instance *dev, const char *why)
+{
+	uint32_t bit = 1u << dev->index;
+
+	dev->state = DEVICE_FAILED;
+	mlog("device %s failed: %s; it now reads as removed hardware (all ones) and the VM keeps running",
+	     dev->spec->name, why);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		atomic_fetch_or(&vm->vcpus[i].worker->device_removed, bit);
+		if (ring_consumer_attach(&dev->removed_rings[i], dev->ring_maps[i], dev->ring_size) < 0)
+			dev->removed_rings[i].hdr = NULL;
+	}
+	dev->ev_removed = event_new(vm->base, dev->doorbell_fd, EV_READ | EV_PERSIST, on_removed_doorbell, dev);
+	if (!dev->ev_removed || event_add(dev->ev_removed, NULL) < 0)
+		mlog("device %s: cannot watch its doorbell; a vCPU that raced its removal may wait", dev->spec->name);
+	serve_removed(vm, dev);
+}
+
+/* ---- restarting ------------------------------------------------------------ */
+
+static void request_restart(struct vm *vm, struct device_instance *dev)
+{
+	int r = spawner_request(vm, SPAWNER_SPAWN, dev->index);
+
+	if (r < 0) {
+		fail_device(vm, dev, "the spawner is gone");
+		return;
+	}
+	dev->state = DEVICE_STARTING;
+}
+
+static void on_restart_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct device_instance *dev = arg;
+
+	(void)fd;
+	(void)what;
+	if (!dev->vm->ending && dev->state == DEVICE_BACKOFF)
+		request_restart(dev->vm, dev);
+}
+
+/* The worker is gone (died, or never started): restart within the budget, or fail the device. */
+static void after_death(struct vm *vm, struct device_instance *dev)
+{
+	uint64_t delay = 0, now = now_ns();
+	struct timeval tv;
+	char why[96];
+
+	dev->died_ns = now;
+	if (!device_restart_allowed(dev->restart_times_ns, DEVICE_RESTART_HISTORY, now, vm->cfg.restart_budget,
+				    (uint64_t)vm->cfg.restart_window_s * 1000000000ull, &delay)) {
+		snprintf(why, sizeof(why), "%u restarts within %u s (--restart-budget %u/%u)", vm->cfg.restart_budget,
+			 vm->cfg.restart_window_s, vm->cfg.restart_budget, vm->cfg.restart_window_s);
+		fail_device(vm, dev, why);
+		return;
+	}
+	dev->restart_times_ns[dev->restarts % DEVICE_RESTART_HISTORY] = now;
+	dev->state = DEVICE_BACKOFF;
+	if (delay == 0) {
+		request_restart(vm, dev);
+		return;
+	}
+	if (!dev->ev_restart)
+		dev->ev_restart = evtimer_new(vm->base, on_restart_timer, dev);
+	tv.tv_sec = (time_t)(delay / 1000000000ull);
+	tv.tv_usec = (suseconds_t)(delay % 1000000000ull / 1000);
+	if (!dev->ev_restart || evtimer_add(dev->ev_restart, &tv) < 0) {
+		request_restart(vm, dev);
+		return;
+	}
+	mlog("device %s: restarting in %llu ms (restart %u within %u s)", dev->spec->name,
+	     (unsigned long long)(delay / 1000000), dev->restarts + 1, vm->cfg.restart_window_s);
+}
+
+static void died(struct vm *vm, struct device_instance *dev, const struct spawner_msg *m)
+{
+	char how[160];
+
+	dev->alive = false;
+	worker_describe_death(m->code, m->status, dev->status, how, sizeof(how));
+	if (vm->ending) {
+		if (!(m->code == CLD_EXITED && m->status == 0))
+			mlog("device worker %s (pid %d) %s while stopping", dev->spec->name, (int)m->pid, how);
+		supervisor_check_all_stopped(vm);
+		return;
+	}
+	if (vm->cfg.device_restart == DEVICE_RESTART_NEVER) {
+		vm_end(vm, EXIT_DEVICE_FAILED, "device worker %s (pid %d) %s", dev->spec->name, (int)m->pid, how);
+		return;
+	}
+	if (!dev->spec->resumable) {
+		vm_end(vm, EXIT_DEVICE_FAILED, "device worker %s (pid %d) %s; %s keeps its state in its worker, so it "
+		       "is not restarted", dev->spec->name, (int)m->pid, how, dev->spec->name);
+		return;
+	}
+	mlog("device worker %s (pid %d) %s", dev->spec->name, (int)m->pid, how);
+	/* The next worker's denied syscall, if any, is its own. */
+	atomic_store(&dev->status->denied_syscall, -1);
+	after_death(vm, dev);
+}
+
+void device_spawner_event(struct vm *vm, const struct spawner_msg *m)
+{
+	struct device_instance *dev = &vm->devices[m->device];
+
+	switch (m->type) {
+	case SPAWNER_SPAWNED:
+		dev->pid = m->pid;
+		dev->alive = true;
+		if (vm->ending)
+			device_worker_kill(vm, dev);
+		return;
+	case SPAWNER_SPAWN_FAILED:
+		if (vm->ending) {
+			supervisor_check_all_stopped(vm);
+			return;
+		}
+		mlog("device %s: the spawner cannot start a worker: %s", dev->spec->name, strerror(-m->status));
+		if (vm->cfg.device_restart == DEVICE_RESTART_NEVER)
+			vm_end(vm, EXIT_DEVICE_FAILED, "device %s has no worker", dev->spec->name);
+		else
+			after_death(vm, dev);
+		return;
+	case SPAWNER_DIED:
+		if (m->pid != dev->pid)
+			return; /* not the worker we know of (cannot happen: one at a time) */
+		died(vm, dev, m);
+		return;
+	default:
+		return;
+	}
+}
+
+void device_ready(struct vm *vm, struct device_instance *dev)
+{
+	uint64_t gap;
+
+	if (dev->state != DEVICE_STARTING)
+		return;
+	dev->state = DEVICE_RUNNING;
+	dev->restarts++;
+	gap = now_ns() - dev->died_ns;
+	mlog("device %s restarted: worker pid %d ready %llu.%03llu ms after its predecessor died (restart %u)",
+	     dev->spec->name, (int)dev->pid, (unsigned long long)(gap / 1000000),
+	     (unsigned long long)(gap / 1000 % 1000), dev->restarts);
+	(void)vm;
+}
+
+void device_broke_protocol(struct vm *vm, struct device_instance *dev, unsigned vcpu, int err)
+{
+	if (vm->cfg.device_restart == DEVICE_RESTART_NEVER) {
+		vm_end(vm, EXIT_DEVICE_FAILED, "device worker %s (pid %d) broke the ring protocol with vcpu%u",
+		       dev->spec->name, (int)dev->pid, vcpu);
+		return;
+	}
+	if (!dev->alive || dev->state == DEVICE_FAILED)
+		return;
+	mlog("device worker %s (pid %d) broke the ring protocol with vcpu%u (%s); killing it", dev->spec->name,
+	     (int)dev->pid, vcpu, strerror(-err));
+	device_worker_kill(vm, dev);
+}
+
+void device_restarts_cancel(struct vm *vm)
+{
+	for (unsigned d = 0; d < vm->ndevices; d++) {
+		struct device_instance *dev = &vm->devices[d];
+
+		if (dev->ev_restart)
+			evtimer_del(dev->ev_restart);
+		if (dev->ev_removed)
+			event_del(dev->ev_removed);
+	}
+}
+
+void device_restarts_report(const struct vm *vm)
+{
+	for (unsigned d = 0; d < vm->ndevices; d++) {
+		const struct device_instance *dev = &vm->devices[d];
+
+		mlog("device %s: %u restarts%s", dev->spec->name, dev->restarts,
+		     dev->state == DEVICE_FAILED ? ", failed (past its restart budget)" : "");
+	}
+}

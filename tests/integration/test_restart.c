@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Crash isolation (docs/DESIGN.md, "Device workers, and surviving their
+ * crash"): a device worker that dies is restarted by the spawner with the
+ * same fds and state; the guest sees a pause, never an error.
+ */
+#include <criterion/criterion.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/lib/harness.h"
+
+TestSuite(restart, .fini = squib_teardown);
+
+
+
+/*
+ * Waits until device name has a live worker other than not_pid and returns
+ * its pid (0 when the run ended or the timeout passed).
+ */
+static pid_t wait_worker(struct squib_run *r, const char *name, pid_t not_pid, double timeout_s)
+{
+	double deadline = now_s() + timeout_s;
+
+	while (now_s() < deadline) {
+		pid_t pid = proc_device_worker_pid(r->pid, name);
+
+		if (pid > 0 && pid != not_pid)
+			return pid;
+		if (kill(r->pid, 0) < 0)
+			return 0;
+		sleep_s(0.005);
+	}
+	return 0;
+}
+
+/*
+ * The guest writes, flushes and verifies a pattern over the disk, pass after
+ * pass, while the test SIGKILLs the blk worker 20 times at random moments:
+ * the guest sees no I/O error and no wrong byte, the monitor logs 20
+ * restarts, and the image holds the last pass's pattern.
+ */
+Test(restart, blk_verify_survives_20_kills_of_its_worker)
+{
+	static struct squib_run r;
+	static uint8_t img[2u << 20];
+	const size_t size = sizeof(img);
+	const unsigned kills = 20;
+	char path[PATH_MAX], arg[PATH_MAX + 32], expect[64];
+	uint8_t sector[BLK_SECTOR];
+	unsigned long passes = 0;
+	const char *p;
+	pid_t victim = 0;
+	int in[2];
+	FILE *f;
+
+	srand((unsigned)getpid());
+	squib_run_init(&r);
+	snprintf(path, sizeof(path), "%s/disk.img", r.dir);
+	make_file(path, size);
+	snprintf(arg, sizeof(arg), "%s,id=restart-disk", path);
+	cr_assert_eq(pipe(in), 0);
+	squib_set_stdio(&r, in[0], -1); /* a byte typed on the console ends the guest's loop of passes */
+	squib_start_guest(&r, 1, true, "blk-verify passes=0 seed=3 qd=8 bs=4096", "--disk", arg, "--restart-budget",
+			  "64/60", NULL);
+	close(in[0]);
+	cr_assert(squib_wait_console(&r, "blk-verify: capacity=", squib_timeout()), "%s", squib_describe(&r));
+	for (unsigned k = 0; k < kills; k++) {
+		victim = wait_worker(&r, "blk0", victim, squib_timeout());
+		cr_assert_gt(victim, 0, "no blk0 worker to kill (kill %u)\n%s", k + 1, squib_describe(&r));
+		sleep_s(0.02 + (double)(rand() % 200) / 1000.0);
+		cr_assert_eq(kill(victim, SIGKILL), 0, "kill %u: blk0 worker %d is gone\n%s", k + 1, (int)victim,
+			     squib_describe(&r));
+	}
+	cr_assert(wait_worker(&r, "blk0", victim, squib_timeout()) > 0, "no blk0 worker after the last kill\n%s",
+		  squib_describe(&r));
+	cr_assert_eq(write(in[1], "x", 1), 1);
+	squib_finish(&r);
+	close(in[1]);
+	squib_assert_pass(&r);
+	cr_assert_eq(count_lines_containing(r.err, "device blk0 restarted"), kills, "expected %u restarts\n%s", kills,
+		     squib_describe(&r));
+	cr_assert_eq(count_lines_containing(r.err, "was killed by signal 9 (SIGKILL)"), kills, "%s",
+		     squib_describe(&r));
+	snprintf(expect, sizeof(expect), "blk-verify: %zu sectors verified in ", size / BLK_SECTOR);
+	p = strstr(r.console, expect);
+	cr_assert(p && sscanf(p + strlen(expect), "%lu", &passes) == 1 && passes > 0, "%s", squib_describe(&r));
+	cr_log_info("blk-verify: %lu passes across %u kills of the blk worker", passes, kills);
+
+	f = fopen(path, "rb");
+	cr_assert(f, "cannot read %s", path);
+	cr_assert_eq(fread(img, 1, size, f), size, "short read of %s", path);
+	fclose(f);
+	/* Every acknowledged write is on the image: each sector holds the last pass's pattern. */
+	for (uint64_t s = 0; s < size / BLK_SECTOR; s++) {
+		blk_pattern(s, passes - 1, 3, sector);
+		cr_assert(memcmp(img + s * BLK_SECTOR, sector, BLK_SECTOR) == 0,
+			  "sector %llu of the image does not hold pass %lu's pattern", (unsigned long long)s, passes - 1);
+	}
+}
