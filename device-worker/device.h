@@ -57,6 +57,7 @@ struct device_host {
 	 * hostile: the predecessor may have scribbled on it).
 	 */
 	uint32_t restart;
+	uint64_t chains_taken; /* virtio chains taken (virtio_dev_pop): requests, for --fault */
 	struct guest_mem mem;/* guest RAM (MAP_SHARED); not used by uart/testdev yet */
 	/* virtio devices (virtio_device.h); unused (-1 / 0 / NULL) for the others. */
 	void *state;         /* the mapped device-state memfd (state_fd) */

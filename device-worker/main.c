@@ -32,6 +32,7 @@
 #include "common/log_prefix.h"
 #include "common/spin.h"
 #include "device-worker/acquire.h"
+#include "device-worker/fault.h"
 #include "device-worker/control_io.h"
 #include "device-worker/device.h"
 #include "device-worker/virtio/virtio_device.h"
@@ -49,6 +50,7 @@ struct device_worker {
 	struct worker_status *status;
 	void *state;
 	struct sandbox_params params;
+	struct device_fault fault;
 	int keep[9 + DEVICE_MAX_NOTIFY_FDS]; /* fds that stay open into the sandbox */
 	unsigned nkeep;
 };
@@ -176,6 +178,9 @@ static void acquire_loop(struct device_worker *w)
 	if (w->model->uses & DEVICE_USES_VIRTIO)
 		w->wl.spin_max = w->wl.spin_iters = 0; /* its data path is eventfds: sleep in poll at once */
 	w->wl.status = w->status;
+	device_fault_init(&w->fault, c, w->host.pid, w->host.state, w->host.state_size);
+	if (w->fault.how != DEVICE_FAULT_NONE)
+		w->wl.fault = &w->fault;
 	acquire_rings(w);
 }
 
@@ -280,6 +285,8 @@ static void narrow(struct device_worker *w)
 	p->doorbell_fd = c->doorbell_fd;
 	for (size_t i = 0; i < ARRAY_SIZE(p->doorbell_fds); i++)
 		p->doorbell_fds[i] = -1;
+	device_fault_prepare(&w->fault, p); /* --fault: the one signal it may send itself */
+	p->fault_pid = w->host.pid;
 	r = sandbox_enter(SANDBOX_ROLE_DEVICE, p, w->status);
 	if (r < 0)
 		fatal(c->name, "sandbox_enter: %s", strerror(-r));

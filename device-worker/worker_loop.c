@@ -119,6 +119,9 @@ static int handle_record(struct worker_loop *wl, unsigned idx, const uint8_t *re
 		ring_fault(wl, idx, err, "undecodable record");
 		return 0;
 	}
+	if (wl->fault && vm_exit_needs_reply(&exit) &&
+	    device_fault_reply_due(wl->fault, wl->records + wl->host->chains_taken))
+		device_fault_garbage_reply(wl->fault, wl, idx, seq); /* --fault garbage-ring: does not return */
 	memset(&reply, 0, sizeof(reply));
 	reply.status = VM_REPLY_OK;
 	wl->model->handle(wl->state, &exit, &reply);
@@ -417,6 +420,8 @@ int worker_loop_run_once(struct worker_loop *wl, int timeout_ms)
 	err = drain(wl, wl->drain_budget, &handled);
 	if (err)
 		return err;
+	if (wl->fault)
+		device_fault_check(wl->fault, wl, wl->records + wl->host->chains_taken);
 	/*
 	 * Busy for a long time: flush the model (console latency stays bounded
 	 * while a guest prints without pause) and look at the control socket,

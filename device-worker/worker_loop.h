@@ -28,6 +28,7 @@
 
 #include "common/compiler.h"
 #include "device-worker/device.h"
+#include "device-worker/fault.h"
 #include "proto/control.h"
 #include "proto/ring.h"
 #include "proto/wire.h"
@@ -65,6 +66,7 @@ struct worker_loop {
 	void *state;
 	const struct device_host *host; /* name and log_fd for log lines */
 	struct worker_status *status;   /* records counter, or NULL */
+	struct device_fault *fault;     /* --fault to carry out, or NULL */
 	/*
 	 * Adaptive polling (the idea of KVM's halt_poll_ns): the loop spins up to
 	 * spin_iters before sleeping. A sleep that ends sooner than the longest

@@ -38,6 +38,11 @@ const char cli_usage_text[] =
 	"                      (always, the default), or the VM ends with status 4 (never)\n"
 	"  --restart-budget N/S at most N restarts of one device within S seconds (default 5/10;\n"
 	"                      N 1..64, S 1..3600); past it the device reads as removed hardware\n"
+	"  --fault DEVICE:after=N[,every=M][,how=KIND]\n"
+	"                      make DEVICE's worker (blk0, net0, rng0, uart, testdev: see --verbose)\n"
+	"                      fail after N requests, and each successor after M (repeatable).\n"
+	"                      KIND: kill (default), segv, abort, syscall, garbage-ring,\n"
+	"                      scribble-state\n"
 	"\n"
 	"virtio devices (--disk, --net and --rng together: at most 8):\n"
 	"  --disk PATH[,ro][,id=NAME][,cache=none|writeback]\n"
@@ -112,6 +117,7 @@ enum {
 	OPT_ON_REBOOT,
 	OPT_DEVICE_RESTART,
 	OPT_RESTART_BUDGET,
+	OPT_FAULT,
 	OPT_HELP,
 };
 
@@ -133,6 +139,7 @@ static const struct option start_options[] = {
 	{ "on-reboot", required_argument, NULL, OPT_ON_REBOOT },
 	{ "device-restart", required_argument, NULL, OPT_DEVICE_RESTART },
 	{ "restart-budget", required_argument, NULL, OPT_RESTART_BUDGET },
+	{ "fault", required_argument, NULL, OPT_FAULT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -260,6 +267,14 @@ static int parse_start(int argc, char *const argv[], enum cli_command *cmd, stru
 				return usage_error(err, err_len,
 						   "--restart-budget expects N/S (N 1..%d restarts within S 1..3600 seconds), "
 						   "not '%s'", DEVICE_RESTART_BUDGET_MAX, optarg);
+			break;
+		case OPT_FAULT:
+			if (cfg->nfaults >= CLI_MAX_FAULTS)
+				return usage_error(err, err_len, "too many --fault options (at most %d)", CLI_MAX_FAULTS);
+			r = fault_arg_parse(optarg, &cfg->faults[cfg->nfaults], err, err_len);
+			if (r)
+				return r;
+			cfg->nfaults++;
 			break;
 		case OPT_CPUS:
 			r = parse_u64(optarg, 1, CLI_MAX_CPUS, &v);

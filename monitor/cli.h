@@ -44,6 +44,17 @@ struct net_config {
 	uint8_t mac[6];                 /* a default is filled in when mac= is absent */
 };
 
+/* --fault DEVICE:after=N[,every=M][,how=KIND] (monitor/devices/device_args.c) */
+#define CLI_MAX_FAULTS 16
+#define CLI_DEVICE_NAME_MAX 31
+struct fault_config {
+	char device[CLI_DEVICE_NAME_MAX + 1]; /* blk0, net0, rng0, uart, testdev: checked when the VM is built */
+	uint32_t how;                          /* enum device_fault_how (proto/device_config.h) */
+	uint32_t after;                        /* requests before the first worker fails */
+	uint32_t every;                        /* and each successor after this many (when repeat) */
+	bool repeat;                           /* every= given: successors fail too */
+};
+
 /* What a guest reboot does (--on-reboot). */
 enum reboot_action {
 	REBOOT_EXIT = 0,    /* the monitor exits 0, as after a poweroff (the default) */
@@ -88,6 +99,8 @@ struct vm_config {
 	enum device_restart_policy device_restart;
 	uint32_t restart_budget;   /* at most this many restarts of one device ... */
 	uint32_t restart_window_s; /* ... within this many seconds; past it the device is failed */
+	struct fault_config faults[CLI_MAX_FAULTS];
+	unsigned nfaults;
 };
 
 /*

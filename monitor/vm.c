@@ -193,6 +193,35 @@ static const struct route absent_ports[] = {
 	{ ROUTE_SPACE_PIO, 0xcf8, 8, ROUTE_TARGET_PLATFORM_PCI_CONFIG, 0, 0, "pci-config" },
 };
 
+/* Each --fault names a device of this VM: attach it, or say which devices there are. */
+static int attach_faults(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->cfg.nfaults; i++) {
+		const struct fault_config *f = &vm->cfg.faults[i];
+		struct device_instance *dev = NULL;
+		char names[256] = "";
+		size_t len = 0;
+
+		for (unsigned d = 0; d < vm->ndevices; d++) {
+			if (!strcmp(vm->devices[d].spec->name, f->device))
+				dev = &vm->devices[d];
+			len += (size_t)snprintf(names + len, sizeof(names) - len, " %s", vm->devices[d].spec->name);
+			if (len >= sizeof(names))
+				len = sizeof(names) - 1;
+		}
+		if (!dev) {
+			mlog("--fault %s: this VM has no such device (it has:%s)", f->device, names);
+			return -EINVAL;
+		}
+		if (dev->fault) {
+			mlog("--fault %s given twice", f->device);
+			return -EINVAL;
+		}
+		dev->fault = f;
+	}
+	return 0;
+}
+
 static int add_routes(struct vm *vm)
 {
 	const struct route power = { ROUTE_SPACE_PIO, PM1A_CNT_PORT, 2, ROUTE_TARGET_PLATFORM_POWER, 0, 0, "pm1a" };
@@ -354,6 +383,8 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 		vm->devices[d].doorbell_fd = vm->devices[d].control_child = -1;
 	}
 	r = virtio_devices_add(vm);
+	if (r == 0)
+		r = attach_faults(vm);
 	if (r == 0)
 		r = load_guest(vm, &kernel, &initrd);
 	if (r < 0)

@@ -56,6 +56,10 @@ static const struct key keys[] = {
 	{ "ring_size", KEY_SIZE, true, F(ring_size), 0, 0 },
 	{ "poll_us", KEY_U32, false, F(poll_us), 0, 0 },
 	{ "restart", KEY_U32, false, F(restart), 0, 0 },
+	{ "fault_how", KEY_U32, false, F(fault_how), 0, 0 },
+	{ "fault_after", KEY_U32, false, F(fault_after), 0, 0 },
+	{ "fault_every", KEY_U32, false, F(fault_every), 0, 0 },
+	{ "fault_repeat", KEY_U32, false, F(fault_repeat), 0, 0 },
 	{ "output_fd", KEY_FD, false, F(output_fd), 0, 0 },
 	{ "input_fd", KEY_FD, false, F(input_fd), 0, 0 },
 	{ "irq_fd", KEY_FD, false, F(irq_fd), 0, 0 },
@@ -84,6 +88,32 @@ static int fail(int r, char *err, size_t err_len, const char *fmt, ...)
 		va_end(ap);
 	}
 	return r;
+}
+
+static const char *const fault_names[DEVICE_FAULT_COUNT] = {
+	[DEVICE_FAULT_NONE] = "none",
+	[DEVICE_FAULT_KILL] = "kill",
+	[DEVICE_FAULT_SEGV] = "segv",
+	[DEVICE_FAULT_ABORT] = "abort",
+	[DEVICE_FAULT_SYSCALL] = "syscall",
+	[DEVICE_FAULT_GARBAGE_RING] = "garbage-ring",
+	[DEVICE_FAULT_SCRIBBLE_STATE] = "scribble-state",
+};
+
+const char *device_fault_how_name(enum device_fault_how how)
+{
+	return (unsigned)how < DEVICE_FAULT_COUNT ? fault_names[how] : NULL;
+}
+
+int device_fault_how_parse(const char *name, enum device_fault_how *how)
+{
+	for (unsigned i = DEVICE_FAULT_NONE + 1; i < DEVICE_FAULT_COUNT; i++) {
+		if (!strcmp(name, fault_names[i])) {
+			*how = (enum device_fault_how)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 void device_config_init(struct device_config *c)
@@ -170,6 +200,10 @@ int device_config_check(const struct device_config *c, char *err, size_t err_len
 		return fail(-EINVAL, err, err_len, "%u params, at most %u", c->nparams, DEVICE_CONFIG_MAX_PARAMS);
 	if (c->poll_us > SPIN_MAX_POLL_US)
 		return fail(-EINVAL, err, err_len, "poll_us %u, at most %d", c->poll_us, SPIN_MAX_POLL_US);
+	if (c->fault_repeat > 1)
+		return fail(-EINVAL, err, err_len, "fault_repeat %u, expected 0 or 1", c->fault_repeat);
+	if (c->fault_how >= DEVICE_FAULT_COUNT)
+		return fail(-EINVAL, err, err_len, "fault_how %u, at most %d", c->fault_how, DEVICE_FAULT_COUNT - 1);
 	if (c->has_mmio_base && c->mmio_base % 8 != 0)
 		return fail(-EINVAL, err, err_len, "mmio_base %#llx is not 8-aligned", (unsigned long long)c->mmio_base);
 	for (unsigned i = 0; i < c->nparams; i++)

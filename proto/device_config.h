@@ -23,6 +23,10 @@
  *   poll_us       uint            no        busy-poll window, 0..SPIN_MAX_POLL_US (default SPIN_DEFAULT_POLL_US)
  *   restart       uint            no        0 for the device's first worker, n for its n-th successor
  *                                           (resume from the device state; default 0)
+ *   fault_how     uint            no        --fault: enum device_fault_how (default 0, none)
+ *   fault_after   uint            no        --fault: fail after this many requests (first worker)
+ *   fault_every   uint            no        --fault: and each successor after this many (with fault_repeat)
+ *   fault_repeat  uint            no        --fault: 1 when successors fail too (every= given), else 0
  *   output_fd     uint            no        console output (may be 1 or 2)
  *   input_fd      uint            no        typed console input (a pipe)
  *   irq_fd        uint            no        KVM irqfd
@@ -58,6 +62,28 @@
 #define DEVICE_CONFIG_MAX_PARAMS 8u
 #define DEVICE_CONFIG_PARAM_MAX 64u
 
+/*
+ * How a worker fails on purpose (squib-monitor start --fault; README "Fault
+ * injection"): SIGKILL, a real SIGSEGV, abort(), a syscall its filter denies,
+ * garbage where its ring's reply goes, or random bytes over its device state
+ * before it kills itself.
+ */
+enum device_fault_how {
+	DEVICE_FAULT_NONE = 0,
+	DEVICE_FAULT_KILL,
+	DEVICE_FAULT_SEGV,
+	DEVICE_FAULT_ABORT,
+	DEVICE_FAULT_SYSCALL,
+	DEVICE_FAULT_GARBAGE_RING,
+	DEVICE_FAULT_SCRIBBLE_STATE,
+	DEVICE_FAULT_COUNT
+};
+
+/* "kill", "segv", "abort", "syscall", "garbage-ring", "scribble-state" ("none" for 0); NULL out of range. */
+const char *device_fault_how_name(enum device_fault_how how);
+/* The kind called name (not "none"): 0, or -EINVAL. */
+int device_fault_how_parse(const char *name, enum device_fault_how *how) MUST_USE;
+
 struct device_config {
 	uint32_t version;
 	char model[DEVICE_CONFIG_MODEL_MAX + 1];
@@ -72,6 +98,10 @@ struct device_config {
 	uint64_t ring_size;
 	uint32_t poll_us;
 	uint32_t restart; /* 0: first worker; n: the n-th successor, resumes from the device state */
+	uint32_t fault_how;   /* enum device_fault_how: a --fault to carry out, or DEVICE_FAULT_NONE */
+	uint32_t fault_after; /* requests before the first worker fails */
+	uint32_t fault_every; /* requests before each successor fails, when fault_repeat */
+	uint32_t fault_repeat;/* 1: successors fail too (every= given); 0: only the first worker */
 	/* Optional fds: -1 when absent. */
 	int output_fd;
 	int input_fd;

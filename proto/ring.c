@@ -417,6 +417,14 @@ out:
 	return err;
 }
 
+bool ring_reject_reply(struct ring_producer *p, uint32_t seq)
+{
+	/* Release: nothing to publish; only the value matters to the next wait. */
+	atomic_store_explicit(&p->hdr->reply_seq, seq, memory_order_release);
+	/* Head is the consumer's word: any value is possible, only "past seq" counts. */
+	return (int32_t)(atomic_load_explicit(&p->hdr->head, memory_order_acquire) - seq) <= 0;
+}
+
 /* ---- consumer ----------------------------------------------------------- */
 
 int ring_peek(struct ring_consumer *c, void *buf, uint32_t cap, uint32_t *len, uint32_t *seq)

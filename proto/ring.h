@@ -160,6 +160,17 @@ int ring_wait_reply(struct ring_producer *p, uint32_t seq, void *buf, uint32_t c
 		    uint32_t *len) MUST_USE;
 
 /*
+ * The producer rejects the reply to request seq that ring_wait_reply (or
+ * its decoder) found malformed: it stores reply_seq = seq, so the next
+ * ring_wait_reply(seq) waits again, for the consumer's successor to answer
+ * the request (it is still at the head of the ring: "Take, apply,
+ * complete"). The one word of the consumer's the producer writes.
+ * Returns false when the consumer already moved head past seq: the request
+ * was consumed and its answer is lost (nothing will come; the caller gives up).
+ */
+bool ring_reject_reply(struct ring_producer *p, uint32_t seq);
+
+/*
  * Copies the oldest record into buf (cap >= RING_RECORD_MAX) without
  * consuming it: the slot stays the producer's to keep until ring_advance.
  * 0 with *len and *seq set; -EAGAIN when empty; -EINVAL when cap is smaller;

@@ -143,6 +143,29 @@ static int add_rule(scmp_filter_ctx ctx, enum sandbox_role role, int nr, const s
 	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 }
 
+/* fault_signal to its own pid only (sandbox.h). -EEXIST (a rule already there) is fine. */
+static int allow_fault_signal(scmp_filter_ctx ctx, const struct sandbox_params *p)
+{
+	int r;
+
+	if (p->fault_signal == SIGKILL)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SYS_kill, 2, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)p->fault_pid),
+				     SCMP_A1(SCMP_CMP_EQ, SIGKILL));
+	else if (p->fault_signal == SIGABRT) {
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SYS_rt_sigprocmask, 0);
+		if (r == 0 || r == -EEXIST)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SYS_getpid, 0);
+		if (r == 0 || r == -EEXIST)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SYS_gettid, 0);
+		if (r == 0 || r == -EEXIST)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SYS_tgkill, 2,
+					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)p->fault_pid),
+					     SCMP_A2(SCMP_CMP_EQ, SIGABRT));
+	} else
+		return -EINVAL;
+	return r == -EEXIST ? 0 : r;
+}
+
 static int build_ctx(enum sandbox_role role, const struct sandbox_params *p, scmp_filter_ctx *out)
 {
 	const struct sandbox_role_desc *d = sandbox_role(role);
@@ -165,6 +188,9 @@ static int build_ctx(enum sandbox_role role, const struct sandbox_params *p, scm
 		if (r == -EEXIST)
 			r = 0;
 	}
+	/* A --fault that sends the worker a signal of its own (never without --fault). */
+	if (role == SANDBOX_ROLE_DEVICE && p->fault_signal && r == 0)
+		r = allow_fault_signal(ctx, p);
 	/* Sanitizer builds add their runtime's needs (never in release builds). */
 	for (unsigned i = 0; sanitized_build() && role != SANDBOX_ROLE_VCPU && i < d->nsan_rules && r == 0; i++) {
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, d->san_rules[i].nr, 0);

@@ -50,6 +50,14 @@ struct sandbox_params {
 	int output_fd;      /* DEVICE: console output fd it may write, -1 if none */
 	int control_fd;     /* DEVICE: its control socket (send/recv) */
 	int doorbell_fd;    /* DEVICE: its own doorbell eventfd (read) */
+	/*
+	 * DEVICE: 0, or the signal a --fault makes the worker send itself
+	 * (device-worker/fault.h): SIGKILL admits kill(pid, SIGKILL);
+	 * SIGABRT admits what glibc's abort() does (rt_sigprocmask, getpid,
+	 * gettid, tgkill(pid, tid, SIGABRT)). Never set without --fault.
+	 */
+	int fault_signal;
+	int fault_pid;      /* DEVICE: its own pid, the only target of those signals */
 	/* DEVICE: the model's own needs (device_model.sandbox_rules). */
 	struct sandbox_fd_rule extra[SANDBOX_MAX_EXTRA_RULES];
 	unsigned nextra;

@@ -64,7 +64,7 @@ static void device_fault(struct vcpu_worker *w, uint32_t dev, int err)
 	fmt_str(&f, w->device_names[dev]);
 	fmt_str(&f, " broke the ring protocol (errno ");
 	fmt_dec(&f, -err);
-	fmt_str(&f, "); treating its range as unclaimed");
+	fmt_str(&f, "); the monitor replaces its worker");
 	vcpu_log_line(w, text);
 	(void)raw_eventfd_signal(w->monitor_doorbell_fd);
 }
@@ -113,6 +113,9 @@ static void fill_ones(uint8_t *data, uint32_t len)
 
 /* ---- sending an exit to a device worker --------------------------------- */
 
+/* Malformed replies to one read before it reads as all ones (a device answering garbage on and on). */
+#define VCPU_REPLY_ATTEMPTS 8
+
 /*
  * Sends e to device dev. For exits that need a reply, waits for it and copies
  * up to reply_len bytes of its data into reply_data (all ones on failure).
@@ -127,7 +130,13 @@ static bool send_to_device(struct vcpu_worker *w, uint32_t dev, const struct vm_
 	struct vm_reply reply;
 	int err;
 
-	if (dev >= w->ndevices || ((atomic_load(&w->device_faults) | atomic_load(&w->device_removed)) & (1u << dev)))
+	/*
+	 * A device that broke the protocol (device_faults) is still sent its
+	 * accesses: the monitor replaces its worker, and the successor serves
+	 * them from the ring. Only a removed device (past its restart budget)
+	 * is unclaimed.
+	 */
+	if (dev >= w->ndevices || (atomic_load(&w->device_removed) & (1u << dev)))
 		return false;
 	err = vm_exit_encode(e, buf, sizeof(buf), &len);
 	if (err < 0) {
@@ -141,15 +150,29 @@ static bool send_to_device(struct vcpu_worker *w, uint32_t dev, const struct vm_
 	}
 	if (!vm_exit_needs_reply(e))
 		return true;
+	/*
+	 * A malformed reply is the device's fault: report it (the monitor
+	 * replaces the worker), take the reply back and wait again: the
+	 * request is still at the head of the ring, and the successor answers
+	 * it. A device that keeps answering garbage gets all ones after
+	 * VCPU_REPLY_ATTEMPTS tries; a removed one is answered by the monitor.
+	 */
 	atomic_store(&w->waiting_for_device, (int32_t)dev);
-	err = ring_wait_reply(&w->device_rings[dev], seq, buf, sizeof(buf), &rlen);
-	atomic_store(&w->waiting_for_device, -1);
-	if (err == 0)
-		err = vm_reply_decode(&w->decoder, buf, rlen, &reply);
-	if (err == 0 && reply.len != reply_len)
-		err = -EBADMSG;
-	if (err < 0) {
+	for (unsigned attempt = 1;; attempt++) {
+		err = ring_wait_reply(&w->device_rings[dev], seq, buf, sizeof(buf), &rlen);
+		if (err == 0)
+			err = vm_reply_decode(&w->decoder, buf, rlen, &reply);
+		if (err == 0 && reply.len != reply_len)
+			err = -EBADMSG;
+		if (err == 0 || err == -EINVAL)
+			break;
 		device_fault(w, dev, err);
+		if (attempt >= VCPU_REPLY_ATTEMPTS || (atomic_load(&w->device_removed) & (1u << dev)) ||
+		    !ring_reject_reply(&w->device_rings[dev], seq))
+			break;
+	}
+	atomic_store(&w->waiting_for_device, -1);
+	if (err < 0) {
 		fill_ones(reply_data, reply_len);
 		return true;
 	}

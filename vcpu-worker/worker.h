@@ -93,7 +93,7 @@ struct vcpu_worker {
 	/* Written by the worker, read by the monitor. */
 	struct worker_status status;
 	struct vcpu_stats stats;
-	_Atomic uint32_t device_faults;     /* bit d: device d broke the ring protocol */
+	_Atomic uint32_t device_faults;     /* bit d: device d broke the ring protocol (a report to the monitor) */
 	_Atomic uint32_t device_removed;    /* bit d: device d failed for good (monitor-written): unclaimed */
 	_Atomic int32_t inline_exit_status; /* inline testdev exit port: status + 1, 0 if none */
 	/* The device whose reply this vCPU waits for, -1 when it waits for none. */

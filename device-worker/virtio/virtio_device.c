@@ -107,6 +107,7 @@ static int pop_replay(struct virtio_dev *vd, unsigned q, struct virtq_chain *cha
 		}
 		vd->stats.chains++;
 		vd->stats.replayed++;
+		vd->host->chains_taken++;
 		return 1;
 	}
 	return 0;
@@ -148,6 +149,7 @@ int virtio_dev_pop(struct virtio_dev *vd, unsigned q, struct virtq_chain *chain)
 	__atomic_store_n(&qs->last_avail_idx, vd->vq[q].last_avail_idx, __ATOMIC_RELEASE);
 	__atomic_store_n(&qs->take_journal, 0, __ATOMIC_RELEASE);
 	vd->stats.chains++;
+	vd->host->chains_taken++;
 	return 1;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "monitor/devices/device_args.h"
+#include "proto/device_config.h"
 
 #include "common/mac_addr.h"
 
@@ -289,5 +290,83 @@ int net_arg_parse(const char *arg, unsigned index, struct net_config *out, char 
 	if (!seen_mac)
 		net_default_mac(index, n.mac);
 	*out = n;
+	return 0;
+}
+
+/* A decimal uint32_t, no sign, no spaces. */
+static bool u32_parse(const char *s, size_t len, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	if (len == 0 || len > 10)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > UINT32_MAX)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+int fault_arg_parse(const char *arg, struct fault_config *out, char *err, size_t err_len)
+{
+	struct fault_config f = { .how = DEVICE_FAULT_KILL };
+	const char *colon = strchr(arg, ':'), *p;
+	char q[ARG_QUOTE_MAX];
+	bool have_after = false;
+	size_t n;
+
+	if (err_len)
+		err[0] = '\0';
+	if (!colon || colon == arg || (size_t)(colon - arg) > CLI_DEVICE_NAME_MAX)
+		return arg_error(err, err_len, "--fault '%s': expected DEVICE:after=N[,every=M][,how=KIND]",
+			    arg_escape(q, sizeof(q), arg, strlen(arg)));
+	for (p = arg; p < colon; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+			return arg_error(err, err_len, "--fault: device '%s' is not a device id (blk0, net0, rng0, uart, testdev)",
+				    arg_escape(q, sizeof(q), arg, (size_t)(colon - arg)));
+	memcpy(f.device, arg, (size_t)(colon - arg));
+	for (p = colon + 1; *p; p += n + (p[n] == ',')) {
+		const char *eq;
+
+		n = strcspn(p, ",");
+		eq = memchr(p, '=', n);
+		if (!eq)
+			return arg_error(err, err_len, "--fault %s: '%s' is not KEY=VALUE", f.device, arg_escape(q, sizeof(q), p, n));
+		if ((size_t)(eq - p) == 5 && !strncmp(p, "after", 5)) {
+			if (!u32_parse(eq + 1, n - 6, &f.after))
+				return arg_error(err, err_len, "--fault %s: after= expects a number of requests, not '%s'", f.device,
+					    arg_escape(q, sizeof(q), eq + 1, n - 6));
+			have_after = true;
+		} else if ((size_t)(eq - p) == 5 && !strncmp(p, "every", 5)) {
+			if (!u32_parse(eq + 1, n - 6, &f.every))
+				return arg_error(err, err_len, "--fault %s: every= expects a number of requests, not '%s'",
+					    f.device, arg_escape(q, sizeof(q), eq + 1, n - 6));
+			f.repeat = true;
+		} else if ((size_t)(eq - p) == 3 && !strncmp(p, "how", 3)) {
+			char kind[32];
+			enum device_fault_how how;
+
+			if (n - 4 >= sizeof(kind))
+				return arg_error(err, err_len, "--fault %s: unknown how= '%s'", f.device,
+					    arg_escape(q, sizeof(q), eq + 1, n - 4));
+			memcpy(kind, eq + 1, n - 4);
+			kind[n - 4] = '\0';
+			if (device_fault_how_parse(kind, &how) < 0)
+				return arg_error(err, err_len,
+					    "--fault %s: how= expects kill, segv, abort, syscall, garbage-ring or scribble-state, not '%s'",
+					    f.device, arg_escape(q, sizeof(q), kind, strlen(kind)));
+			f.how = how;
+		} else {
+			return arg_error(err, err_len, "--fault %s: unknown key '%s' (after, every, how)", f.device,
+				    arg_escape(q, sizeof(q), p, (size_t)(eq - p)));
+		}
+	}
+	if (!have_after)
+		return arg_error(err, err_len, "--fault %s: after=N is required", f.device);
+	*out = f;
 	return 0;
 }

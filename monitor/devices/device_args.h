@@ -4,6 +4,7 @@
  *
  *   --disk PATH[,ro][,id=NAME][,cache=none|writeback]
  *   --net tap=NAME[,mac=XX:XX:XX:XX:XX:XX]
+ *   --fault DEVICE:after=N[,every=M][,how=kill|segv|abort|syscall|garbage-ring|scribble-state]
  *
  * No I/O: every failure is -EINVAL with a one-line message in err that
  * names the option and the offending value (err is "" on success). cli_parse
@@ -35,6 +36,15 @@ int disk_arg_parse(char *arg, struct disk_config *out, char *err, size_t err_len
  * into *out (fully overwritten on success; untouched on failure).
  */
 int net_arg_parse(const char *arg, unsigned index, struct net_config *out, char *err, size_t err_len) MUST_USE;
+
+/*
+ * Parses the value of one --fault into *out (fully overwritten on success;
+ * untouched on failure). DEVICE is 1..31 characters of [a-z0-9]; whether
+ * such a device exists is checked when the VM is built. after= is required
+ * (0..2^32-1 requests); every= (0 too: each successor fails at once) makes
+ * successors fail as well; how= defaults to kill.
+ */
+int fault_arg_parse(const char *arg, struct fault_config *out, char *err, size_t err_len) MUST_USE;
 
 /*
  * "XX:XX:XX:XX:XX:XX", hex digits in either case, exactly two per group.

@@ -173,7 +173,7 @@ int virtio_devices_add(struct vm *vm)
 			return r;
 	}
 	if (vm->cfg.rng) {
-		r = new_virtio(vm, "virtio-rng", "rng", VIRTIO_RNG_QUEUES, &dev);
+		r = new_virtio(vm, "virtio-rng", "rng0", VIRTIO_RNG_QUEUES, &dev);
 		if (r < 0)
 			return r;
 	}

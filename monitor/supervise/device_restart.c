@@ -18,8 +18,9 @@
 #include "monitor/supervise/worker_signal.h"
 #include "monitor/vm.h"
 
-#define RESTART_FIRST_DELAY_NS 10000000ull /* 10 ms: the second restart within a window waits this long */
+#define RESTART_FIRST_DELAY_NS 10000000ull /* 10 ms: a worker that died young is replaced after this */
 #define RESTART_MAX_DELAY_NS 1000000000ull /* 1 s */
+#define RESTART_STABLE_NS 1000000000ull    /* a worker that served this long did not die young */
 
 static uint64_t now_ns(void)
 {
@@ -29,26 +30,25 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-bool device_restart_allowed(const uint64_t *times, unsigned n, uint64_t now, uint32_t budget, uint64_t window_ns,
-			    uint64_t *delay_ns)
+bool device_restart_budget_ok(const uint64_t *times, unsigned n, uint64_t now, uint32_t budget, uint64_t window_ns)
 {
 	unsigned recent = 0;
-	uint64_t delay = 0;
 
 	for (unsigned i = 0; i < n; i++)
 		if (times[i] && now - times[i] < window_ns)
 			recent++;
-	if (recent >= budget)
-		return false;
-	if (recent > 0) {
-		delay = RESTART_FIRST_DELAY_NS;
-		for (unsigned i = 1; i < recent && delay < RESTART_MAX_DELAY_NS; i++)
-			delay *= 2;
-		if (delay > RESTART_MAX_DELAY_NS)
-			delay = RESTART_MAX_DELAY_NS;
-	}
-	*delay_ns = delay;
-	return true;
+	return recent < budget;
+}
+
+uint64_t device_restart_delay(unsigned quick_deaths)
+{
+	uint64_t delay = RESTART_FIRST_DELAY_NS;
+
+	if (quick_deaths == 0)
+		return 0;
+	for (unsigned i = 1; i < quick_deaths && delay < RESTART_MAX_DELAY_NS; i++)
+		delay *= 2;
+	return delay > RESTART_MAX_DELAY_NS ? RESTART_MAX_DELAY_NS : delay;
 }
 
 /* ---- a failed device: removed hardware ------------------------------------ */
@@ -159,8 +159,14 @@ static void after_death(struct vm *vm, struct device_instance *dev)
 	char why[96];
 
 	dev->died_ns = now;
-	if (!device_restart_allowed(dev->restart_times_ns, DEVICE_RESTART_HISTORY, now, vm->cfg.restart_budget,
-				    (uint64_t)vm->cfg.restart_window_s * 1000000000ull, &delay)) {
+	/* Back-off for a crash loop only: a worker that served a while is replaced at once. */
+	if (dev->state == DEVICE_RUNNING && now - dev->ready_ns >= RESTART_STABLE_NS)
+		dev->quick_deaths = 0;
+	else
+		dev->quick_deaths++;
+	delay = device_restart_delay(dev->quick_deaths);
+	if (!device_restart_budget_ok(dev->restart_times_ns, DEVICE_RESTART_HISTORY, now, vm->cfg.restart_budget,
+				      (uint64_t)vm->cfg.restart_window_s * 1000000000ull)) {
 		snprintf(why, sizeof(why), "%u restarts within %u s (--restart-budget %u/%u)", vm->cfg.restart_budget,
 			 vm->cfg.restart_window_s, vm->cfg.restart_budget, vm->cfg.restart_window_s);
 		fail_device(vm, dev, why);
@@ -180,8 +186,8 @@ static void after_death(struct vm *vm, struct device_instance *dev)
 		request_restart(vm, dev);
 		return;
 	}
-	mlog("device %s: restarting in %llu ms (restart %u within %u s)", dev->spec->name,
-	     (unsigned long long)(delay / 1000000), dev->restarts + 1, vm->cfg.restart_window_s);
+	mlog("device %s: restarting in %llu ms (its worker died %u times in a row within 1 s of starting)",
+	     dev->spec->name, (unsigned long long)(delay / 1000000), dev->quick_deaths);
 }
 
 static void died(struct vm *vm, struct device_instance *dev, const struct spawner_msg *m)
@@ -251,7 +257,8 @@ void device_ready(struct vm *vm, struct device_instance *dev)
 		return;
 	dev->state = DEVICE_RUNNING;
 	dev->restarts++;
-	gap = now_ns() - dev->died_ns;
+	dev->ready_ns = now_ns();
+	gap = dev->ready_ns - dev->died_ns;
 	mlog("device %s restarted: worker pid %d ready %llu.%03llu ms after its predecessor died (restart %u)",
 	     dev->spec->name, (int)dev->pid, (unsigned long long)(gap / 1000000),
 	     (unsigned long long)(gap / 1000 % 1000), dev->restarts);

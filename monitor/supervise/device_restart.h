@@ -2,10 +2,10 @@
 /*
  * A device worker's death and what follows (device_restart.c): one log line
  * naming the device, pid and cause; then, by --device-restart and
- * --restart-budget, a successor through the spawner (at once for the first
- * restart in a window, with doubling back-off after that), the end of the
- * VM (never), or a failed device that reads as removed hardware (past the
- * budget) while the VM keeps running.
+ * --restart-budget, a successor through the spawner (at once, or with a
+ * doubling back-off while workers die within 1 s of starting: a crash
+ * loop), the end of the VM (never), or a failed device that reads as
+ * removed hardware (past the budget) while the VM keeps running.
  */
 #ifndef SQUIB_MONITOR_DEVICE_RESTART_H
 #define SQUIB_MONITOR_DEVICE_RESTART_H
@@ -36,13 +36,17 @@ void device_restarts_cancel(struct vm *vm);
 void device_restarts_report(const struct vm *vm);
 
 /*
- * The budget rule, for tests: may a device that restarted at times[0..n)
- * (CLOCK_MONOTONIC ns, any order) restart again at now_ns, with at most
- * budget restarts within window_ns? And how long to wait first: 0 for the
- * first restart in the window, then 10 ms doubling per restart in the
- * window, at most 1 s.
+ * The budget rule: may a device that restarted at times[0..n) (CLOCK_MONOTONIC
+ * ns, 0 = unused, any order) restart again at now, with at most budget
+ * restarts within window_ns?
  */
-bool device_restart_allowed(const uint64_t *times, unsigned n, uint64_t now_ns, uint32_t budget,
-			    uint64_t window_ns, uint64_t *delay_ns);
+bool device_restart_budget_ok(const uint64_t *times, unsigned n, uint64_t now, uint32_t budget, uint64_t window_ns);
+
+/*
+ * The back-off before a restart: 0 when the worker that died had served at
+ * least 1 s (quick_deaths 0), else 10 ms doubling with each death in a row
+ * within 1 s of starting, at most 1 s.
+ */
+uint64_t device_restart_delay(unsigned quick_deaths);
 
 #endif

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log_prefix.h"
@@ -42,6 +43,12 @@ static int fill_config(const struct vm *vm, const struct device_instance *dev, u
 	c->ram_size = vm->ram.mem.size;
 	c->control_fd = dev->control_child;
 	c->restart = restart;
+	if (dev->fault) {
+		c->fault_how = dev->fault->how;
+		c->fault_after = dev->fault->after;
+		c->fault_every = dev->fault->every;
+		c->fault_repeat = dev->fault->repeat;
+	}
 	c->status_fd = dev->status_fd;
 	c->doorbell_fd = dev->doorbell_fd;
 	if (vm->ncpus > DEVICE_CONFIG_MAX_RINGS)
@@ -267,6 +274,7 @@ static int prepare_one(struct vm *vm, struct device_instance *dev)
 /* Asks the spawner for dev's first worker and waits until it is ready. */
 static int start_first(struct vm *vm, struct device_instance *dev)
 {
+	struct timespec now;
 	struct spawner_msg m;
 	int r = spawner_request(vm, SPAWNER_SPAWN, dev->index);
 
@@ -288,6 +296,8 @@ static int start_first(struct vm *vm, struct device_instance *dev)
 		return r;
 	}
 	dev->state = DEVICE_RUNNING;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	dev->ready_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 	return 0;
 }
 

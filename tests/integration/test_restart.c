@@ -102,3 +102,128 @@ Test(restart, blk_verify_survives_20_kills_of_its_worker)
 			  "sector %llu of the image does not hold pass %lu's pattern", (unsigned long long)s, passes - 1);
 	}
 }
+
+/* ---- --fault: each way a worker can fail, recovered and reported -------- */
+
+/*
+ * blk-verify on a 1 MiB disk while blk0's worker fails its own way after
+ * 40 requests: the guest passes, the log names the cause and the restart.
+ */
+static void blk_fault(const char *how, const char *cause)
+{
+	static struct squib_run r;
+	char path[PATH_MAX], disk[PATH_MAX + 8], fault[64];
+
+	squib_run_init(&r);
+	snprintf(path, sizeof(path), "%s/disk.img", r.dir);
+	make_file(path, 1u << 20);
+	snprintf(disk, sizeof(disk), "%s", path);
+	snprintf(fault, sizeof(fault), "blk0:after=40,how=%s", how);
+	squib_start_guest(&r, 1, true, "blk-verify passes=2 seed=5 qd=8 bs=4096", "--disk", disk, "--fault", fault,
+			  NULL);
+	squib_finish(&r);
+	squib_assert_pass(&r);
+	cr_assert(log_has(r.err, "dev-blk0", "--fault "), "the worker does not say it fails on purpose\n%s",
+		  squib_describe(&r));
+	cr_assert(strstr(r.err, cause), "the cause '%s' is not logged\n%s", cause, squib_describe(&r));
+	cr_assert(log_has(r.err, "monitor", "device blk0 restarted"), "%s", squib_describe(&r));
+}
+
+Test(restart, fault_kill)
+{
+	blk_fault("kill", "was killed by signal 9 (SIGKILL)");
+}
+
+Test(restart, fault_segv)
+{
+	blk_fault("segv", "was killed by signal 11 (SIGSEGV)");
+}
+
+Test(restart, fault_abort)
+{
+	blk_fault("abort", "was killed by signal 6 (SIGABRT)");
+}
+
+Test(restart, fault_denied_syscall)
+{
+	blk_fault("syscall", "was killed by SIGSYS: seccomp denied syscall getppid");
+}
+
+/* A worker that writes garbage where a vCPU waits for its reply: the vCPU never crashes, the worker is replaced. */
+Test(restart, fault_garbage_ring)
+{
+	blk_fault("garbage-ring", "device worker blk0 (pid ");
+}
+
+/* every=M: each successor fails again; virtio-rng reads carry on across the restarts. */
+Test(restart, rng_survives_a_worker_that_keeps_dying)
+{
+	static struct squib_run r;
+
+	squib_run_init(&r);
+	squib_start_guest(&r, 1, true, "rng bytes=32768", "--rng", "--fault", "rng0:after=5,every=6,how=segv",
+			  "--restart-budget", "20/60", NULL);
+	squib_finish(&r);
+	squib_assert_pass(&r);
+	cr_assert_geq(count_lines_containing(r.err, "device rng0 restarted"), 3, "%s", squib_describe(&r));
+}
+
+/*
+ * Past the budget the device is failed, the VM keeps running and the other
+ * devices keep working: rng0 dies at once every time, blk0 verifies.
+ */
+Test(restart, budget_exceeded_fails_the_device_not_the_vm)
+{
+	static struct squib_run r;
+	char path[PATH_MAX];
+
+	squib_run_init(&r);
+	snprintf(path, sizeof(path), "%s/disk.img", r.dir);
+	make_file(path, 1u << 20);
+	squib_start_guest(&r, 1, true, "blk-verify passes=3 seed=9", "--disk", path, "--rng", "--fault",
+			  "rng0:after=0,every=0", "--restart-budget", "3/60", NULL);
+	squib_finish(&r);
+	squib_assert_pass(&r);
+	cr_assert_eq(count_lines_containing(r.err, "device rng0 restarted"), 3, "%s", squib_describe(&r));
+	cr_assert_eq(count_lines_containing(r.err, "device rng0 failed: 3 restarts within 60 s"), 1,
+		     "said once\n%s", squib_describe(&r));
+	cr_assert(strstr(r.err, "reads as removed hardware"), "%s", squib_describe(&r));
+}
+
+/* --device-restart never: today's fail-stop, status 4. */
+Test(restart, never_is_fail_stop)
+{
+	static struct squib_run r;
+
+	squib_run_init(&r);
+	squib_start_guest(&r, 1, true, "rng", "--rng", "--fault", "rng0:after=2", "--device-restart", "never", NULL);
+	squib_finish(&r);
+	cr_assert_eq(r.status, SQUIB_EXIT_DEVICE_DIED, "%s", squib_describe(&r));
+	cr_assert(log_has(r.err, "monitor", "device worker rng0 (pid "), "%s", squib_describe(&r));
+	cr_assert_eq(count_lines_containing(r.err, "restarted"), 0, "%s", squib_describe(&r));
+}
+
+/* A vCPU worker's registers die with it: the VM stops cleanly, naming it. */
+Test(restart, killed_vcpu_worker_stops_the_vm)
+{
+	static struct squib_run r;
+	struct proc_entry kids[32], monitor;
+	pid_t victim = 0;
+	char expect[96];
+	int n;
+
+	squib_run_init(&r);
+	squib_start_guest(&r, 2, true, "spin", NULL);
+	cr_assert(squib_wait_console(&r, "spinning\n", squib_timeout()), "%s", squib_describe(&r));
+	cr_assert(proc_read(r.pid, &monitor));
+	n = proc_workers(r.pid, kids, 32, NULL);
+	for (int i = 0; i < n && !victim; i++)
+		if (proc_is_vcpu_worker(&kids[i], &monitor) && !strcmp(kids[i].comm, "squib-vcpu1"))
+			victim = kids[i].pid;
+	cr_assert_gt(victim, 0, "no squib-vcpu1\n%s", squib_describe(&r));
+	cr_assert_eq(kill(victim, SIGKILL), 0);
+	squib_finish(&r);
+	cr_assert_eq(r.status, SQUIB_EXIT_VCPU_DIED, "%s", squib_describe(&r));
+	snprintf(expect, sizeof(expect), "vCPU worker 1 (pid %d) was killed by signal 9 (SIGKILL)", (int)victim);
+	cr_assert(strstr(r.err, expect), "'%s' not logged\n%s", expect, squib_describe(&r));
+}

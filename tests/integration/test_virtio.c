@@ -82,7 +82,7 @@ Test(virtio, each_device_in_its_own_sandboxed_process)
 			     (int)kids[i].pid, kids[i].seccomp);
 		cr_assert(!holds_kvm_fd(kids[i].pid, what, sizeof(what)), "device worker %s (pid %d) holds %s",
 			  kids[i].comm, (int)kids[i].pid, what);
-		if (proc_device_is(&kids[i], "rng"))
+		if (proc_device_is(&kids[i], "rng0"))
 			rng++;
 	}
 	cr_assert_eq(rng, 1, "expected one virtio-rng worker among %d children\n%s", nkids, squib_describe(&r));

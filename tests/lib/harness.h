@@ -253,7 +253,7 @@ bool proc_still_exists(const struct proc_entry *e, char *state_out);
 bool proc_is_device_worker(const struct proc_entry *e);
 bool proc_is_vcpu_worker(const struct proc_entry *e, const struct proc_entry *monitor);
 /*
- * Is e the worker of the device called name ("uart", "testdev", "rng",
+ * Is e the worker of the device called name ("uart", "testdev", "rng0",
  * "disk0")? Its comm is "squib-dev-<name>", cut to 15 bytes by the kernel.
  */
 bool proc_device_is(const struct proc_entry *e, const char *name);

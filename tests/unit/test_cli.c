@@ -583,3 +583,25 @@ Test(cli, linux_boot_option_errors)
 	EXPECT_USAGE_ERROR(PARSE("start", "--on-reboot"), "--on-reboot needs a value");
 	EXPECT_USAGE_ERROR(PARSE("start", "--cpus", "0"), "--cpus 0 is out of range");
 }
+
+Test(cli, device_restart_and_budget)
+{
+	const struct parsed *p = PARSE("start", "--device-restart", "never", "--restart-budget", "20/60");
+
+	expect_start(p);
+	cr_assert_eq(p->cfg.device_restart, DEVICE_RESTART_NEVER);
+	cr_assert_eq(p->cfg.restart_budget, 20);
+	cr_assert_eq(p->cfg.restart_window_s, 60);
+	p = PARSE("start");
+	expect_start(p);
+	cr_assert_eq(p->cfg.device_restart, DEVICE_RESTART_ALWAYS, "restart is the default");
+	cr_assert_eq(p->cfg.restart_budget, 5);
+	cr_assert_eq(p->cfg.restart_window_s, 10);
+	EXPECT_USAGE_ERROR(PARSE("start", "--device-restart", "sometimes"), "--device-restart", "sometimes");
+	EXPECT_USAGE_ERROR(PARSE("start", "--restart-budget", "5"), "--restart-budget", "N/S");
+	EXPECT_USAGE_ERROR(PARSE("start", "--restart-budget", "0/10"), "--restart-budget");
+	EXPECT_USAGE_ERROR(PARSE("start", "--restart-budget", "65/10"), "--restart-budget");
+	EXPECT_USAGE_ERROR(PARSE("start", "--restart-budget", "5/0"), "--restart-budget");
+	EXPECT_USAGE_ERROR(PARSE("start", "--restart-budget", "5/x"), "--restart-budget");
+	EXPECT_USAGE_ERROR(PARSE("start", "--restart-budget", "12345678901234567890/1"), "--restart-budget");
+}

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "monitor/devices/device_args.h"
+#include "proto/device_config.h"
 
 TestSuite(device_args);
 
@@ -422,4 +423,57 @@ Test(device_args, arg_escape_direct)
 			 "an escape is never cut in half");
 	cr_assert_str_eq(arg_escape(tiny, sizeof(tiny), "abc", 3), "");
 	cr_assert_eq(arg_escape(buf, 0, "abc", 3), buf, "no room: untouched");
+}
+
+/* ---- --fault ---------------------------------------------------------------- */
+
+Test(device_args, fault_full_and_default_kind)
+{
+	struct fault_config f;
+	char err[256];
+
+	cr_assert_eq(fault_arg_parse("blk0:after=100,every=7,how=scribble-state", &f, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(f.device, "blk0");
+	cr_assert_eq(f.after, 100);
+	cr_assert_eq(f.every, 7);
+	cr_assert_eq(f.how, DEVICE_FAULT_SCRIBBLE_STATE);
+	cr_assert(f.repeat);
+	cr_assert_eq(fault_arg_parse("uart:after=0", &f, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(f.how, DEVICE_FAULT_KILL, "kill is the default");
+	cr_assert_not(f.repeat, "without every=, only the first worker fails");
+	cr_assert_eq(fault_arg_parse("rng0:after=0,every=0", &f, err, sizeof(err)), 0, "%s", err);
+	cr_assert(f.repeat && f.every == 0, "every=0: each successor fails at once");
+	cr_assert_eq(fault_arg_parse("testdev:how=garbage-ring,after=4294967295", &f, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(f.after, 4294967295u);
+}
+
+Test(device_args, fault_errors_name_what_is_wrong)
+{
+	static const struct {
+		const char *arg, *needle;
+	} bad[] = {
+		{ "blk0", "DEVICE:after=N" },
+		{ ":after=1", "DEVICE:after=N" },
+		{ "Blk0:after=1", "not a device id" },
+		{ "blk0:every=2", "after=N is required" },
+		{ "blk0:after=x", "after= expects" },
+		{ "blk0:after=4294967296", "after= expects" },
+		{ "blk0:after=-1", "after= expects" },
+		{ "blk0:after=1,every=", "every= expects" },
+		{ "blk0:after=1,how=explode", "how= expects" },
+		{ "blk0:after=1,when=now", "unknown key" },
+		{ "blk0:after", "not KEY=VALUE" },
+		{ "averyveryveryveryverylongdevicename0:after=1", "DEVICE:after=N" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct fault_config f;
+		char err[256];
+
+		memset(&f, 0xa5, sizeof(f));
+		expect_error_v(fault_arg_parse(bad[i].arg, &f, err, sizeof(err)), err,
+			       (const char *const[]){ "--fault", bad[i].needle, NULL });
+		for (size_t b = 0; b < sizeof(f); b++)
+			cr_assert_eq(((const unsigned char *)&f)[b], 0xa5, "%s: *out written on failure", bad[i].arg);
+	}
 }

@@ -436,3 +436,27 @@ Test(device_config, a_model_gets_exactly_what_it_uses)
 	cr_assert_eq(acquire_check_model(&c, &testdev_device_model, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "testdev takes no irq_fd"), "%s", err);
 }
+
+Test(device_config, restart_and_fault_fields_round_trip_and_are_checked)
+{
+	struct device_config in = sample(), out;
+	uint8_t buf[DEVICE_CONFIG_MAX_BYTES];
+	char err[256];
+	size_t len;
+
+	in.restart = 3;
+	in.fault_how = DEVICE_FAULT_ABORT;
+	in.fault_after = 10;
+	in.fault_every = 20;
+	len = encode(&in, buf, sizeof(buf));
+	cr_assert_eq(decode(buf, len, &out, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(out.restart, 3);
+	cr_assert_eq(out.fault_how, DEVICE_FAULT_ABORT);
+	cr_assert_eq(out.fault_after, 10);
+	cr_assert_eq(out.fault_every, 20);
+	in.fault_how = DEVICE_FAULT_COUNT;
+	cr_assert_eq(device_config_check(&in, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "fault_how"), "%s", err);
+	cr_assert_str_eq(device_fault_how_name(DEVICE_FAULT_GARBAGE_RING), "garbage-ring");
+	cr_assert_null(device_fault_how_name(DEVICE_FAULT_COUNT));
+}

@@ -267,6 +267,47 @@ Test(ring, attach_resumes_from_shared_indices)
 
 /* ---- single process ----------------------------------------------------- */
 
+/*
+ * Take, apply, complete: a record peeked is still the producer's until
+ * ring_advance, so a consumer that dies in between leaves it for its
+ * successor, which attaches at the shared head and gets the same record.
+ */
+Test(ring, peek_keeps_the_record_until_advance)
+{
+	size_t size;
+	uint8_t *mem = heap_region(8, &size);
+	struct ring_producer p;
+	struct ring_consumer c, successor;
+	uint8_t rec[RING_RECORD_MAX], out[RING_RECORD_MAX];
+	uint32_t seq, len, pushed;
+	int efd = new_eventfd();
+
+	cr_assert_eq(ring_producer_attach(&p, mem, size, efd, 0), 0);
+	cr_assert_eq(ring_consumer_attach(&c, mem, size), 0);
+	cr_assert_eq(ring_peek(&c, out, sizeof(out), &len, &seq), -EAGAIN);
+	fill(rec, 9, 1);
+	cr_assert_eq(ring_push(&p, rec, 9, &pushed), 0);
+	cr_assert_eq(ring_peek(&c, out, sizeof(out), &len, &seq), 0);
+	cr_assert_eq(seq, pushed);
+	cr_assert_eq(ring_peek(&c, out, sizeof(out), &len, &seq), 0, "peeking again gives it again");
+	cr_assert_eq(seq, pushed);
+	cr_assert_eq(atomic_load(&((struct ring_header *)mem)->head), 0, "head not published by a peek");
+
+	/* The consumer dies here. Its successor resumes from the shared head. */
+	cr_assert_eq(ring_consumer_attach(&successor, mem, size), 0);
+	cr_assert_eq(ring_peek(&successor, out, sizeof(out), &len, &seq), 0);
+	cr_assert_eq(seq, pushed);
+	cr_assert_eq(len, 9);
+	cr_assert(check_fill(out, len, 1));
+	ring_advance(&successor);
+	cr_assert_eq(atomic_load(&((struct ring_header *)mem)->head), 1);
+	cr_assert_eq(ring_peek(&successor, out, sizeof(out), &len, &seq), -EAGAIN);
+	cr_assert_eq(ring_pending(&successor), 0);
+	close(efd);
+	free(mem);
+}
+
+
 Test(ring, fifo_and_empty)
 {
 	size_t size;

@@ -288,3 +288,135 @@ Test(virtio_device, params)
 	cr_assert_null(virtio_dev_param(&f.vd, "c"));
 	cr_assert_null(virtio_dev_param(&f.vd, "mac"));
 }
+
+/* ---- a successor worker resuming (virtio_state.h, "In-flight tracking") ---- */
+
+/* Takes the next chain of queue 0 as a model would, and "dies" before completing it. */
+static uint16_t take_and_die(void)
+{
+	static struct virtq_chain chain;
+
+	cr_assert_eq(virtio_dev_pop(&f.vd, 0, &chain), 1);
+	return chain.head;
+}
+
+static unsigned used_count(void)
+{
+	uint32_t id, len;
+	unsigned n = 0;
+
+	while (fake_used(&f, 0, &id, &len))
+		n++;
+	return n;
+}
+
+Test(virtio_device, restart_resubmits_a_chain_left_in_flight)
+{
+	uint64_t a = fake_alloc(&f, 64);
+	struct fake_buf buf = { a, 64, true };
+	uint32_t id, len;
+	uint16_t head;
+
+	cr_assert(fake_virtio_start(&f, 0));
+	head = fake_post(&f, 0, &buf, 1);
+	cr_assert_eq(take_and_die(), head);
+	cr_assert(virtio_state_inflight_test(f.vd.st, 0, head));
+	cr_assert_eq(fake_virtio_restart(&f, &virtio_rng_device_model), 0);
+	cr_assert(fake_used(&f, 0, &id, &len), "the successor completed the chain");
+	cr_assert_eq(id, head);
+	cr_assert_eq(len, 64);
+	cr_assert_not(fake_used(&f, 0, &id, &len), "exactly once");
+	cr_assert_not(virtio_state_inflight_test(f.vd.st, 0, head));
+	cr_assert_eq(f.vd.stats.replayed, 1);
+	cr_assert(status() & VIRTIO_STATUS_DRIVER_OK, "no reset: the driver never notices");
+	cr_assert_geq(fake_irqs(&f), 1, "the driver is interrupted");
+}
+
+Test(virtio_device, restart_after_a_take_that_did_not_finish)
+{
+	uint64_t a = fake_alloc(&f, 64);
+	struct fake_buf buf = { a, 64, true };
+	struct virtio_queue_state *qs = &f.vd.st->queues[0];
+	uint16_t head;
+
+	cr_assert(fake_virtio_start(&f, 0));
+	head = fake_post(&f, 0, &buf, 1);
+	cr_assert_eq(take_and_die(), head);
+	/* The crash came after the bit, before the index: journal open, index not advanced. */
+	qs->last_avail_idx--;
+	qs->take_journal = virtio_journal_make(head, qs->last_avail_idx);
+	cr_assert_eq(fake_virtio_restart(&f, &virtio_rng_device_model), 0);
+	cr_assert_eq(used_count(), 1, "taken again from the available ring, once");
+	cr_assert_eq(f.vd.stats.replayed, 0, "not also resubmitted");
+	cr_assert_eq(qs->take_journal, 0);
+	cr_assert_eq(qs->inflight[0], 0);
+}
+
+Test(virtio_device, restart_after_a_completion_that_did_not_finish)
+{
+	uint64_t a = fake_alloc(&f, 64);
+	struct fake_buf buf = { a, 64, true };
+	struct virtio_queue_state *qs = &f.vd.st->queues[0];
+	uint16_t head;
+
+	cr_assert(fake_virtio_start(&f, 0));
+	head = fake_post(&f, 0, &buf, 1);
+	fake_kick(&f, 0);
+	cr_assert_eq(used_count(), 1);
+	/* The crash came after used->idx reached the guest, before the state caught up. */
+	qs->used_idx--;
+	cr_assert(virtio_state_inflight_set(f.vd.st, 0, head));
+	qs->push_journal = virtio_journal_make(head, (uint16_t)(qs->used_idx + 1));
+	cr_assert_eq(fake_virtio_restart(&f, &virtio_rng_device_model), 0);
+	cr_assert_eq(used_count(), 0, "published once: not completed a second time");
+	cr_assert_eq(f.vd.stats.replayed, 0);
+	cr_assert_eq(qs->used_idx, 1);
+	cr_assert_eq(qs->inflight[0], 0);
+	cr_assert_eq(qs->push_journal, 0);
+}
+
+Test(virtio_device, restart_after_a_completion_that_never_reached_the_guest)
+{
+	uint64_t a = fake_alloc(&f, 64);
+	struct fake_buf buf = { a, 64, true };
+	struct virtio_queue_state *qs = &f.vd.st->queues[0];
+	uint16_t head;
+
+	cr_assert(fake_virtio_start(&f, 0));
+	head = fake_post(&f, 0, &buf, 1);
+	cr_assert_eq(take_and_die(), head);
+	/* Journal opened, nothing published: the chain is still in flight. */
+	qs->push_journal = virtio_journal_make(head, (uint16_t)(qs->used_idx + 1));
+	cr_assert_eq(fake_virtio_restart(&f, &virtio_rng_device_model), 0);
+	cr_assert_eq(used_count(), 1, "resubmitted and completed once");
+	cr_assert_eq(f.vd.stats.replayed, 1);
+}
+
+Test(virtio_device, restart_on_a_scribbled_state_needs_reset_then_recovers)
+{
+	uint64_t a = fake_alloc(&f, 64);
+	struct fake_buf buf = { a, 64, true };
+	uint32_t id, len;
+
+	cr_assert(fake_virtio_start(&f, 0));
+	memset(f.state, 0x5a, VIRTIO_DEVICE_STATE_SIZE); /* a compromised worker's last act */
+	cr_assert_eq(fake_virtio_restart(&f, &virtio_rng_device_model), 0);
+	cr_assert(status() & VIRTIO_STATUS_NEEDS_RESET, "status %#x", status());
+	cr_assert(fake_mmio_read(&f, VIRTIO_MMIO_REG_INTERRUPT_STATUS, 4) & VIRTIO_MMIO_IRQ_CONFIG,
+		  "a configuration change interrupt tells the driver");
+	cr_assert_geq(fake_irqs(&f), 1);
+	/* The driver's reset brings the device back. */
+	fake_mmio_write(&f, VIRTIO_MMIO_REG_STATUS, 4, 0);
+	cr_assert(fake_virtio_start(&f, 0));
+	(void)fake_post(&f, 0, &buf, 1);
+	fake_kick(&f, 0);
+	cr_assert(fake_used(&f, 0, &id, &len));
+	cr_assert_eq(len, 64);
+}
+
+Test(virtio_device, restart_of_a_device_the_driver_never_set_up)
+{
+	cr_assert_eq(fake_virtio_restart(&f, &virtio_rng_device_model), 0);
+	cr_assert_eq(status(), 0, "resumed as it was: untouched");
+	cr_assert(fake_virtio_start(&f, 0));
+}

@@ -49,6 +49,19 @@ int fake_virtio_setup(struct fake_virtio *f, const struct device_model *model, u
 	return model->init(&f->vd, &f->host);
 }
 
+int fake_virtio_restart(struct fake_virtio *f, const struct device_model *model)
+{
+	int r;
+
+	free(f->vd.ms); /* the predecessor's heap dies with it */
+	f->vd.ms = NULL;
+	f->host.restart++;
+	r = model->init(&f->vd, &f->host);
+	if (r == 0)
+		virtio_dev_idle(&f->vd); /* the successor's first idle finishes the resume */
+	return r;
+}
+
 void fake_virtio_teardown(struct fake_virtio *f)
 {
 	for (unsigned q = 0; q < f->nqueues; q++)

@@ -49,6 +49,13 @@ struct fake_virtio {
 int fake_virtio_setup(struct fake_virtio *f, const struct device_model *model, unsigned nqueues,
 		      int backend_fd, const char *const *params);
 void fake_virtio_teardown(struct fake_virtio *f);
+/*
+ * The worker died and a successor starts: the model context is freed (the
+ * guest RAM, state region and eventfds stay, as the monitor keeps them),
+ * host.restart counts up, model->init resumes from the state region, and
+ * the successor's first idle runs. Returns model->init's result.
+ */
+int fake_virtio_restart(struct fake_virtio *f, const struct device_model *model);
 
 /* Does dir's file system take O_DIRECT? (tmpfs before Linux 6.6 does not.) For cache=none. */
 bool fake_dir_takes_direct_io(const char *dir);
