@@ -31,10 +31,24 @@ const struct process_role process_roles[ROLE_COUNT] = {
 		.spawn = SPAWN_FORK_EXEC,
 		.exec_binary = "squib-device",
 		.entry = "main (device-worker/main.c): acquire, narrow, serve",
-		.spawned_by = "device_workers_spawn (monitor/supervise/device_workers.c)",
+		.spawned_by = "the spawner (monitor/supervise/spawner.c) runs device_worker_exec "
+			      "(monitor/supervise/device_workers.c), for the first worker and every successor",
 		.fds = "--config-fd (a sealed memfd with its proto/device_config.h record), which names the rest: "
 		       "guest RAM, one ring per vCPU, its doorbell, control socket and status page; the console's "
 		       "output, input and IRQ 4 irqfd (uart); a virtio device's state region, queue ioeventfds, "
 		       "irqfd, resample eventfd and backend",
+	},
+	[ROLE_SPAWNER] = {
+		.name = "spawner",
+		.profile = SANDBOX_ROLE_COUNT,
+		.unfiltered = "it must fork and exec squib-device, whose start-up (the dynamic loader, its "
+			      "acquire phase) would run under any filter it had; it reads only fixed-size requests "
+			      "from the monitor and no guest data. Its filter, uid and namespaces are issue 12's",
+		.spawn = SPAWN_FORK,
+		.entry = "spawner_main (monitor/supervise/spawner.c)",
+		.spawned_by = "spawner_start (monitor/supervise/spawner.c), from device_workers_spawn before the "
+			      "monitor enters its filter",
+		.fds = "every device's fds (device_worker_fds) and its request socket; it closes the rest "
+		       "(/dev/kvm, the VM and vCPU fds) and unmaps guest RAM",
 	},
 };

@@ -15,11 +15,13 @@ enum process_spawn {
 	SPAWN_NONE,      /* the monitor itself: started by the user */
 	SPAWN_CLONE_VM,  /* clone(CLONE_VM | CLONE_PIDFD | SIGCHLD): KVM's one-mm rule (docs/DESIGN.md) */
 	SPAWN_FORK_EXEC, /* fork + exec of a separate binary: a fresh address space and ASLR layout */
+	SPAWN_FORK,      /* fork of the monitor before it narrows: its own address space, same binary */
 };
 
 struct process_role {
 	const char *name;           /* "monitor", "vcpu", "device" */
-	enum sandbox_role profile;  /* its seccomp allowlist */
+	enum sandbox_role profile;  /* its seccomp allowlist (SANDBOX_ROLE_COUNT: none, see unfiltered) */
+	const char *unfiltered;     /* why a role has no seccomp filter of its own, or NULL */
 	enum process_spawn spawn;
 	int (*clone_entry)(void *); /* SPAWN_CLONE_VM: the function the clone runs */
 	const char *exec_binary;    /* SPAWN_FORK_EXEC: the binary's file name (found by vm.c) */
@@ -32,6 +34,7 @@ enum process_role_id {
 	ROLE_MONITOR,
 	ROLE_VCPU,
 	ROLE_DEVICE,
+	ROLE_SPAWNER,
 	ROLE_COUNT
 };
 

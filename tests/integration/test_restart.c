@@ -18,6 +18,35 @@ TestSuite(restart, .fini = squib_teardown);
 
 
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Logs the median and worst "ready N ms after its predecessor died" of device name's restarts. */
+static void log_restart_gaps(const struct squib_run *r, const char *name)
+{
+	char needle[64];
+	double gaps[64];
+	size_t n = 0;
+
+	snprintf(needle, sizeof(needle), "device %s restarted: worker pid ", name);
+	for (const char *p = strstr(r->err, needle); p && n < 64; p = strstr(p + 1, needle)) {
+		const char *ready = strstr(p, " ready ");
+		const char *eol = strchr(p, '\n');
+
+		if (ready && (!eol || ready < eol) && sscanf(ready, " ready %lf ms", &gaps[n]) == 1)
+			n++;
+	}
+	if (n == 0)
+		return;
+	qsort(gaps, n, sizeof(gaps[0]), cmp_double);
+	cr_log_info("%s: %zu restarts, death to ready: median %.3f ms, worst %.3f ms", name, n, gaps[n / 2],
+		    gaps[n - 1]);
+}
+
 /*
  * Waits until device name has a live worker other than not_pid and returns
  * its pid (0 when the run ended or the timeout passed).
@@ -90,6 +119,7 @@ Test(restart, blk_verify_survives_20_kills_of_its_worker)
 	p = strstr(r.console, expect);
 	cr_assert(p && sscanf(p + strlen(expect), "%lu", &passes) == 1 && passes > 0, "%s", squib_describe(&r));
 	cr_log_info("blk-verify: %lu passes across %u kills of the blk worker", passes, kills);
+	log_restart_gaps(&r, "blk0");
 
 	f = fopen(path, "rb");
 	cr_assert(f, "cannot read %s", path);

@@ -268,6 +268,45 @@ Test(ring, attach_resumes_from_shared_indices)
 /* ---- single process ----------------------------------------------------- */
 
 /*
+ * A malformed reply taken back (ring_reject_reply): the next wait waits for
+ * the successor's answer to the same request, still at the head; once head
+ * moved past the request, nothing will answer it and the caller is told.
+ */
+Test(ring, a_rejected_reply_is_waited_for_again)
+{
+	size_t size;
+	uint8_t *mem = heap_region(8, &size);
+	struct ring_header *hdr = (struct ring_header *)mem;
+	struct ring_producer p;
+	struct ring_consumer successor;
+	uint8_t rec[8] = { 1 }, out[RING_RECORD_MAX];
+	uint32_t seq, len, rseq;
+	int efd = new_eventfd();
+
+	cr_assert_eq(ring_producer_attach(&p, mem, size, efd, 0), 0);
+	cr_assert_eq(ring_push(&p, rec, sizeof(rec), &seq), 0);
+	/* A lying consumer: a reply to seq with a length no reply has. */
+	atomic_store(&hdr->reply_seq, seq + 1);
+	hdr->reply_len = 0xfffffff0u;
+	cr_assert_eq(ring_wait_reply(&p, seq, out, sizeof(out), &len), -EPROTO);
+	cr_assert(ring_reject_reply(&p, seq), "the request is still at the head");
+	/* The successor serves the head record and answers it properly. */
+	cr_assert_eq(ring_consumer_attach(&successor, mem, size), 0);
+	cr_assert_eq(ring_peek(&successor, out, sizeof(out), &len, &rseq), 0);
+	cr_assert_eq(rseq, seq);
+	cr_assert_eq(ring_reply(&successor, rseq, "ok", 2), 0);
+	ring_advance(&successor);
+	cr_assert_eq(ring_wait_reply(&p, seq, out, sizeof(out), &len), 0);
+	cr_assert_eq(len, 2);
+	cr_assert_eq(memcmp(out, "ok", 2), 0);
+	/* Head past the request: a rejected reply will never be replaced. */
+	cr_assert_not(ring_reject_reply(&p, seq));
+	close(efd);
+	free(mem);
+}
+
+
+/*
  * Take, apply, complete: a record peeked is still the producer's until
  * ring_advance, so a consumer that dies in between leaves it for its
  * successor, which attaches at the shared head and gets the same record.
