@@ -48,6 +48,7 @@ int acquire_config(int fd, struct device_config *c, char *err, size_t err_len)
 int acquire_check_model(const struct device_config *c, const struct device_model *m, char *err, size_t err_len)
 {
 	const bool console = m->uses & DEVICE_USES_CONSOLE, virtio = m->uses & DEVICE_USES_VIRTIO;
+	const bool persist = m->uses & DEVICE_USES_PERSIST;
 
 	if (!console && (c->output_fd >= 0 || c->input_fd >= 0))
 		return fail(-EINVAL, err, err_len, "%s takes no console (output_fd, input_fd)", m->name);
@@ -56,8 +57,11 @@ int acquire_check_model(const struct device_config *c, const struct device_model
 	if (virtio && (c->state_fd < 0 || !c->has_mmio_base || c->nnotify == 0 || c->irq_fd < 0 || c->resample_fd < 0))
 		return fail(-EINVAL, err, err_len, "%s needs state_fd, mmio_base, notify_fds, irq_fd and resample_fd",
 			    m->name);
-	if (!virtio && (c->state_fd >= 0 || c->has_mmio_base || c->nnotify || c->resample_fd >= 0 ||
-			c->backend_fd >= 0 || c->nparams))
+	if (persist && c->state_fd < 0)
+		return fail(-EINVAL, err, err_len, "%s needs state_fd", m->name);
+	if (!virtio && !persist && c->state_fd >= 0)
+		return fail(-EINVAL, err, err_len, "%s takes no state_fd", m->name);
+	if (!virtio && (c->has_mmio_base || c->nnotify || c->resample_fd >= 0 || c->backend_fd >= 0 || c->nparams))
 		return fail(-EINVAL, err, err_len, "%s takes no virtio resources", m->name);
 	if (c->nnotify > DEVICE_MAX_NOTIFY_FDS || c->nparams > DEVICE_MAX_PARAMS)
 		return fail(-EINVAL, err, err_len, "%s: too many notify_fds or params", m->name);

@@ -41,6 +41,12 @@ enum device_uses {
 	 * resample_fd, all required; backend_fd and params optional.
 	 */
 	DEVICE_USES_VIRTIO = 1u << 1,
+	/*
+	 * state_fd (required), a DEVICE_PERSIST_REGION_SIZE region the model
+	 * keeps its state in (persist.h): a model that is not virtio and whose
+	 * worker a successor replaces.
+	 */
+	DEVICE_USES_PERSIST = 1u << 2,
 };
 
 /* What a model may use. Filled by squib-device (or a test) before init. */
@@ -58,6 +64,15 @@ struct device_host {
 	 */
 	uint32_t restart;
 	uint64_t chains_taken; /* virtio chains taken (virtio_dev_pop): requests, for --fault */
+	/*
+	 * DEVICE_USES_PERSIST: the model's persist_size bytes in the
+	 * device-state region (persist.h), or NULL (unit tests: the model keeps
+	 * its state in its own context). persist_fresh: the model initialises
+	 * them (first worker, or a region a successor could not resume);
+	 * otherwise they are its predecessor's, to be checked (persist_valid).
+	 */
+	void *persist;
+	bool persist_fresh;
 	struct guest_mem mem;/* guest RAM (MAP_SHARED); not used by uart/testdev yet */
 	/* virtio devices (virtio_device.h); unused (-1 / 0 / NULL) for the others. */
 	void *state;         /* the mapped device-state memfd (state_fd) */
@@ -118,6 +133,16 @@ struct device_model {
 	 * change any state a guest can see.
 	 */
 	void (*dump)(void *state);
+	/*
+	 * DEVICE_USES_PERSIST: bytes of state kept in the device-state region
+	 * (at most PERSIST_DATA_MAX); persist_valid checks a predecessor's as
+	 * hostile (NULL: any bytes are a valid state); journal_range (NULL: all
+	 * of them) says which bytes an exit may change, so the journal saves
+	 * only those before applying it (persist.h).
+	 */
+	size_t persist_size;
+	bool (*persist_valid)(const void *data);
+	void (*journal_range)(const void *state, const struct vm_exit *exit, size_t *off, size_t *len);
 	/* Optional: syscalls (with their fd) the model needs inside the sandbox. */
 	unsigned (*sandbox_rules)(void *state, struct sandbox_fd_rule *out, unsigned max);
 };

@@ -33,6 +33,7 @@
 #include "common/spin.h"
 #include "device-worker/acquire.h"
 #include "device-worker/fault.h"
+#include "device-worker/persist.h"
 #include "device-worker/control_io.h"
 #include "device-worker/device.h"
 #include "device-worker/virtio/virtio_device.h"
@@ -140,11 +141,12 @@ static void acquire_model(struct device_worker *w)
 	host->mem.host_base = ram;
 	host->mem.size = c->ram_size;
 	if (c->state_fd >= 0) {
-		r = acquire_map_memfd(c->state_fd, "state_fd", VIRTIO_DEVICE_STATE_SIZE, VIRTIO_DEVICE_STATE_SIZE,
-				      &host->state, err, sizeof(err));
+		size_t size = w->model->uses & DEVICE_USES_PERSIST ? DEVICE_PERSIST_REGION_SIZE : VIRTIO_DEVICE_STATE_SIZE;
+
+		r = acquire_map_memfd(c->state_fd, "state_fd", size, size, &host->state, err, sizeof(err));
 		if (r < 0)
 			fatal(c->name, "%s", err);
-		host->state_size = VIRTIO_DEVICE_STATE_SIZE;
+		host->state_size = size;
 	}
 	host->mmio_base = c->mmio_base;
 	for (unsigned i = 0; i < c->nnotify; i++)
@@ -160,6 +162,44 @@ static void acquire_model(struct device_worker *w)
 	w->state = calloc(1, w->model->state_size);
 	if (!w->state)
 		fatal(c->name, "%s state: %s", w->model->name, strerror(ENOMEM));
+}
+
+/*
+ * A DEVICE_USES_PERSIST model's state: its predecessor's, with the journal
+ * resolved against the rings (persist.h), or fresh. Then the model's init.
+ */
+static void acquire_model_init(struct device_worker *w)
+{
+	const struct device_config *c = &w->cfg;
+	struct device_host *host = &w->host;
+	const char *why = NULL;
+	bool fresh = true;
+	int r;
+
+	if (w->model->uses & DEVICE_USES_PERSIST) {
+		struct persist_region *region = host->state;
+		struct ring_consumer rings[WORKER_LOOP_MAX_RINGS];
+
+		for (unsigned i = 0; i < w->wl.nrings; i++)
+			rings[i] = w->wl.rings[i].c;
+		r = persist_open(region, host->state_size, w->model->name, w->model->persist_size, c->restart, rings,
+				 w->wl.nrings, &fresh, &why);
+		if (r < 0)
+			fatal(c->name, "%s: a state region of %zu bytes cannot hold %zu", w->model->name,
+			      host->state_size, w->model->persist_size);
+		if (!fresh && w->model->persist_valid && !w->model->persist_valid(region->data)) {
+			why = "the model's state does not check out";
+			persist_reset(region);
+			fresh = true;
+		}
+		if (why)
+			device_log(host, "the state left by the previous worker is not usable (%s): starting afresh", why);
+		else if (!fresh)
+			device_log(host, "resumed its predecessor's state");
+		host->persist = region->data;
+		host->persist_fresh = fresh;
+		w->wl.persist = region;
+	}
 	r = w->model->init(w->state, host);
 	if (r < 0)
 		fatal(c->name, "%s init: %s", w->model->name, strerror(-r));
@@ -249,6 +289,7 @@ static void acquire(struct device_worker *w, int config_fd)
 		fatal(c->name, "%s", err);
 	acquire_model(w);
 	acquire_loop(w);
+	acquire_model_init(w);
 	acquire_close_the_rest(w);
 
 	snprintf(comm, sizeof(comm), "squib-dev-%s", c->name);

@@ -122,6 +122,14 @@ static int handle_record(struct worker_loop *wl, unsigned idx, const uint8_t *re
 	if (wl->fault && vm_exit_needs_reply(&exit) &&
 	    device_fault_reply_due(wl->fault, wl->records + wl->host->chains_taken))
 		device_fault_garbage_reply(wl->fault, wl, idx, seq); /* --fault garbage-ring: does not return */
+	if (wl->persist) {
+		/* Exactly once (persist.h): the bytes it may change are saved before it is applied. */
+		size_t off = 0, n = wl->persist->size;
+
+		if (wl->model->journal_range)
+			wl->model->journal_range(wl->state, &exit, &off, &n);
+		persist_begin(wl->persist, idx, seq, off, n);
+	}
 	memset(&reply, 0, sizeof(reply));
 	reply.status = VM_REPLY_OK;
 	wl->model->handle(wl->state, &exit, &reply);
@@ -170,6 +178,8 @@ static int drain_ring(struct worker_loop *wl, unsigned idx, uint32_t max, uint32
 			return err;
 		if (!r->dead)
 			ring_advance(&r->c);
+		if (wl->persist)
+			persist_end(wl->persist); /* after head moved: the record is done */
 		(*handled)++;
 	}
 	return 0;

@@ -29,6 +29,7 @@
 #include "common/compiler.h"
 #include "device-worker/device.h"
 #include "device-worker/fault.h"
+#include "device-worker/persist.h"
 #include "proto/control.h"
 #include "proto/ring.h"
 #include "proto/wire.h"
@@ -67,6 +68,7 @@ struct worker_loop {
 	const struct device_host *host; /* name and log_fd for log lines */
 	struct worker_status *status;   /* records counter, or NULL */
 	struct device_fault *fault;     /* --fault to carry out, or NULL */
+	struct persist_region *persist; /* a DEVICE_USES_PERSIST model's region: records applied under its journal */
 	/*
 	 * Adaptive polling (the idea of KVM's halt_poll_ns): the loop spins up to
 	 * spin_iters before sleeping. A sleep that ends sooner than the longest

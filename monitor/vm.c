@@ -50,6 +50,7 @@ static const struct device_spec testdev_spec = {
 	.name = "testdev",
 	.model = "testdev",
 	.may_end_vm = true,
+	.resumable = true, /* its registers live in a state region (device-worker/persist.h) */
 	.nroutes = 4,
 	.routes = {
 		{ ROUTE_SPACE_PIO, TESTDEV_EXIT_PORT, 1, 0 },
@@ -380,7 +381,7 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	for (unsigned d = 0; d < vm->ndevices; d++) {
 		vm->devices[d].index = d;
 		vm->devices[d].control_fd = vm->devices[d].status_fd = -1;
-		vm->devices[d].doorbell_fd = vm->devices[d].control_child = -1;
+		vm->devices[d].doorbell_fd = vm->devices[d].control_child = vm->devices[d].persist_fd = -1;
 	}
 	r = virtio_devices_add(vm);
 	if (r == 0)

@@ -96,6 +96,7 @@ struct device_instance {
 	pid_t pid;              /* its current worker (the spawner's child) */
 	int control_fd;
 	int control_child;  /* the worker's end; held by the spawner once it runs (-1 here) */
+	int persist_fd;     /* a resumable device that is not virtio: its state region (proto/device_state.h), or -1 */
 	int doorbell_fd;
 	int status_fd;
 	struct worker_status *status;

@@ -5,6 +5,7 @@
  */
 #include "device-worker/models/testdev_model.h"
 
+#include <stddef.h>
 #include <string.h>
 
 _Static_assert(TESTDEV_MMIO_DATA_MAX == VM_MMIO_DATA_MAX, "testdev MMIO buffer = a VmExit's");
@@ -15,8 +16,33 @@ static int testdev_model_init(void *state, struct device_host *host)
 	struct testdev_model *m = state;
 
 	m->host = host;
-	testdev_init(&m->td);
+	m->td = host->persist ? host->persist : &m->own_td;
+	if (!host->persist || host->persist_fresh)
+		testdev_init(m->td);
 	return 0;
+}
+
+/*
+ * The bytes of struct testdev an exit may change (persist.h): a slot write,
+ * the read counter on a read, a PIO scratch byte. Hypercalls change nothing.
+ */
+static void testdev_journal_range(const void *state, const struct vm_exit *exit, size_t *off, size_t *len)
+{
+	*off = 0;
+	*len = 0;
+	(void)state;
+	if (exit->kind == VM_EXIT_MMIO && exit->u.mmio.write) {
+		uint64_t at = exit->u.mmio.addr - TESTDEV_MMIO_BASE; /* wraps when below: clamped by persist_begin */
+
+		*off = at < TESTDEV_MMIO_SIZE ? offsetof(struct testdev, slots) + at : 0;
+		*len = at < TESTDEV_MMIO_SIZE ? exit->u.mmio.len : 0;
+	} else if (exit->kind == VM_EXIT_MMIO) {
+		*off = offsetof(struct testdev, read_counter);
+		*len = sizeof(uint64_t);
+	} else if (exit->kind == VM_EXIT_PIO && exit->u.pio.write) {
+		*off = offsetof(struct testdev, pio_scratch);
+		*len = TESTDEV_PIO_SCRATCH_SIZE;
+	}
 }
 
 static void request_exit(struct testdev_model *m, int status)
@@ -44,7 +70,7 @@ static void handle_mmio(struct testdev_model *m, const struct vm_exit *exit, str
 		return;
 	}
 	memcpy(data, mmio->data, sizeof(data));
-	if (testdev_mmio(&m->td, mmio->addr - TESTDEV_MMIO_BASE, mmio->write, mmio->len, data)) {
+	if (testdev_mmio(m->td, mmio->addr - TESTDEV_MMIO_BASE, mmio->write, mmio->len, data)) {
 		device_reply_unowned(exit, reply);
 		return;
 	}
@@ -61,7 +87,7 @@ static void handle_pio(struct testdev_model *m, const struct vm_exit *exit, stru
 	int status = -1;
 
 	memcpy(data, pio->data, sizeof(data));
-	if (testdev_pio(&m->td, pio->port, pio->write, pio->len, data, &status)) {
+	if (testdev_pio(m->td, pio->port, pio->write, pio->len, data, &status)) {
 		m->unowned++;
 		device_reply_unowned(exit, reply);
 		return;
@@ -76,7 +102,7 @@ static void handle_pio(struct testdev_model *m, const struct vm_exit *exit, stru
 
 static void handle_hypercall(struct testdev_model *m, const struct vm_exit *exit, struct vm_reply *reply)
 {
-	uint64_t v = testdev_hypercall(&m->td, exit->u.hypercall.func, exit->u.hypercall.args);
+	uint64_t v = testdev_hypercall(m->td, exit->u.hypercall.func, exit->u.hypercall.args);
 
 	reply->len = 8;
 	for (unsigned i = 0; i < 8; i++)
@@ -111,6 +137,9 @@ static void testdev_model_idle(void *state)
 
 const struct device_model testdev_device_model = {
 	.name = "testdev",
+	.uses = DEVICE_USES_PERSIST,
+	.persist_size = sizeof(struct testdev),
+	.journal_range = testdev_journal_range,
 	.state_size = sizeof(struct testdev_model),
 	.init = testdev_model_init,
 	.handle = testdev_model_handle,

@@ -10,7 +10,13 @@
 #include "common/testdev.h"
 
 struct testdev_model {
-	struct testdev td;
+	/*
+	 * The register state: in the device-state region when the worker has
+	 * one (host->persist: scratch slots, the read counter and the PIO
+	 * scratch survive a restart), else own_td.
+	 */
+	struct testdev *td;
+	struct testdev own_td;
 	struct device_host *host;
 	bool exit_requested; /* CONTROL_VM_EXIT sent (only the first write counts) */
 	int exit_status;

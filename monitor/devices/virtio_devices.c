@@ -55,7 +55,7 @@ static int new_virtio(struct vm *vm, const char *model, const char *name, unsign
 	dev = &vm->devices[vm->ndevices];
 	memset(dev, 0, sizeof(*dev));
 	dev->index = vm->ndevices;
-	dev->control_fd = dev->control_child = dev->status_fd = dev->doorbell_fd = -1;
+	dev->control_fd = dev->control_child = dev->status_fd = dev->doorbell_fd = dev->persist_fd = -1;
 	dev->is_virtio = true;
 	snprintf(dev->own_name, sizeof(dev->own_name), "%s", name);
 	dev->own_spec.name = dev->own_name;

@@ -27,6 +27,7 @@
 #include "monitor/supervise/spawner.h"
 #include "monitor/vm.h"
 #include "proto/device_config.h"
+#include "proto/device_state.h"
 
 /* How long a new worker may take to exec, map and enter its sandbox. */
 #define DEVICE_READY_TIMEOUT_MS 30000
@@ -63,6 +64,7 @@ static int fill_config(const struct vm *vm, const struct device_instance *dev, u
 		c->input_fd = vm->console.input_r;
 		c->irq_fd = vm->console.irq_fd;
 	}
+	c->state_fd = dev->persist_fd; /* -1 unless resumable and not virtio */
 	if (dev->is_virtio) {
 		const struct virtio_instance *v = &dev->virtio;
 
@@ -153,6 +155,7 @@ int device_worker_fds(const struct vm *vm, const struct device_instance *dev, in
 	all[n++] = dev->control_child;
 	all[n++] = dev->status_fd;
 	all[n++] = dev->doorbell_fd;
+	all[n++] = dev->persist_fd;
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		all[n++] = dev->ring_fds[i];
 	if (dev->is_virtio) {
@@ -259,6 +262,15 @@ static int prepare_one(struct vm *vm, struct device_instance *dev)
 	dev->status = status_map;
 	dev->status->magic = WORKER_STATUS_MAGIC;
 	atomic_store(&dev->status->denied_syscall, -1);
+	if (dev->spec->resumable && !dev->is_virtio) {
+		void *map = NULL;
+
+		/* Zeroed: its first worker starts afresh; the monitor never reads it. */
+		r = shared_memfd_create("squib-device-state", DEVICE_PERSIST_REGION_SIZE, &dev->persist_fd, &map);
+		if (r < 0)
+			return prepare_failed(dev, r, "its state region");
+		munmap(map, DEVICE_PERSIST_REGION_SIZE);
+	}
 	dev->ring_size = ring_region_size(RING_DEFAULT_SLOTS);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		dev->ring_fds[i] = -1;

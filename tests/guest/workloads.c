@@ -8,6 +8,7 @@ static const struct workload table[] = {
 	{ "serial", wl_serial },
 	{ "pio", wl_pio },
 	{ "mmio", wl_mmio },
+	{ "scratch-verify", wl_scratch_verify },
 	{ "hypercall", wl_hypercall },
 	{ "int3", wl_int3 },
 	{ "int3-emulated", wl_int3_emulated },

@@ -19,6 +19,7 @@ void wl_demo(unsigned cpu);
 void wl_serial(unsigned cpu);
 void wl_pio(unsigned cpu);
 void wl_mmio(unsigned cpu);
+void wl_scratch_verify(unsigned cpu);
 void wl_hypercall(unsigned cpu);
 void wl_int3(unsigned cpu);
 void wl_int3_emulated(unsigned cpu);

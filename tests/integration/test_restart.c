@@ -317,3 +317,37 @@ Test(restart, net_echo_survives_5_kills_of_its_worker)
 	cr_assert_eq(count_lines_containing(r.err, "device net0 restarted"), kills, "%s", squib_describe(&r));
 	close(sock);
 }
+
+/*
+ * testdev across 10 kills of its worker: its scratch slots keep what the
+ * guest wrote, and every read of its read counter is applied exactly once
+ * (the guest sees it grow by 1 per read), whenever the kill lands.
+ */
+Test(restart, testdev_state_survives_10_kills_exactly_once)
+{
+	static struct squib_run r;
+	const unsigned kills = 10;
+	pid_t victim = 0;
+	int in[2];
+
+	srand((unsigned)getpid() ^ 0x5eed);
+	squib_run_init(&r);
+	cr_assert_eq(pipe(in), 0);
+	squib_set_stdio(&r, in[0], -1);
+	squib_start_guest(&r, 1, true, "scratch-verify passes=0", "--restart-budget", "64/60", NULL);
+	close(in[0]);
+	for (unsigned k = 0; k < kills; k++) {
+		victim = wait_worker(&r, "testdev", victim, squib_timeout());
+		cr_assert_gt(victim, 0, "no testdev worker to kill (kill %u)\n%s", k + 1, squib_describe(&r));
+		sleep_s(0.02 + (double)(rand() % 200) / 1000.0);
+		cr_assert_eq(kill(victim, SIGKILL), 0, "kill %u\n%s", k + 1, squib_describe(&r));
+	}
+	cr_assert(wait_worker(&r, "testdev", victim, squib_timeout()) > 0, "%s", squib_describe(&r));
+	cr_assert_eq(write(in[1], "x", 1), 1);
+	squib_finish(&r);
+	close(in[1]);
+	squib_assert_pass(&r);
+	cr_assert_eq(count_lines_containing(r.err, "device testdev restarted"), kills, "%s", squib_describe(&r));
+	cr_assert_eq(count_lines_containing(r.err, "resumed its predecessor's state"), kills, "%s", squib_describe(&r));
+	log_restart_gaps(&r, "testdev");
+}

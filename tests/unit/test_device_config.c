@@ -420,7 +420,7 @@ Test(device_config, a_model_gets_exactly_what_it_uses)
 
 	cr_assert_eq(acquire_check_model(&c, &virtio_blk_device_model, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(acquire_check_model(&c, &uart_device_model, err, sizeof(err)), -EINVAL);
-	cr_assert(strstr(err, "uart takes no virtio resources"), "%s", err);
+	cr_assert(strstr(err, "uart takes no state_fd"), "%s", err);
 	c.resample_fd = -1;
 	cr_assert_eq(acquire_check_model(&c, &virtio_blk_device_model, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "needs state_fd, mmio_base, notify_fds, irq_fd and resample_fd"), "%s", err);
@@ -435,6 +435,11 @@ Test(device_config, a_model_gets_exactly_what_it_uses)
 	c.irq_fd = 9;
 	cr_assert_eq(acquire_check_model(&c, &testdev_device_model, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "testdev takes no irq_fd"), "%s", err);
+	c.irq_fd = -1;
+	cr_assert_eq(acquire_check_model(&c, &testdev_device_model, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "testdev needs state_fd"), "%s", err);
+	c.state_fd = 9;
+	cr_assert_eq(acquire_check_model(&c, &testdev_device_model, err, sizeof(err)), 0, "%s", err);
 }
 
 Test(device_config, restart_and_fault_fields_round_trip_and_are_checked)
