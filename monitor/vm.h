@@ -109,9 +109,11 @@ struct device_instance {
 	uint32_t restarts;      /* successful restarts so far */
 	uint64_t restart_times_ns[DEVICE_RESTART_HISTORY]; /* CLOCK_MONOTONIC of recent restarts, a ring */
 	uint64_t died_ns;       /* when the last worker was reported dead */
+	uint64_t respawn_ns;    /* when the spawner was asked for the current worker */
 	uint64_t ready_ns;      /* when the current worker said READY after a restart (0: the first worker) */
 	unsigned quick_deaths;  /* workers in a row that died within 1 s of starting (back-off) */
 	struct event *ev_restart; /* the back-off timer */
+	struct event *ev_ready;   /* a successor's time to say READY */
 	/* DEVICE_FAILED: the monitor answers its rings as removed hardware (device_restart.c). */
 	struct ring_consumer removed_rings[CLI_MAX_CPUS];
 	struct event *ev_removed;

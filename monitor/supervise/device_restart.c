@@ -21,6 +21,7 @@
 #define RESTART_FIRST_DELAY_NS 10000000ull /* 10 ms: a worker that died young is replaced after this */
 #define RESTART_MAX_DELAY_NS 1000000000ull /* 1 s */
 #define RESTART_STABLE_NS 1000000000ull    /* a worker that served this long did not die young */
+#define RESTART_READY_TIMEOUT_S 30          /* a successor's time to say READY (as the first worker's) */
 
 static uint64_t now_ns(void)
 {
@@ -139,6 +140,7 @@ static void request_restart(struct vm *vm, struct device_instance *dev)
 		return;
 	}
 	dev->state = DEVICE_STARTING;
+	dev->respawn_ns = now_ns();
 }
 
 static void on_restart_timer(evutil_socket_t fd, short what, void *arg)
@@ -217,6 +219,31 @@ static void died(struct vm *vm, struct device_instance *dev, const struct spawne
 	after_death(vm, dev);
 }
 
+/* A successor that neither says READY nor dies in time is killed (and its death handled as any other). */
+static void on_ready_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct device_instance *dev = arg;
+
+	(void)fd;
+	(void)what;
+	if (dev->vm->ending || dev->state != DEVICE_STARTING || !dev->alive)
+		return;
+	mlog("device worker %s (pid %d) did not get ready in %d s; killing it", dev->spec->name, (int)dev->pid,
+	     RESTART_READY_TIMEOUT_S);
+	device_worker_kill(dev->vm, dev);
+}
+
+static void arm_ready_timeout(struct vm *vm, struct device_instance *dev)
+{
+	struct timeval tv = { .tv_sec = RESTART_READY_TIMEOUT_S };
+
+	if (!dev->ev_ready)
+		dev->ev_ready = evtimer_new(vm->base, on_ready_timeout, dev);
+	if (!dev->ev_ready || evtimer_add(dev->ev_ready, &tv) < 0)
+		mlog("device %s: cannot time its restart; a successor that hangs at start will not be killed",
+		     dev->spec->name);
+}
+
 void device_spawner_event(struct vm *vm, const struct spawner_msg *m)
 {
 	struct device_instance *dev = &vm->devices[m->device];
@@ -227,6 +254,8 @@ void device_spawner_event(struct vm *vm, const struct spawner_msg *m)
 		dev->alive = true;
 		if (vm->ending)
 			device_worker_kill(vm, dev);
+		else
+			arm_ready_timeout(vm, dev);
 		return;
 	case SPAWNER_SPAWN_FAILED:
 		if (vm->ending) {
@@ -251,17 +280,22 @@ void device_spawner_event(struct vm *vm, const struct spawner_msg *m)
 
 void device_ready(struct vm *vm, struct device_instance *dev)
 {
-	uint64_t gap;
+	uint64_t gap, backoff;
 
 	if (dev->state != DEVICE_STARTING)
 		return;
+	if (dev->ev_ready)
+		evtimer_del(dev->ev_ready);
 	dev->state = DEVICE_RUNNING;
 	dev->restarts++;
 	dev->ready_ns = now_ns();
 	gap = dev->ready_ns - dev->died_ns;
-	mlog("device %s restarted: worker pid %d ready %llu.%03llu ms after its predecessor died (restart %u)",
+	backoff = dev->respawn_ns - dev->died_ns;
+	mlog("device %s restarted: worker pid %d ready %llu.%03llu ms after its predecessor died (restart %u; "
+	     "%llu.%03llu ms of it back-off)",
 	     dev->spec->name, (int)dev->pid, (unsigned long long)(gap / 1000000),
-	     (unsigned long long)(gap / 1000 % 1000), dev->restarts);
+	     (unsigned long long)(gap / 1000 % 1000), dev->restarts, (unsigned long long)(backoff / 1000000),
+	     (unsigned long long)(backoff / 1000 % 1000));
 	(void)vm;
 }
 
@@ -286,6 +320,8 @@ void device_restarts_cancel(struct vm *vm)
 
 		if (dev->ev_restart)
 			evtimer_del(dev->ev_restart);
+		if (dev->ev_ready)
+			evtimer_del(dev->ev_ready);
 		if (dev->ev_removed)
 			event_del(dev->ev_removed);
 	}

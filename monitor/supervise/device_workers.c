@@ -25,6 +25,7 @@
 #include "monitor/log.h"
 #include "monitor/supervise/device_workers.h"
 #include "monitor/supervise/spawner.h"
+#include "monitor/supervise/worker_signal.h"
 #include "monitor/vm.h"
 #include "proto/device_config.h"
 #include "proto/device_state.h"
@@ -213,26 +214,39 @@ pid_t device_worker_exec(const struct vm *vm, const struct device_instance *dev,
 	return pid;
 }
 
-static int wait_ready(struct device_instance *dev)
+/*
+ * Waits for dev's first worker to say CONTROL_READY, or for the spawner to
+ * report it dead (the spawner holds the other end of the control socket, so
+ * a dead worker closes nothing): 0, -ETIMEDOUT, -ECONNRESET (it died; *m
+ * says how), -EPROTO or -errno.
+ */
+static int wait_ready(struct vm *vm, struct device_instance *dev, struct spawner_msg *m)
 {
-	struct pollfd pfd = { .fd = dev->control_fd, .events = POLLIN };
+	struct pollfd pfd[2] = {
+		{ .fd = dev->control_fd, .events = POLLIN },
+		{ .fd = vm->spawner_fd, .events = POLLIN },
+	};
 	struct control_msg msg;
 	ssize_t n;
 	int r;
 
 	do {
-		r = poll(&pfd, 1, DEVICE_READY_TIMEOUT_MS);
+		r = poll(pfd, 2, DEVICE_READY_TIMEOUT_MS);
 	} while (r < 0 && errno == EINTR);
 	if (r == 0)
 		return -ETIMEDOUT;
 	if (r < 0)
 		return -errno;
-	n = recv(dev->control_fd, &msg, sizeof(msg), 0);
-	if (n == 0)
-		return -ECONNRESET; /* it died before getting ready */
-	if (n != (ssize_t)sizeof(msg) || msg.type != CONTROL_READY)
-		return -EPROTO;
-	return 0;
+	if (pfd[0].revents) {
+		n = recv(dev->control_fd, &msg, sizeof(msg), 0);
+		if (n != (ssize_t)sizeof(msg) || msg.type != CONTROL_READY)
+			return -EPROTO;
+		return 0;
+	}
+	r = spawner_receive(vm, m, 0);
+	if (r < 0)
+		return r;
+	return m->type == SPAWNER_DIED && m->device == dev->index ? -ECONNRESET : -EPROTO;
 }
 
 /* One line naming the device and the step that failed; returns r. */
@@ -301,10 +315,17 @@ static int start_first(struct vm *vm, struct device_instance *dev)
 	}
 	dev->pid = m.pid;
 	dev->alive = true;
-	r = wait_ready(dev);
+	r = wait_ready(vm, dev, &m);
+	if (r == -ECONNRESET) {
+		char how[160];
+
+		dev->alive = false;
+		worker_describe_death(m.code, m.status, dev->status, how, sizeof(how));
+		mlog("device worker %s (pid %d) did not get ready: it %s", dev->spec->name, (int)dev->pid, how);
+		return r;
+	}
 	if (r < 0) {
-		mlog("device worker %s (pid %d) did not get ready: %s", dev->spec->name, (int)m.pid,
-		     r == -ECONNRESET ? "it exited" : strerror(-r));
+		mlog("device worker %s (pid %d) did not get ready: %s", dev->spec->name, (int)dev->pid, strerror(-r));
 		return r;
 	}
 	dev->state = DEVICE_RUNNING;

@@ -405,6 +405,8 @@ void supervisor_teardown(struct vm *vm)
 			event_free(vm->devices[d].ev_control);
 		if (vm->devices[d].ev_restart)
 			event_free(vm->devices[d].ev_restart);
+		if (vm->devices[d].ev_ready)
+			event_free(vm->devices[d].ev_ready);
 		if (vm->devices[d].ev_removed)
 			event_free(vm->devices[d].ev_removed);
 	}
