@@ -282,6 +282,22 @@ static void chain_clear(struct virtq_chain *out)
  *   indirect next index >= len / 16                   WHY_IND_NEXT_RANGE
  *   more indirect descriptors than len / 16 (a loop)  WHY_IND_LOOP
  */
+/* A checked head (from guest memory, or a predecessor's in-flight bitmap) walked into *out: 1 or -EINVAL. */
+static int walk_from(const struct virtq *q, uint16_t head, struct virtq_chain *out, const char **why)
+{
+	int err;
+
+	if (head >= q->size)
+		return fail(why, WHY_HEAD);
+	err = walk_chain(q, head, out, why);
+	if (err) {
+		chain_clear(out);
+		return err;
+	}
+	out->head = head;
+	return 1;
+}
+
 int virtq_pop(struct virtq *q, struct virtq_chain *out, const char **why)
 {
 	uint16_t avail_idx, pending, head, last;
@@ -309,35 +325,19 @@ int virtq_pop(struct virtq *q, struct virtq_chain *out, const char **why)
 
 	/* The slot index is masked; the entry is read once and then checked. */
 	head = ring_load16(q, q->avail_gpa + VIRTQ_AVAIL_RING_OFF + 2ULL * (last & (q->size - 1u)), __ATOMIC_RELAXED);
-	if (head >= q->size)
-		return fail(why, WHY_HEAD);
-
-	err = walk_chain(q, head, out, why);
-	if (err) {
-		chain_clear(out);
+	err = walk_from(q, head, out, why);
+	if (err < 0)
 		return err;
-	}
-	out->head = head;
 	q->last_avail_idx = (uint16_t)(last + 1);
 	return 1;
 }
 
 int virtq_chain_at(const struct virtq *q, uint16_t head, struct virtq_chain *out, const char **why)
 {
-	int err;
-
 	chain_clear(out);
 	if (!ready(q))
 		return fail(why, WHY_NOT_READY);
-	if (head >= q->size)
-		return fail(why, WHY_HEAD);
-	err = walk_chain(q, head, out, why);
-	if (err) {
-		chain_clear(out);
-		return err;
-	}
-	out->head = head;
-	return 1;
+	return walk_from(q, head, out, why);
 }
 
 /* ---- completion and notification ----------------------------------------- */

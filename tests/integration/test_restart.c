@@ -278,7 +278,6 @@ Test(restart, killed_vcpu_worker_stops_the_vm)
 Test(restart, net_echo_survives_5_kills_of_its_worker)
 {
 	static struct squib_run r;
-	static const uint8_t src[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x99 };
 	const unsigned frames = 40, kills = 5;
 	unsigned resent = 0, killed = 0;
 	pid_t victim = 0;
@@ -297,12 +296,7 @@ Test(restart, net_echo_survives_5_kills_of_its_worker)
 		size_t size = 60 + (i * 97) % (1514 - 60);
 		ssize_t n = -1;
 
-		memset(frame, 0xff, 6);
-		memcpy(frame + 6, src, 6);
-		frame[12] = 0x88;
-		frame[13] = 0xb5;
-		for (size_t b = 14; b < size; b++)
-			frame[b] = (uint8_t)(b * 31 + i * 7);
+		tap_make_frame(frame, i, size);
 		if (i % 7 == 3 && killed < kills) {
 			victim = wait_worker(&r, "net0", victim, squib_timeout());
 			cr_assert_gt(victim, 0, "no net0 worker\n%s", squib_describe(&r));

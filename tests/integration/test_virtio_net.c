@@ -54,19 +54,6 @@ static int start_echo(struct squib_run *r, const char *cmdline)
 	return sock;
 }
 
-/* A test frame: broadcast, from a made-up host MAC, ethertype 0x88b5, payload by index. */
-static size_t make_frame(uint8_t *f, unsigned index, size_t size)
-{
-	static const uint8_t src[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x99 };
-
-	memset(f, 0xff, 6);
-	memcpy(f + 6, src, 6);
-	f[12] = 0x88;
-	f[13] = 0xb5;
-	for (size_t i = 14; i < size; i++)
-		f[i] = (uint8_t)(i * 31 + index * 7);
-	return size;
-}
 
 Test(virtio_net, echo_byte_for_byte)
 {
@@ -80,7 +67,7 @@ Test(virtio_net, echo_byte_for_byte)
 		size_t size = 60 + (i * 97) % (1514 - 60);
 		ssize_t n;
 
-		make_frame(frame, i, size);
+		tap_make_frame(frame, i, size);
 		tap_send(sock, frame, size);
 		n = tap_recv(sock, back, sizeof(back), squib_timeout());
 		cr_assert_eq(n, (ssize_t)size, "frame %u: echo of %zu bytes came back as %zd\n%s", i, size, n,
@@ -134,7 +121,7 @@ Test(virtio_net, burst_echoed_without_drops)
 
 	sock = start_echo(&r, "net-echo count=200");
 	for (unsigned i = 0; i < count; i++)
-		tap_send(sock, frames[i], make_frame(frames[i], i, sizeof(frames[i])));
+		tap_send(sock, frames[i], tap_make_frame(frames[i], i, sizeof(frames[i])));
 	for (unsigned i = 0; i < count; i++) {
 		uint8_t back[2048];
 		ssize_t n = tap_recv(sock, back, sizeof(back), squib_timeout());

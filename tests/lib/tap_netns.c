@@ -112,3 +112,17 @@ ssize_t tap_recv(int sock, void *buf, size_t len, double timeout_s)
 			return n;
 	}
 }
+
+/* A test frame: broadcast, from a made-up host MAC, ethertype 0x88b5, payload by index. */
+size_t tap_make_frame(uint8_t *f, unsigned index, size_t size)
+{
+	static const uint8_t src[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x99 };
+
+	memset(f, 0xff, 6);
+	memcpy(f + 6, src, 6);
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	for (size_t i = 14; i < size; i++)
+		f[i] = (uint8_t)(i * 31 + index * 7);
+	return size;
+}

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /*
@@ -30,5 +31,11 @@ void tap_send(int sock, const void *frame, size_t len);
  * skipped), waiting up to timeout_s. Returns its length, or -1 on timeout.
  */
 ssize_t tap_recv(int sock, void *buf, size_t len, double timeout_s);
+
+/*
+ * A test frame of size bytes: broadcast, from a made-up host MAC
+ * (02:00:00:00:00:99), ethertype 0x88b5, payload by index. Returns size.
+ */
+size_t tap_make_frame(uint8_t *f, unsigned index, size_t size);
 
 #endif

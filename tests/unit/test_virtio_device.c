@@ -300,6 +300,15 @@ static uint16_t take_and_die(void)
 	return chain.head;
 }
 
+/* The driver starts queue 0 and posts one 64-byte buffer: its head. */
+static uint16_t start_and_post(void)
+{
+	struct fake_buf buf = { fake_alloc(&f, 64), 64, true };
+
+	cr_assert(fake_virtio_start(&f, 0));
+	return fake_post(&f, 0, &buf, 1);
+}
+
 static unsigned used_count(void)
 {
 	uint32_t id, len;
@@ -312,13 +321,9 @@ static unsigned used_count(void)
 
 Test(virtio_device, restart_resubmits_a_chain_left_in_flight)
 {
-	uint64_t a = fake_alloc(&f, 64);
-	struct fake_buf buf = { a, 64, true };
 	uint32_t id, len;
-	uint16_t head;
+	uint16_t head = start_and_post();
 
-	cr_assert(fake_virtio_start(&f, 0));
-	head = fake_post(&f, 0, &buf, 1);
 	cr_assert_eq(take_and_die(), head);
 	cr_assert(virtio_state_inflight_test(f.vd.st, 0, head));
 	cr_assert_eq(fake_virtio_restart(&f, &virtio_rng_device_model), 0);
@@ -334,13 +339,9 @@ Test(virtio_device, restart_resubmits_a_chain_left_in_flight)
 
 Test(virtio_device, restart_after_a_take_that_did_not_finish)
 {
-	uint64_t a = fake_alloc(&f, 64);
-	struct fake_buf buf = { a, 64, true };
 	struct virtio_queue_state *qs = &f.vd.st->queues[0];
-	uint16_t head;
+	uint16_t head = start_and_post();
 
-	cr_assert(fake_virtio_start(&f, 0));
-	head = fake_post(&f, 0, &buf, 1);
 	cr_assert_eq(take_and_die(), head);
 	/* The crash came after the bit, before the index: journal open, index not advanced. */
 	qs->last_avail_idx--;
@@ -354,13 +355,9 @@ Test(virtio_device, restart_after_a_take_that_did_not_finish)
 
 Test(virtio_device, restart_after_a_completion_that_did_not_finish)
 {
-	uint64_t a = fake_alloc(&f, 64);
-	struct fake_buf buf = { a, 64, true };
 	struct virtio_queue_state *qs = &f.vd.st->queues[0];
-	uint16_t head;
+	uint16_t head = start_and_post();
 
-	cr_assert(fake_virtio_start(&f, 0));
-	head = fake_post(&f, 0, &buf, 1);
 	fake_kick(&f, 0);
 	cr_assert_eq(used_count(), 1);
 	/* The crash came after used->idx reached the guest, before the state caught up. */
@@ -377,13 +374,9 @@ Test(virtio_device, restart_after_a_completion_that_did_not_finish)
 
 Test(virtio_device, restart_after_a_completion_that_never_reached_the_guest)
 {
-	uint64_t a = fake_alloc(&f, 64);
-	struct fake_buf buf = { a, 64, true };
 	struct virtio_queue_state *qs = &f.vd.st->queues[0];
-	uint16_t head;
+	uint16_t head = start_and_post();
 
-	cr_assert(fake_virtio_start(&f, 0));
-	head = fake_post(&f, 0, &buf, 1);
 	cr_assert_eq(take_and_die(), head);
 	/* Journal opened, nothing published: the chain is still in flight. */
 	qs->push_journal = virtio_journal_make(head, (uint16_t)(qs->used_idx + 1));
