@@ -19,66 +19,6 @@ TestSuite(restart, .fini = squib_teardown);
 
 
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/*
- * Logs the median and worst "ready N ms after its predecessor died" of
- * device name's restarts, and the same without the back-off.
- */
-static void log_restart_gaps(const struct squib_run *r, const char *name)
-{
-	char needle[64];
-	double gaps[64], work[64];
-	size_t n = 0;
-
-	snprintf(needle, sizeof(needle), "device %s restarted: worker pid ", name);
-	for (const char *p = strstr(r->err, needle); p && n < 64; p = strstr(p + 1, needle)) {
-		const char *ready = strstr(p, " ready ");
-		const char *eol = strchr(p, '\n');
-
-		const char *of = ready ? strstr(ready, "; ") : NULL;
-		double backoff = 0;
-
-		if (ready && (!eol || ready < eol) && sscanf(ready, " ready %lf ms", &gaps[n]) == 1) {
-			if (of && (!eol || of < eol))
-				(void)sscanf(of, "; %lf ms of it back-off", &backoff);
-			work[n] = gaps[n] - backoff;
-			n++;
-		}
-	}
-	if (n == 0)
-		return;
-	qsort(gaps, n, sizeof(gaps[0]), cmp_double);
-	qsort(work, n, sizeof(work[0]), cmp_double);
-	cr_log_info("%s: %zu restarts, death to ready: median %.3f ms, worst %.3f ms; without the back-off: median "
-		    "%.3f ms, worst %.3f ms", name, n, gaps[n / 2], gaps[n - 1], work[n / 2], work[n - 1]);
-}
-
-/*
- * Waits until device name has a live worker other than not_pid and returns
- * its pid (0 when the run ended or the timeout passed).
- */
-static pid_t wait_worker(struct squib_run *r, const char *name, pid_t not_pid, double timeout_s)
-{
-	double deadline = now_s() + timeout_s;
-
-	while (now_s() < deadline) {
-		pid_t pid = proc_device_worker_pid(r->pid, name);
-
-		if (pid > 0 && pid != not_pid)
-			return pid;
-		if (kill(r->pid, 0) < 0)
-			return 0;
-		sleep_s(0.005);
-	}
-	return 0;
-}
-
 /*
  * The guest writes, flushes and verifies a pattern over the disk, pass after
  * pass, while the test SIGKILLs the blk worker 20 times at random moments:
@@ -111,13 +51,13 @@ Test(restart, blk_verify_survives_20_kills_of_its_worker)
 	close(in[0]);
 	cr_assert(squib_wait_console(&r, "blk-verify: capacity=", squib_timeout()), "%s", squib_describe(&r));
 	for (unsigned k = 0; k < kills; k++) {
-		victim = wait_worker(&r, "blk0", victim, squib_timeout());
+		victim = squib_wait_device_worker(&r, "blk0", victim, squib_timeout());
 		cr_assert_gt(victim, 0, "no blk0 worker to kill (kill %u)\n%s", k + 1, squib_describe(&r));
 		sleep_s(0.02 + (double)(rand() % 200) / 1000.0);
 		cr_assert_eq(kill(victim, SIGKILL), 0, "kill %u: blk0 worker %d is gone\n%s", k + 1, (int)victim,
 			     squib_describe(&r));
 	}
-	cr_assert(wait_worker(&r, "blk0", victim, squib_timeout()) > 0, "no blk0 worker after the last kill\n%s",
+	cr_assert(squib_wait_device_worker(&r, "blk0", victim, squib_timeout()) > 0, "no blk0 worker after the last kill\n%s",
 		  squib_describe(&r));
 	cr_assert_eq(write(in[1], "x", 1), 1);
 	squib_finish(&r);
@@ -131,7 +71,7 @@ Test(restart, blk_verify_survives_20_kills_of_its_worker)
 	p = strstr(r.console, expect);
 	cr_assert(p && sscanf(p + strlen(expect), "%lu", &passes) == 1 && passes > 0, "%s", squib_describe(&r));
 	cr_log_info("blk-verify: %lu passes across %u kills of the blk worker", passes, kills);
-	log_restart_gaps(&r, "blk0");
+	squib_log_restart_gaps(&r, "blk0");
 
 	f = fopen(path, "rb");
 	cr_assert(f, "cannot read %s", path);
@@ -298,7 +238,7 @@ Test(restart, net_echo_survives_5_kills_of_its_worker)
 
 		tap_make_frame(frame, i, size);
 		if (i % 7 == 3 && killed < kills) {
-			victim = wait_worker(&r, "net0", victim, squib_timeout());
+			victim = squib_wait_device_worker(&r, "net0", victim, squib_timeout());
 			cr_assert_gt(victim, 0, "no net0 worker\n%s", squib_describe(&r));
 			cr_assert_eq(kill(victim, SIGKILL), 0);
 			killed++;
@@ -318,7 +258,7 @@ Test(restart, net_echo_survives_5_kills_of_its_worker)
 	squib_finish(&r);
 	cr_assert_eq(r.status, 128 + SIGTERM, "%s", squib_describe(&r));
 	cr_log_info("net0: %u frames echoed across %u kills, %u sent again", frames, kills, resent);
-	log_restart_gaps(&r, "net0");
+	squib_log_restart_gaps(&r, "net0");
 	cr_assert_eq(count_lines_containing(r.err, "device net0 restarted"), kills, "%s", squib_describe(&r));
 	close(sock);
 }
@@ -342,17 +282,17 @@ Test(restart, testdev_state_survives_10_kills_exactly_once)
 	squib_start_guest(&r, 1, true, "scratch-verify passes=0", "--restart-budget", "64/60", NULL);
 	close(in[0]);
 	for (unsigned k = 0; k < kills; k++) {
-		victim = wait_worker(&r, "testdev", victim, squib_timeout());
+		victim = squib_wait_device_worker(&r, "testdev", victim, squib_timeout());
 		cr_assert_gt(victim, 0, "no testdev worker to kill (kill %u)\n%s", k + 1, squib_describe(&r));
 		sleep_s(0.02 + (double)(rand() % 200) / 1000.0);
 		cr_assert_eq(kill(victim, SIGKILL), 0, "kill %u\n%s", k + 1, squib_describe(&r));
 	}
-	cr_assert(wait_worker(&r, "testdev", victim, squib_timeout()) > 0, "%s", squib_describe(&r));
+	cr_assert(squib_wait_device_worker(&r, "testdev", victim, squib_timeout()) > 0, "%s", squib_describe(&r));
 	cr_assert_eq(write(in[1], "x", 1), 1);
 	squib_finish(&r);
 	close(in[1]);
 	squib_assert_pass(&r);
 	cr_assert_eq(count_lines_containing(r.err, "device testdev restarted"), kills, "%s", squib_describe(&r));
 	cr_assert_eq(count_lines_containing(r.err, "resumed its predecessor's state"), kills, "%s", squib_describe(&r));
-	log_restart_gaps(&r, "testdev");
+	squib_log_restart_gaps(&r, "testdev");
 }

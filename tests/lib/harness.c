@@ -826,3 +826,64 @@ void blk_pattern(uint64_t s, uint64_t p, uint64_t seed, uint8_t out[BLK_SECTOR])
 		h = (h ^ out[i]) * 0x100000001b3ull;
 	memcpy(out + 504, &h, 8);
 }
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Logs the median and worst "ready N ms after its predecessor died" of
+ * device name's restarts, and the same without the back-off.
+ */
+void squib_log_restart_gaps(const struct squib_run *r, const char *name)
+{
+	char needle[64];
+	double gaps[64], work[64];
+	size_t n = 0;
+
+	snprintf(needle, sizeof(needle), "device %s restarted: worker pid ", name);
+	for (const char *p = strstr(r->err, needle); p && n < 64; p = strstr(p + 1, needle)) {
+		const char *ready = strstr(p, " ready ");
+		const char *eol = strchr(p, '\n');
+
+		const char *of = ready ? strstr(ready, "; ") : NULL;
+		double backoff = 0;
+
+		if (ready && (!eol || ready < eol) && sscanf(ready, " ready %lf ms", &gaps[n]) == 1) {
+			if (of && (!eol || of < eol))
+				(void)sscanf(of, "; %lf ms of it back-off", &backoff);
+			work[n] = gaps[n] - backoff;
+			n++;
+		}
+	}
+	if (n == 0)
+		return;
+	qsort(gaps, n, sizeof(gaps[0]), cmp_double);
+	qsort(work, n, sizeof(work[0]), cmp_double);
+	cr_log_info("%s: %zu restarts, death to ready: median %.3f ms, worst %.3f ms; without the back-off: median "
+		    "%.3f ms, worst %.3f ms", name, n, gaps[n / 2], gaps[n - 1], work[n / 2], work[n - 1]);
+}
+
+/*
+ * Waits until device name has a live worker other than not_pid and returns
+ * its pid (0 when the run ended or the timeout passed).
+ */
+pid_t squib_wait_device_worker(struct squib_run *r, const char *name, pid_t not_pid, double timeout_s)
+{
+	double deadline = now_s() + timeout_s;
+
+	while (now_s() < deadline) {
+		pid_t pid = proc_device_worker_pid(r->pid, name);
+
+		if (pid > 0 && pid != not_pid)
+			return pid;
+		if (kill(r->pid, 0) < 0)
+			return 0;
+		sleep_s(0.005);
+	}
+	return 0;
+}
+

@@ -239,6 +239,17 @@ bool proc_is_spawner(const struct proc_entry *e);
 int proc_workers(pid_t monitor, struct proc_entry *out, int max, struct proc_entry *spawner);
 /* The live worker of device name ("blk0", "uart"), or 0. */
 pid_t proc_device_worker_pid(pid_t monitor, const char *name);
+/*
+ * Waits until device name of the running monitor has a live worker other
+ * than not_pid and returns its pid (0 when the run ended or timeout_s passed).
+ */
+pid_t squib_wait_device_worker(struct squib_run *r, const char *name, pid_t not_pid, double timeout_s);
+/*
+ * Logs (cr_log_info) the median and worst "ready N ms after its predecessor
+ * died" of device name's restarts in the ended run's stderr, with and
+ * without the back-off.
+ */
+void squib_log_restart_gaps(const struct squib_run *r, const char *name);
 /* Does the process of e (same pid and start time) still exist? state_out may be NULL. */
 bool proc_still_exists(const struct proc_entry *e, char *state_out);
 
