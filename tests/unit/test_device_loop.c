@@ -484,3 +484,63 @@ Test(device_loop, records_are_served_in_push_order_across_rings, .init = setup_u
 	cr_assert_eq(read(fx.out_r, buf, sizeof(buf) - 1), 5);
 	cr_assert_str_eq(buf, "abcde", "console shows the push order, got '%s'", buf);
 }
+
+/*
+ * testdev with its state region (device-worker/persist.h): a counter read
+ * applied by a worker that died before moving head is undone by its
+ * successor and applied again, so the guest's read sees the counter move
+ * by exactly one.
+ */
+Test(device_loop, a_read_applied_by_a_dead_worker_counts_once, .init = setup_testdev, .fini = teardown)
+{
+	static _Alignas(4096) uint8_t region_mem[DEVICE_PERSIST_REGION_SIZE];
+	struct persist_region *region = (struct persist_region *)region_mem;
+	struct ring_consumer rings[NRINGS];
+	const struct vm_exit *e;
+	struct vm_exit decoded;
+	uint8_t rec[RING_RECORD_MAX];
+	uint32_t seq, len, rseq;
+	const char *why = NULL;
+	bool fresh = false;
+	struct vm_reply r;
+
+	for (unsigned i = 0; i < NRINGS; i++)
+		rings[i] = fx.wl.rings[i].c;
+	cr_assert_eq(persist_open(region, sizeof(region_mem), "testdev", testdev_device_model.persist_size, 0, rings,
+				  NRINGS, &fresh, &why), 0);
+	fx.host.persist = region->data;
+	fx.host.persist_fresh = fresh;
+	cr_assert_eq(testdev_device_model.init(fx.state, &fx.host), 0);
+	fx.wl.persist = region;
+
+	seq = push_mmio(0, TESTDEV_MMIO_BASE + TESTDEV_COUNTER_OFFSET, false, 8, 0);
+	cr_assert_eq(run_once(), WORKER_LOOP_CONTINUE);
+	r = get_reply(0, seq);
+	cr_assert_eq(r.data[0], 1, "first read");
+	cr_assert_eq(region->journal, 0, "closed once head moved");
+
+	/* The next read is applied and answered, and the worker dies before head moves. */
+	seq = push_mmio(0, TESTDEV_MMIO_BASE + TESTDEV_COUNTER_OFFSET, false, 8, 0);
+	cr_assert_eq(ring_peek(&fx.wl.rings[0].c, rec, sizeof(rec), &len, &rseq), 0);
+	cr_assert_eq(vm_exit_decode(&fx.wl.decoder, rec, len, &decoded), 0);
+	e = &decoded;
+	{
+		size_t off = 0, n = 0;
+
+		testdev_device_model.journal_range(fx.state, e, &off, &n);
+		persist_begin(region, 0, rseq, off, n);
+		memset(&r, 0, sizeof(r));
+		testdev_device_model.handle(fx.state, e, &r);
+		cr_assert_eq(r.data[0], 2);
+	}
+	/* The successor: the journal undoes the read, the loop applies it again. */
+	cr_assert_eq(persist_open(region, sizeof(region_mem), "testdev", testdev_device_model.persist_size, 1, rings,
+				  NRINGS, &fresh, &why), 0);
+	cr_assert_not(fresh, "%s", why ? why : "");
+	cr_assert_eq(run_once(), WORKER_LOOP_CONTINUE);
+	r = get_reply(0, seq);
+	cr_assert_eq(r.data[0], 2, "the guest sees 2: the dead worker's apply did not count");
+	seq = push_mmio(0, TESTDEV_MMIO_BASE + TESTDEV_COUNTER_OFFSET, false, 8, 0);
+	cr_assert_eq(run_once(), WORKER_LOOP_CONTINUE);
+	cr_assert_eq(get_reply(0, seq).data[0], 3);
+}
