@@ -388,6 +388,9 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 		r = attach_faults(vm);
 	if (r == 0)
 		r = load_guest(vm, &kernel, &initrd);
+	/* In guest RAM now: freed before the spawner forks, which would otherwise keep a private copy. */
+	image_file_release(&kernel);
+	image_file_release(&initrd);
 	if (r < 0)
 		goto out;
 	if (cfg->inline_testdev) {

@@ -25,6 +25,34 @@ const char *blk_pipeline_init(struct blk_pipeline *p, struct blk_dev *b, unsigne
 	return 0;
 }
 
+/*
+ * The device needed a reset: it forgot every request in flight. Resets it
+ * and submits each of them again, unchanged (a write's data is still in its
+ * buffer; a read reads again).
+ */
+static void resubmit_after_reset(struct blk_pipeline *p, const unsigned *free_slots, unsigned nfree)
+{
+	const char *err = blk_reopen(p->b);
+	unsigned again = 0;
+
+	if (err)
+		virtio_fatal(p->b->vd, err);
+	for (unsigned s = 0; s < p->qd; s++) {
+		bool is_free = false;
+
+		for (unsigned i = 0; i < nfree; i++)
+			is_free |= free_slots[i] == s;
+		if (is_free)
+			continue;
+		blk_prep(&p->reqs[s], p->ops[s].type, p->ops[s].sector, p->ops[s].len ? p->bufs + (size_t)s * p->bs : 0,
+			 p->ops[s].len);
+		if (blk_submit(p->b, &p->reqs[s]) != 0)
+			virtio_fatal(p->b->vd, "blk-resubmit");
+		again++;
+	}
+	kprintf("blk: device needed a reset: reset it and submitted %u requests again\n", again);
+}
+
 void blk_pipeline_run(struct blk_pipeline *p, uint64_t nops, blk_prepare_fn prepare,
 		      blk_complete_fn complete)
 {
@@ -58,7 +86,13 @@ void blk_pipeline_run(struct blk_pipeline *p, uint64_t nops, blk_prepare_fn prep
 			virtio_fatal(p->b->vd, "blk-queue-full-while-idle");
 		{
 			struct blk_req *r = blk_wait_any(p->b);
-			unsigned s = r->tag;
+			unsigned s;
+
+			if (!r) {
+				resubmit_after_reset(p, free_slots, nfree);
+				continue;
+			}
+			s = r->tag;
 
 			complete(p, &p->ops[s], r, p->bufs + (size_t)s * p->bs);
 			free_slots[nfree++] = s;

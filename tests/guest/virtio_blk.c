@@ -13,6 +13,7 @@ const char *blk_open(struct blk_dev *b, unsigned nth, const struct virtio_opts *
 	memset(b, 0, sizeof(*b));
 	if (!d)
 		return "no such virtio-blk device";
+	b->opts = *o;
 	err = virtio_start(d, BLK_WANTED_FEATURES, 1, o);
 	if (err)
 		return err;
@@ -37,6 +38,28 @@ const char *blk_open(struct blk_dev *b, unsigned nth, const struct virtio_opts *
 	b->ro = virtio_has(d, VIRTIO_BLK_F_RO);
 	virtio_driver_ok(d);
 	return 0;
+}
+
+const char *blk_reopen(struct blk_dev *b)
+{
+	const char *err = virtio_start(b->vd, BLK_WANTED_FEATURES, 1, &b->opts);
+
+	if (err)
+		return err;
+	virtio_driver_ok(b->vd);
+	b->resets++;
+	return 0;
+}
+
+/* A configuration change interrupt (or a wait that ran out) with DEVICE_NEEDS_RESET in Status? */
+static bool needs_reset(struct blk_dev *b, bool timed_out)
+{
+	uint32_t seen = __atomic_load_n(&b->vd->config_irqs, __ATOMIC_RELAXED);
+
+	if (!timed_out && seen == b->config_seen)
+		return false;
+	b->config_seen = seen;
+	return (virtio_status(b->vd) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) != 0;
 }
 
 struct blk_req *blk_reqs_alloc(unsigned n)
@@ -138,7 +161,11 @@ struct blk_req *blk_wait_any(struct blk_dev *b)
 
 	virtio_wait_begin(&w, b->vd);
 	while (!(r = blk_reap(b))) {
-		if (!virtio_wait_idle(&w, b->vd))
+		bool waiting = virtio_wait_idle(&w, b->vd);
+
+		if (needs_reset(b, !waiting))
+			return 0;
+		if (!waiting)
 			virtio_fatal(b->vd, "blk-timeout");
 	}
 	return r;

@@ -92,6 +92,9 @@ struct blk_dev {
 	uint8_t wz_may_unmap;
 	bool ro;
 	uint64_t requests;   /* submitted */
+	struct virtio_opts opts;  /* as opened, for blk_reopen */
+	uint32_t config_seen;     /* vd->config_irqs when last checked for DEVICE_NEEDS_RESET */
+	uint32_t resets;          /* DEVICE_NEEDS_RESET recoveries */
 };
 
 /* Every feature this driver knows; what the device offers of them is negotiated. */
@@ -103,6 +106,13 @@ struct blk_dev {
 
 /* Starts the nth virtio-blk device (one queue) and reads its configuration. NULL or why not. */
 const char *blk_open(struct blk_dev *b, unsigned nth, const struct virtio_opts *o);
+/*
+ * The device reported DEVICE_NEEDS_RESET (its state was lost): resets it
+ * and starts it again with the same features and queue; requests that were
+ * in flight are gone, and the caller submits them again. NULL or why not.
+ */
+const char *blk_reopen(struct blk_dev *b);
+
 /* n zeroed requests in DMA memory, or NULL. */
 struct blk_req *blk_reqs_alloc(unsigned n);
 /* Largest data length one request can carry (segment limits and queue size). */
@@ -117,7 +127,12 @@ void blk_prep(struct blk_req *r, uint32_t type, uint64_t sector, void *data, uin
 int blk_submit(struct blk_dev *b, struct blk_req *r);
 /* One completed request (marked done), or NULL when none is waiting. */
 struct blk_req *blk_reap(struct blk_dev *b);
-/* Waits for any completion and returns it; fails the workload on timeout. */
+/*
+ * Waits for any completion and returns it; fails the workload on timeout.
+ * NULL when the device reports DEVICE_NEEDS_RESET instead (a configuration
+ * change interrupt, or a wait that ran out): the caller blk_reopens it and
+ * submits its requests in flight again.
+ */
 struct blk_req *blk_wait_any(struct blk_dev *b);
 /* Waits until r is done (reaping others too); fails the workload on timeout. */
 void blk_wait(struct blk_dev *b, struct blk_req *r);

@@ -137,6 +137,31 @@ Test(restart, fault_garbage_ring)
 	blk_fault("garbage-ring", "device worker blk0 (pid ");
 }
 
+/*
+ * A worker that scribbles over its device state before dying: the successor
+ * refuses the state, re-initialises it and reports DEVICE_NEEDS_RESET; the
+ * guest's driver resets the device, submits its requests again, and
+ * verifies every sector. (After 300 requests: well past the driver's set-up.)
+ */
+Test(restart, fault_scribble_state_needs_reset_and_the_driver_recovers)
+{
+	static struct squib_run r;
+	char path[PATH_MAX];
+
+	squib_run_init(&r);
+	snprintf(path, sizeof(path), "%s/disk.img", r.dir);
+	make_file(path, 1u << 20);
+	squib_start_guest(&r, 1, true, "blk-verify passes=2 seed=5 qd=8 bs=4096", "--disk", path, "--fault",
+			  "blk0:after=300,how=scribble-state", NULL);
+	squib_finish(&r);
+	squib_assert_pass(&r);
+	cr_assert(strstr(r.err, "the device state left by the previous worker is not usable"), "%s",
+		  squib_describe(&r));
+	cr_assert(strstr(r.err, "device needs reset"), "%s", squib_describe(&r));
+	cr_assert(strstr(r.console, "blk: device needed a reset: reset it and submitted "), "%s", squib_describe(&r));
+	cr_assert(strstr(r.console, "blk-verify: 2048 sectors verified in 2 passes"), "%s", squib_describe(&r));
+}
+
 /* every=M: each successor fails again; virtio-rng reads carry on across the restarts. */
 Test(restart, rng_survives_a_worker_that_keeps_dying)
 {
