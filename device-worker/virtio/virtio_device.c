@@ -10,6 +10,7 @@
 #include "device-worker/virtio/virtio_device.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -601,10 +602,18 @@ static void resolve_journals(struct virtio_dev *vd, unsigned q)
 	}
 }
 
-/* Re-readies every ready queue of the validated region at its saved indices, with its in-flight heads to resubmit. */
-static int resume_queues(struct virtio_dev *vd, unsigned *inflight)
+/*
+ * Re-readies every ready queue of the validated region at its saved indices,
+ * with its in-flight heads to resubmit; says per queue how many there are
+ * in text (for the log: for virtio-net, receive buffers in flight are frames
+ * that may have been lost, transmit chains are frames that may go twice).
+ */
+static int resume_queues(struct virtio_dev *vd, unsigned *inflight, char *text, size_t cap)
 {
+	size_t len = 0;
+
 	*inflight = 0;
+	text[0] = '\0';
 	for (unsigned q = 0; q < vd->model->nqueues; q++) {
 		struct virtio_queue_state *qs = &vd->st->queues[q];
 		const char *why = NULL;
@@ -623,6 +632,11 @@ static int resume_queues(struct virtio_dev *vd, unsigned *inflight)
 		memcpy(vd->replay[q], qs->inflight, sizeof(vd->replay[q]));
 		vd->replay_next[q] = 0;
 		*inflight += inflight_count(qs);
+		if (len < cap) {
+			int n = snprintf(text + len, cap - len, "%squeue %u: %u", len ? ", " : "", q, inflight_count(qs));
+
+			len += n > 0 ? (size_t)n : 0;
+		}
 	}
 	return 0;
 }
@@ -635,16 +649,18 @@ static int resume_queues(struct virtio_dev *vd, unsigned *inflight)
 static int resume(struct virtio_dev *vd, const struct virtio_state *fresh, const char **why)
 {
 	unsigned inflight;
+	char per_queue[128];
 
 	if (virtio_state_validate(vd->st, vd->host->mem.size, why) < 0 ||
 	    virtio_state_same_device(vd->st, fresh, why) < 0)
 		return -EINVAL;
-	if (resume_queues(vd, &inflight) < 0) {
+	if (resume_queues(vd, &inflight, per_queue, sizeof(per_queue)) < 0) {
 		*why = "a ready queue's rings no longer check out";
 		return -EINVAL;
 	}
 	vd->resume_pending = true;
-	device_log(vd->host, "resumed: status %#x, %u chains in flight to resubmit", vd->st->status, inflight);
+	device_log(vd->host, "resumed: status %#x, %u chains in flight to resubmit%s%s%s", vd->st->status, inflight,
+		   per_queue[0] ? " (" : "", per_queue, per_queue[0] ? ")" : "");
 	return 0;
 }
 

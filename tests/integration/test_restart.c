@@ -188,13 +188,16 @@ Test(restart, budget_exceeded_fails_the_device_not_the_vm)
 	snprintf(path, sizeof(path), "%s/disk.img", r.dir);
 	make_file(path, 1u << 20);
 	squib_start_guest(&r, 1, true, "blk-verify passes=3 seed=9", "--disk", path, "--rng", "--fault",
-			  "rng0:after=0,every=0", "--restart-budget", "3/60", NULL);
+			  "rng0:after=0,every=0", "--restart-budget", "3/60", "--verbose", NULL);
 	squib_finish(&r);
 	squib_assert_pass(&r);
 	cr_assert_eq(count_lines_containing(r.err, "device rng0 restarted"), 3, "%s", squib_describe(&r));
 	cr_assert_eq(count_lines_containing(r.err, "device rng0 failed: 3 restarts within 60 s"), 1,
 		     "said once\n%s", squib_describe(&r));
 	cr_assert(strstr(r.err, "reads as removed hardware"), "%s", squib_describe(&r));
+	cr_assert(log_has(r.err, "monitor", "device rng0: 3 restarts, failed"), "--verbose counts them\n%s",
+		  squib_describe(&r));
+	cr_assert(log_has(r.err, "monitor", "device blk0: 0 restarts"), "%s", squib_describe(&r));
 }
 
 /* --device-restart never: today's fail-stop, status 4. */
