@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: prints figures and ratios; asserts nothing.
 #   1. msgpack encode+decode ns per exit, ring records/s, virtio-blk's two
-#      I/O engines device side only (this host)
+#      I/O engines device side only, and the restart gap of a device worker
+#      (death to its successor's first completed request; this host)
 #   2. exits per second for guest loops of PIO writes, MMIO reads of a scratch
 #      slot and of the counter slot, PIO reads, through the rings and with
 #      testdev answered inside the vCPU worker (the in-process baseline), in one
@@ -30,6 +31,16 @@ else
 	cat "$blk_log"
 fi
 rm -f "$blk_log"
+echo "== device restart gap (host, no KVM)"
+# A real squib-device killed and replaced 20 times; its own log lines only on failure.
+gap_log=$(mktemp)
+if "$out/bench/restart_gap" "$out/squib-device" 20 >"$gap_log" 2>&1; then
+	grep -E '^restart gap' "$gap_log"
+else
+	echo "restart_gap FAILED:"
+	cat "$gap_log"
+fi
+rm -f "$gap_log"
 echo "== guest exits through squib (KVM)"
 tests/run-kvm.sh "$out" tests/bench/exits.sh "$out"
 echo "== virtio devices (KVM, measured in the guest)"
