@@ -11,6 +11,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,15 +70,19 @@ static bool wait_in(int fd, double timeout_s)
 }
 
 /*
- * Reads exactly len bytes from the guest's connection on port TO_HOST_PORT.
- * A stall ends the test with the VM r's state dump, or returns NULL when
- * the VM ended in a triple fault that linux_retry_emulator_fault retries.
+ * Reads exactly len bytes from the guest's connection on port TO_HOST_PORT,
+ * SIGKILLing the net0 worker kills times on the way (at evenly spaced byte
+ * counts). A stall ends the test with the VM r's state dump, or returns
+ * NULL when the VM ended in a triple fault that linux_retry_emulator_fault
+ * retries.
  */
 static char *receive_from_guest(struct squib_run *r, const struct linux_boot *b, int attempt, int ls, size_t len,
-				double timeout_s)
+				double timeout_s, unsigned kills)
 {
 	char *buf = malloc(len + 1);
 	size_t got = 0;
+	unsigned killed = 0;
+	pid_t victim = 0;
 	int c;
 
 	cr_assert_not_null(buf);
@@ -106,6 +111,12 @@ static char *receive_from_guest(struct squib_run *r, const struct linux_boot *b,
 		n = read(c, buf + got, len - got);
 		cr_assert(n > 0, "the connection ended after %zu of %zu bytes", got, len);
 		got += (size_t)n;
+		if (killed < kills && got >= len / (kills + 1) * (killed + 1)) {
+			victim = squib_wait_device_worker(r, "net0", victim, 60.0);
+			cr_assert_gt(victim, 0, "no net0 worker to kill after %zu bytes\n%s", got, linux_describe(r));
+			cr_assert_eq(kill(victim, SIGKILL), 0);
+			killed++;
+		}
 	}
 	close(c);
 	buf[len] = '\0';
@@ -169,7 +180,7 @@ Test(linux_net, ping_and_16_mib_each_way)
 	for (int attempt = 0;; attempt++) {
 		r = &runs[attempt];
 		linux_start(r, &b);
-		got = receive_from_guest(r, &b, attempt, ls, len, linux_timeout());
+		got = receive_from_guest(r, &b, attempt, ls, len, linux_timeout(), 0);
 		if (!got)
 			continue;
 		cr_assert(!memcmp(got, want, len), "the bytes from the guest differ from seq's output");
@@ -200,6 +211,52 @@ Test(linux_net, ping_and_16_mib_each_way)
 	cr_assert(strstr(r->console, md5_line), "the guest received other bytes (host md5 %s)\n%s", md5_line,
 		  linux_describe(r));
 	linux_scratch_remove(scratch);
+	free(want);
+	free(got);
+	close(ls);
+}
+
+/*
+ * 16 MiB over TCP from the guest to the host while the test SIGKILLs the
+ * net worker 5 times: the transfer completes, byte for byte (frames in
+ * flight during a restart are lost at most, and TCP sends them again).
+ */
+Test(linux_net, tcp_16_mib_across_5_kills_of_the_net_worker)
+{
+	static struct squib_run runs[LINUX_ATTEMPTS];
+	static char net[64], run[512];
+	const char *extra[] = { "--net", net, "--restart-budget", "20/60", NULL };
+	struct linux_boot b = { .cpus = 2, .memory_mib = 384, .run = run, .extra = extra };
+	struct squib_run *r;
+	char why[256];
+	size_t len;
+	char *want, *got;
+	int ls;
+
+	if (!tap_netns_setup(TAP, why, sizeof(why)))
+		cr_skip_test("no tap in a private network namespace here: %s", why);
+	set_host_address();
+	ls = listen_on(TO_HOST_PORT);
+	want = seq_text(SEQ_N, &len);
+	snprintf(net, sizeof(net), "tap=%s", TAP);
+	snprintf(run, sizeof(run), "ip addr add %s/24 dev eth0 && ip link set eth0 up && seq 1 %lu | nc %s %d", GUEST_IP,
+		 SEQ_N, HOST_IP, TO_HOST_PORT);
+	for (int attempt = 0;; attempt++) {
+		r = &runs[attempt];
+		linux_start(r, &b);
+		got = receive_from_guest(r, &b, attempt, ls, len, linux_timeout(), 5);
+		if (!got)
+			continue;
+		cr_assert(squib_wait(r, linux_timeout()), "the guest did not finish\n%s", linux_describe(r));
+		if (!linux_retry_emulator_fault(r, &b, attempt))
+			break;
+		free(got);
+	}
+	linux_console_strip_cr(r);
+	linux_assert_ran(r, 2);
+	cr_assert(!memcmp(got, want, len), "the bytes from the guest differ from seq's output");
+	cr_assert_eq(count_lines_containing(r->err, "device net0 restarted"), 5, "%s", linux_describe(r));
+	squib_log_restart_gaps(r, "net0");
 	free(want);
 	free(got);
 	close(ls);
