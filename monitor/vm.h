@@ -107,6 +107,7 @@ struct device_instance {
 	bool alive;             /* a worker process exists (started, not yet reported dead) */
 	enum device_state state;
 	uint32_t restarts;      /* successful restarts so far */
+	uint32_t restart_attempts; /* successors asked for (restart_times_ns is indexed by it) */
 	uint64_t restart_times_ns[DEVICE_RESTART_HISTORY]; /* CLOCK_MONOTONIC of recent restarts, a ring */
 	uint64_t died_ns;       /* when the last worker was reported dead */
 	uint64_t respawn_ns;    /* when the spawner was asked for the current worker */

@@ -174,7 +174,8 @@ static void after_death(struct vm *vm, struct device_instance *dev)
 		fail_device(vm, dev, why);
 		return;
 	}
-	dev->restart_times_ns[dev->restarts % DEVICE_RESTART_HISTORY] = now;
+	/* Every attempt counts against the budget, also one whose worker dies before READY. */
+	dev->restart_times_ns[dev->restart_attempts++ % DEVICE_RESTART_HISTORY] = now;
 	dev->state = DEVICE_BACKOFF;
 	if (delay == 0) {
 		request_restart(vm, dev);
