@@ -61,8 +61,8 @@ Test(debug, sigusr1_dumps_every_vcpu_and_device_and_the_vm_runs_on)
 		{ "vcpu1", "state dump: cr0=0x" },
 		{ "vcpu1", "state dump: exception" },
 		{ "dev-uart", "state dump: uart ier" },
-		{ "dev-rng", "state dump: status 0 " },
-		{ "dev-rng", "state dump: queue 0 not ready" },
+		{ "dev-rng0", "state dump: status 0 " },
+		{ "dev-rng0", "state dump: queue 0 not ready" },
 	};
 
 	squib_run_init(&r);
