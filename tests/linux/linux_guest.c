@@ -263,3 +263,20 @@ const char *linux_describe(struct squib_run *r)
 	free(err);
 	return buf;
 }
+
+void linux_assert_fio_verified(struct squib_run *r, unsigned blocks)
+{
+	char issued[64];
+
+	cr_assert(strstr(r->console, "\nfio-"), "fio did not start (no version line)\n%s", linux_describe(r));
+	for (const char *p = strstr(r->console, "verify: "); p; p = strstr(p + 1, "verify: "))
+		cr_assert(p[8] == '(', "fio reports a verify error: %.120s\n%s", p, linux_describe(r));
+	cr_assert(!strstr(r->console, "bad magic"), "fio reports a bad magic header\n%s", linux_describe(r));
+	cr_assert(!strstr(r->console, "crc32c:"), "fio reports a crc32c mismatch\n%s", linux_describe(r));
+	cr_assert(!strstr(r->console, "verify failed"), "fio reports a failed verify\n%s", linux_describe(r));
+	cr_assert(strstr(r->console, "verify: (groupid=0, jobs=1): err= 0:"), "fio's job ended with an error\n%s",
+		  linux_describe(r));
+	snprintf(issued, sizeof(issued), "issued rwts: total=%u,%u,", blocks, blocks);
+	cr_assert(strstr(r->console, issued), "fio did not write and verify every block (%s)\n%s", issued,
+		  linux_describe(r));
+}

@@ -84,6 +84,15 @@ const char *linux_describe(struct squib_run *r);
  */
 void linux_assert_ran(struct squib_run *r, unsigned cpus);
 
+/*
+ * Asserts a fio job named verify (--verify=crc32c --do_verify=1) ran clean:
+ * it started, reported no verify error ("verify: bad magic header ...",
+ * "crc32c: verify failed ...", "fio: pid=N, err=84/file:verify.c"; its own
+ * lines start "verify: (g=0)" and "verify: (groupid=0"), ended with err= 0,
+ * and wrote and verified blocks blocks.
+ */
+void linux_assert_fio_verified(struct squib_run *r, unsigned blocks);
+
 /* A fresh directory for a test's own files (disk images); removed by linux_scratch_remove. */
 const char *linux_scratch_dir(void);
 void linux_scratch_remove(const char *dir);
