@@ -13,7 +13,10 @@
  *   ring_wait_reply for the reply to that request's sequence number; FIFO
  *   order means the reply comes after every earlier posted write was handled.
  * - The consumer (a device worker, or the monitor) copies a record out of the
- *   slot at `head`, then publishes head.
+ *   slot at `head` (ring_peek), and publishes head (ring_advance) once it is
+ *   done with it: a device worker only after the record is applied and its
+ *   reply published, so a successor worker finds every unfinished record
+ *   still in the ring (docs/DESIGN.md, "Take, apply, complete").
  * - No syscall while the peer is awake: each side announces that it is going
  *   to sleep in a flag word, re-checks, and only then sleeps. The other side
  *   checks the flag after publishing (both with a seq_cst fence between, the
