@@ -20,9 +20,10 @@ static struct ring_consumer ring;
 static void setup(void)
 {
 	size_t size = ring_region_size(8);
+	size_t alloc = (size + 4095) & ~(size_t)4095; /* aligned_alloc: a multiple of the alignment */
 
 	region = aligned_alloc(4096, DEVICE_PERSIST_REGION_SIZE);
-	ring_mem = aligned_alloc(4096, size);
+	ring_mem = aligned_alloc(4096, alloc);
 	cr_assert(region && ring_mem);
 	memset(region, 0xa5, DEVICE_PERSIST_REGION_SIZE); /* the first worker must not trust it */
 	memset(ring_mem, 0, size);
