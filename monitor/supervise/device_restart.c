@@ -10,9 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/raw_syscall.h"
 #include "monitor/exit_status.h"
 #include "monitor/log.h"
 #include "monitor/supervise/device_workers.h"
+#include "monitor/supervise/ring_drain.h"
 #include "monitor/supervise/spawner.h"
 #include "monitor/supervise/supervisor.h"
 #include "monitor/supervise/worker_signal.h"
@@ -57,38 +59,28 @@ uint64_t device_restart_delay(unsigned quick_deaths)
 /*
  * Answers every record waiting in the failed device's rings as removed
  * hardware would (reads all ones, writes dropped), so no vCPU waits for a
- * worker that will not come. Trust boundary: the records come from vCPU
- * workers (which share this memory anyway); a malformed one ends the
- * service of that ring, never the monitor.
+ * worker that will not come; at most a budget's worth per ring and wake-up
+ * (ring_drain.h), then the doorbell brings the monitor back. Trust
+ * boundary: the records come from vCPU workers (which share this memory
+ * anyway); a malformed one ends the service of that ring, never the monitor.
  */
 static void serve_removed(struct vm *vm, struct device_instance *dev)
 {
+	bool more = false;
+
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct ring_consumer *c = &dev->removed_rings[i];
-		uint8_t rec[RING_RECORD_MAX], out[VM_WIRE_MAX];
-		struct vm_exit e;
+		uint8_t out[VM_WIRE_MAX];
 		struct vm_reply reply;
-		uint32_t len, seq;
+		struct vm_exit e;
 		size_t out_len;
+		uint32_t seq, n;
+		int r = 0;
 
-		if (!c->hdr)
-			continue;
-		for (;;) {
-			int r = ring_peek(c, rec, sizeof(rec), &len, &seq);
-
-			if (r == -EAGAIN) {
-				if (ring_consumer_prepare_sleep(c))
-					break;
-				continue;
-			}
-			if (r == 0)
-				r = vm_exit_decode(&vm->decoder, rec, len, &e);
-			if (r < 0) {
-				mlog("device %s (removed): vcpu%u's ring is malformed (%s); not served any more",
-				     dev->spec->name, i, strerror(-r));
-				c->hdr = NULL;
+		for (n = 0; c->hdr && n < MONITOR_RING_BUDGET; n++) {
+			r = monitor_ring_next(c, &vm->decoder, &e, &seq);
+			if (r <= 0)
 				break;
-			}
 			if (vm_exit_needs_reply(&e)) {
 				vm_reply_unclaimed(&e, &reply);
 				if (vm_reply_encode(&reply, out, sizeof(out), &out_len) == 0 &&
@@ -97,7 +89,15 @@ static void serve_removed(struct vm *vm, struct device_instance *dev)
 			}
 			ring_advance(c);
 		}
+		if (r < 0) {
+			mlog("device %s (removed): vcpu%u's ring is malformed (%s); not served any more", dev->spec->name,
+			     i, strerror(-r));
+			c->hdr = NULL;
+		}
+		more |= n == MONITOR_RING_BUDGET;
 	}
+	if (more)
+		(void)raw_eventfd_signal(dev->doorbell_fd);
 }
 
 static void on_removed_doorbell(evutil_socket_t fd, short what, void *arg)

@@ -26,6 +26,7 @@
 #include "monitor/log.h"
 #include "monitor/supervise/device_restart.h"
 #include "monitor/supervise/device_workers.h"
+#include "monitor/supervise/ring_drain.h"
 #include "monitor/supervise/spawner.h"
 #include "monitor/supervise/supervisor.h"
 #include "monitor/supervise/vcpu_workers.h"
@@ -149,33 +150,23 @@ static void handle_monitor_exit(struct vm *vm, struct vcpu_instance *v, const st
 
 static void drain_one(struct vm *vm, struct vcpu_instance *v)
 {
-	uint8_t buf[RING_RECORD_MAX];
-	uint32_t len, seq;
 	struct vm_exit e;
+	uint32_t seq;
 	int r;
 
-	/*
-	 * Bounded: at most one ring's worth per call. The monitor is event
-	 * driven, so it is always "asleep" between drains: it announces that
-	 * after emptying the ring (any later push rings the doorbell) and
-	 * drains again when a record slipped in meanwhile.
-	 */
-	for (uint32_t n = 0; n < RING_DEFAULT_SLOTS; n++) {
-		r = ring_pop(&v->monitor_ring, buf, sizeof(buf), &len, &seq);
-		if (r == -EAGAIN) {
-			if (ring_consumer_prepare_sleep(&v->monitor_ring))
-				return;
-			continue;
-		}
+	/* Bounded: at most a budget's worth per call (ring_drain.h). */
+	for (uint32_t n = 0; n < MONITOR_RING_BUDGET; n++) {
+		r = monitor_ring_next(&v->monitor_ring, &vm->decoder, &e, &seq);
 		if (r == 0)
-			r = vm_exit_decode(&vm->decoder, buf, len, &e);
+			return;
 		if (r < 0) {
 			vm_end(vm, EXIT_VCPU_FAILED, "vcpu%u's monitor ring is corrupt (%s)", v->index, strerror(-r));
 			return;
 		}
+		ring_advance(&v->monitor_ring);
 		handle_monitor_exit(vm, v, &e);
 	}
-	/* A full ring's worth handled: come back on the next loop iteration. */
+	/* A full budget handled: come back on the next loop iteration. */
 	(void)raw_eventfd_signal(vm->monitor_doorbell_fd);
 }
 
