@@ -64,35 +64,20 @@ const char cli_usage_text[] =
 	"to port 0x501; 1 set-up failed; 2 usage error; 3 a vCPU failed; 4 a device worker\n"
 	"failed; 128+N stopped by signal N.\n";
 
+/* A whole option value as a decimal number in [min, max] (device_args.h). */
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
-	char *end = NULL;
-	unsigned long long v;
-
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || !end || *end)
-		return -EINVAL;
-	if (v < min || v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
+	return arg_u64_parse(s, s ? strlen(s) : 0, min, max, out);
 }
 
 /* N/S: at most N restarts within S seconds. 0 or -EINVAL. */
 static int parse_restart_budget(const char *arg, struct vm_config *cfg)
 {
-	char count[16];
 	const char *slash = strchr(arg, '/');
 	uint64_t n, secs;
 
-	if (!slash || (size_t)(slash - arg) >= sizeof(count))
-		return -EINVAL;
-	memcpy(count, arg, (size_t)(slash - arg));
-	count[slash - arg] = '\0';
-	if (parse_u64(count, 1, DEVICE_RESTART_BUDGET_MAX, &n) || parse_u64(slash + 1, 1, 3600, &secs))
+	if (!slash || arg_u64_parse(arg, (size_t)(slash - arg), 1, DEVICE_RESTART_BUDGET_MAX, &n) ||
+	    parse_u64(slash + 1, 1, 3600, &secs))
 		return -EINVAL;
 	cfg->restart_budget = (uint32_t)n;
 	cfg->restart_window_s = (uint32_t)secs;

@@ -293,22 +293,23 @@ int net_arg_parse(const char *arg, unsigned index, struct net_config *out, char 
 	return 0;
 }
 
-/* A decimal uint32_t, no sign, no spaces. */
-static bool u32_parse(const char *s, size_t len, uint32_t *out)
+int arg_u64_parse(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
 
-	if (len == 0 || len > 10)
-		return false;
+	if (!s || len == 0)
+		return -EINVAL;
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(s[i] - '0');
+		unsigned digit = (unsigned)(s[i] - '0');
+
+		if (digit > 9 || v > (UINT64_MAX - digit) / 10)
+			return -EINVAL;
+		v = v * 10 + digit;
 	}
-	if (v > UINT32_MAX)
-		return false;
-	*out = (uint32_t)v;
-	return true;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
 }
 
 int fault_arg_parse(const char *arg, struct fault_config *out, char *err, size_t err_len)
@@ -317,6 +318,7 @@ int fault_arg_parse(const char *arg, struct fault_config *out, char *err, size_t
 	const char *colon = strchr(arg, ':'), *p;
 	char q[ARG_QUOTE_MAX];
 	bool have_after = false;
+	uint64_t v;
 	size_t n;
 
 	if (err_len)
@@ -337,14 +339,16 @@ int fault_arg_parse(const char *arg, struct fault_config *out, char *err, size_t
 		if (!eq)
 			return arg_error(err, err_len, "--fault %s: '%s' is not KEY=VALUE", f.device, arg_escape(q, sizeof(q), p, n));
 		if ((size_t)(eq - p) == 5 && !strncmp(p, "after", 5)) {
-			if (!u32_parse(eq + 1, n - 6, &f.after))
+			if (arg_u64_parse(eq + 1, n - 6, 0, UINT32_MAX, &v) < 0)
 				return arg_error(err, err_len, "--fault %s: after= expects a number of requests, not '%s'", f.device,
 					    arg_escape(q, sizeof(q), eq + 1, n - 6));
+			f.after = (uint32_t)v;
 			have_after = true;
 		} else if ((size_t)(eq - p) == 5 && !strncmp(p, "every", 5)) {
-			if (!u32_parse(eq + 1, n - 6, &f.every))
+			if (arg_u64_parse(eq + 1, n - 6, 0, UINT32_MAX, &v) < 0)
 				return arg_error(err, err_len, "--fault %s: every= expects a number of requests, not '%s'",
 					    f.device, arg_escape(q, sizeof(q), eq + 1, n - 6));
+			f.every = (uint32_t)v;
 			f.repeat = true;
 		} else if ((size_t)(eq - p) == 3 && !strncmp(p, "how", 3)) {
 			char kind[32];

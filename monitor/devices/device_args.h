@@ -38,6 +38,13 @@ int disk_arg_parse(char *arg, struct disk_config *out, char *err, size_t err_len
 int net_arg_parse(const char *arg, unsigned index, struct net_config *out, char *err, size_t err_len) MUST_USE;
 
 /*
+ * The len bytes at s as a decimal number in [min, max]: digits only (no
+ * sign, no space, no base prefix). 0; -EINVAL for anything else, an empty
+ * string or one past UINT64_MAX; -ERANGE for a number outside the range.
+ */
+int arg_u64_parse(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out) MUST_USE;
+
+/*
  * Parses the value of one --fault into *out (fully overwritten on success;
  * untouched on failure). DEVICE is 1..31 characters of [a-z0-9]; whether
  * such a device exists is checked when the VM is built. after= is required
