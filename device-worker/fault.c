@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "device-worker/worker_loop.h"
@@ -91,6 +90,7 @@ void device_fault_check(struct device_fault *f, struct worker_loop *wl, uint64_t
 {
 	volatile uintptr_t unmapped = 0x10;
 
+	/* garbage-ring waits for a read instead: device_fault_reply_due. */
 	if (f->how == DEVICE_FAULT_NONE || f->how == DEVICE_FAULT_GARBAGE_RING || f->fired || requests < f->at)
 		return;
 	f->fired = true;
@@ -108,8 +108,6 @@ void device_fault_check(struct device_fault *f, struct worker_loop *wl, uint64_t
 	case DEVICE_FAULT_SYSCALL:
 		syscall(SYS_getppid); /* not in the device filter: SIGSYS */
 		break;
-	case DEVICE_FAULT_GARBAGE_RING:
-		return; /* at the next read: device_fault_reply_due */
 	case DEVICE_FAULT_SCRIBBLE_STATE:
 		scribble_state(f);
 		kill_self(f);

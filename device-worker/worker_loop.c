@@ -104,6 +104,12 @@ static void ring_fault(struct worker_loop *wl, unsigned idx, int err, const char
 		device_log(wl->host, "cannot report the ring error: %s", strerrordesc_np(-serr));
 }
 
+/* Requests served, for --fault: ring records handled and virtio chains taken. */
+static uint64_t requests(const struct worker_loop *wl)
+{
+	return wl->records + wl->host->chains_taken;
+}
+
 /* Decodes and serves one record of ring idx. 0, or -errno on a fatal (our own) error. */
 static int handle_record(struct worker_loop *wl, unsigned idx, const uint8_t *rec, uint32_t len, uint32_t seq)
 {
@@ -119,8 +125,7 @@ static int handle_record(struct worker_loop *wl, unsigned idx, const uint8_t *re
 		ring_fault(wl, idx, err, "undecodable record");
 		return 0;
 	}
-	if (wl->fault && vm_exit_needs_reply(&exit) &&
-	    device_fault_reply_due(wl->fault, wl->records + wl->host->chains_taken))
+	if (wl->fault && vm_exit_needs_reply(&exit) && device_fault_reply_due(wl->fault, requests(wl)))
 		device_fault_garbage_reply(wl->fault, wl, idx, seq); /* --fault garbage-ring: does not return */
 	if (wl->persist) {
 		/* Exactly once (persist.h): the bytes it may change are saved before it is applied. */
@@ -431,7 +436,7 @@ int worker_loop_run_once(struct worker_loop *wl, int timeout_ms)
 	if (err)
 		return err;
 	if (wl->fault)
-		device_fault_check(wl->fault, wl, wl->records + wl->host->chains_taken);
+		device_fault_check(wl->fault, wl, requests(wl));
 	/*
 	 * Busy for a long time: flush the model (console latency stays bounded
 	 * while a guest prints without pause) and look at the control socket,

@@ -200,17 +200,16 @@ static int attach_faults(struct vm *vm)
 	for (unsigned i = 0; i < vm->cfg.nfaults; i++) {
 		const struct fault_config *f = &vm->cfg.faults[i];
 		struct device_instance *dev = NULL;
-		char names[256] = "";
-		size_t len = 0;
 
-		for (unsigned d = 0; d < vm->ndevices; d++) {
+		for (unsigned d = 0; d < vm->ndevices && !dev; d++)
 			if (!strcmp(vm->devices[d].spec->name, f->device))
 				dev = &vm->devices[d];
-			len += (size_t)snprintf(names + len, sizeof(names) - len, " %s", vm->devices[d].spec->name);
-			if (len >= sizeof(names))
-				len = sizeof(names) - 1;
-		}
 		if (!dev) {
+			char names[256] = "";
+			size_t len = 0;
+
+			for (unsigned d = 0; d < vm->ndevices && len < sizeof(names); d++)
+				len += (size_t)snprintf(names + len, sizeof(names) - len, " %s", vm->devices[d].spec->name);
 			mlog("--fault %s: this VM has no such device (it has:%s)", f->device, names);
 			return -EINVAL;
 		}

@@ -617,6 +617,7 @@ static int resume_queues(struct virtio_dev *vd, unsigned *inflight, char *text, 
 	for (unsigned q = 0; q < vd->model->nqueues; q++) {
 		struct virtio_queue_state *qs = &vd->st->queues[q];
 		const char *why = NULL;
+		unsigned count;
 
 		if (!qs->ready)
 			continue;
@@ -631,9 +632,10 @@ static int resume_queues(struct virtio_dev *vd, unsigned *inflight, char *text, 
 		vd->vq[q].used_idx = qs->used_idx;
 		memcpy(vd->replay[q], qs->inflight, sizeof(vd->replay[q]));
 		vd->replay_next[q] = 0;
-		*inflight += inflight_count(qs);
+		count = inflight_count(qs);
+		*inflight += count;
 		if (len < cap) {
-			int n = snprintf(text + len, cap - len, "%squeue %u: %u", len ? ", " : "", q, inflight_count(qs));
+			int n = snprintf(text + len, cap - len, "%squeue %u: %u", len ? ", " : "", q, count);
 
 			len += n > 0 ? (size_t)n : 0;
 		}
