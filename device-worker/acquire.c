@@ -50,8 +50,10 @@ int acquire_check_model(const struct device_config *c, const struct device_model
 	const bool console = m->uses & DEVICE_USES_CONSOLE, virtio = m->uses & DEVICE_USES_VIRTIO;
 	const bool persist = m->uses & DEVICE_USES_PERSIST;
 
-	if (!console && (c->output_fd >= 0 || c->input_fd >= 0))
-		return fail(-EINVAL, err, err_len, "%s takes no console (output_fd, input_fd)", m->name);
+	if (!console && (c->console_fd >= 0 || c->console_kick_fd >= 0))
+		return fail(-EINVAL, err, err_len, "%s takes no console (console_fd, console_kick_fd)", m->name);
+	if ((c->console_fd >= 0) != (c->console_kick_fd >= 0))
+		return fail(-EINVAL, err, err_len, "%s: console_fd and console_kick_fd come together", m->name);
 	if (!console && !virtio && c->irq_fd >= 0)
 		return fail(-EINVAL, err, err_len, "%s takes no irq_fd", m->name);
 	if (virtio && (c->state_fd < 0 || !c->has_mmio_base || c->nnotify == 0 || c->irq_fd < 0 || c->resample_fd < 0))
@@ -107,31 +109,6 @@ static int check_control(int fd, char *err, size_t err_len)
 	return 0;
 }
 
-static int check_output(int fd, char *err, size_t err_len)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0)
-		return fail(-errno, err, err_len, "output_fd %d: %s", fd, strerror(errno));
-	if ((fl & O_ACCMODE) != O_WRONLY && (fl & O_ACCMODE) != O_RDWR)
-		return fail(-EBADF, err, err_len, "output_fd %d is not open for writing", fd);
-	return 0;
-}
-
-static int check_input(int fd, char *err, size_t err_len)
-{
-	int fl = fcntl(fd, F_GETFL);
-	struct stat st;
-
-	if (fl < 0 || fstat(fd, &st) < 0)
-		return fail(-errno, err, err_len, "input_fd %d: %s", fd, strerror(errno));
-	if (!S_ISFIFO(st.st_mode))
-		return fail(-EINVAL, err, err_len, "input_fd %d is not a pipe", fd);
-	if ((fl & O_ACCMODE) != O_RDONLY && (fl & O_ACCMODE) != O_RDWR)
-		return fail(-EBADF, err, err_len, "input_fd %d is not open for reading", fd);
-	return 0;
-}
-
 int acquire_check_fds(const struct device_config *c, char *err, size_t err_len)
 {
 	int r = check_control(c->control_fd, err, err_len);
@@ -144,10 +121,8 @@ int acquire_check_fds(const struct device_config *c, char *err, size_t err_len)
 		r = check_eventfd("irq_fd", c->irq_fd, err, err_len);
 	if (r == 0 && c->resample_fd >= 0)
 		r = check_eventfd("resample_fd", c->resample_fd, err, err_len);
-	if (r == 0 && c->output_fd >= 0)
-		r = check_output(c->output_fd, err, err_len);
-	if (r == 0 && c->input_fd >= 0)
-		r = check_input(c->input_fd, err, err_len);
+	if (r == 0 && c->console_kick_fd >= 0)
+		r = check_eventfd("console_kick_fd", c->console_kick_fd, err, err_len);
 	return r;
 }
 

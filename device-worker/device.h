@@ -22,6 +22,7 @@
 
 #include "common/compiler.h"
 #include "common/guest_mem.h"
+#include "proto/console_ring.h"
 #include "proto/vmexit.h"
 #include "sandbox/sandbox.h"
 
@@ -34,7 +35,10 @@
  * or lacks something it needs, is refused before anything is mapped.
  */
 enum device_uses {
-	/* output_fd, input_fd, irq_fd, each optional (the uart). */
+	/*
+	 * console_fd and console_kick_fd (both or neither), irq_fd, each
+	 * optional (the uart): the console rings of proto/console_ring.h.
+	 */
 	DEVICE_USES_CONSOLE = 1u << 0,
 	/*
 	 * state_fd, mmio_base, notify_fds (at least one), irq_fd and
@@ -52,8 +56,13 @@ enum device_uses {
 /* What a model may use. Filled by squib-device (or a test) before init. */
 struct device_host {
 	const char *name;    /* the device's --name, for logs */
-	int output_fd;       /* console output (uart), or -1 */
-	int input_fd;        /* input_fd: typed input, a pipe's read end (uart), or -1 */
+	/*
+	 * The uart's console (proto/console_ring.h): the mapped console_fd
+	 * (NULL: no console, output is discarded) and console_kick_fd, the
+	 * eventfd that wakes the monitor.
+	 */
+	struct console_ring *console;
+	int console_kick_fd;
 	int control_fd;      /* SOCK_SEQPACKET to the monitor */
 	int log_fd;          /* one-line diagnostics (2) */
 	int pid;             /* this worker's, for the log prefix (device_host_init) */
@@ -108,6 +117,12 @@ struct device_model {
 	/* Nothing is pending: flush batched work (may block briefly, never forever). */
 	void (*idle)(void *state);
 	/*
+	 * Optional, DEVICE_USES_PERSIST: a change to the persisted state
+	 * completed (a record, or idle / poll_events / stop under a local
+	 * journal entry): now the model may show it to other processes.
+	 */
+	void (*committed)(void *state);
+	/*
 	 * Optional: more fds for the loop to poll (eventfds, backends): fills at
 	 * most max entries (events 0 = not now) and returns how many. Asked
 	 * before every sleep.
@@ -138,7 +153,8 @@ struct device_model {
 	 * (at most PERSIST_DATA_MAX); persist_valid checks a predecessor's as
 	 * hostile (NULL: any bytes are a valid state); journal_range (NULL: all
 	 * of them) says which bytes an exit may change, so the journal saves
-	 * only those before applying it (persist.h).
+	 * only those before applying it (persist.h); for exit NULL, the bytes
+	 * idle, poll_events and stop may change (len 0: none, no local entry).
 	 */
 	size_t persist_size;
 	bool (*persist_valid)(const void *data);

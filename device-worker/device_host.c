@@ -23,7 +23,7 @@ void device_host_init(struct device_host *host, const char *name, int control_fd
 {
 	memset(host, 0, sizeof(*host));
 	host->name = name;
-	host->output_fd = host->input_fd = -1;
+	host->console_kick_fd = -1;
 	host->control_fd = control_fd;
 	host->log_fd = log_fd;
 	host->pid = (int)getpid();

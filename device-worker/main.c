@@ -135,8 +135,16 @@ static void acquire_model(struct device_worker *w)
 	if (r < 0)
 		fatal(c->name, "%s", err);
 	device_host_init(host, c->name, c->control_fd, STDERR_FILENO);
-	host->output_fd = c->output_fd;
-	host->input_fd = c->input_fd;
+	host->console_kick_fd = c->console_kick_fd;
+	if (c->console_fd >= 0) {
+		void *console;
+
+		r = acquire_map_memfd(c->console_fd, "console_fd", CONSOLE_RING_REGION_SIZE, CONSOLE_RING_REGION_SIZE,
+				      &console, err, sizeof(err));
+		if (r < 0)
+			fatal(c->name, "%s", err);
+		host->console = console;
+	}
 	host->restart = c->restart;
 	host->mem.host_base = ram;
 	host->mem.size = c->ram_size;
@@ -240,8 +248,7 @@ static void acquire_close_the_rest(struct device_worker *w)
 	w->keep[w->nkeep++] = STDERR_FILENO;
 	w->keep[w->nkeep++] = c->control_fd;
 	w->keep[w->nkeep++] = c->doorbell_fd;
-	w->keep[w->nkeep++] = c->output_fd;
-	w->keep[w->nkeep++] = c->input_fd;
+	w->keep[w->nkeep++] = c->console_kick_fd;
 	w->keep[w->nkeep++] = c->irq_fd;
 	w->keep[w->nkeep++] = c->resample_fd;
 	w->keep[w->nkeep++] = c->backend_fd;
@@ -321,7 +328,6 @@ static void narrow(struct device_worker *w)
 	p->log_fd = STDERR_FILENO;
 	snprintf(who, sizeof(who), "dev-%s", c->name);
 	p->log_who = who;
-	p->output_fd = c->output_fd;
 	p->control_fd = c->control_fd;
 	p->doorbell_fd = c->doorbell_fd;
 	for (size_t i = 0; i < ARRAY_SIZE(p->doorbell_fds); i++)

@@ -42,11 +42,20 @@ static const char *resolve(struct persist_region *region, uint32_t id, size_t da
 	journal = region->journal;
 	if (journal == 0)
 		return NULL;
-	ring = journal & ~PERSIST_JOURNAL_VALID;
+	ring = journal & ~(PERSIST_JOURNAL_VALID | PERSIST_JOURNAL_LOCAL);
 	seq = region->journal_seq;
 	off = region->undo_off;
 	len = region->undo_len;
-	if (!(journal & PERSIST_JOURNAL_VALID) || ring >= nrings || off > data_size || len > data_size - off)
+	if (!(journal & PERSIST_JOURNAL_VALID) || off > data_size || len > data_size - off)
+		return "journal entry out of range";
+	if (journal & PERSIST_JOURNAL_LOCAL) {
+		if (ring != 0)
+			return "journal entry out of range";
+		memcpy(region->data + off, region->undo, len); /* never committed: undone */
+		region->journal = 0;
+		return NULL;
+	}
+	if (ring >= nrings)
 		return "journal entry out of range";
 	head = atomic_load_explicit(&rings[ring].hdr->head, memory_order_acquire);
 	if (head == seq)
@@ -85,7 +94,7 @@ void persist_reset(struct persist_region *region)
 	memset(region->data, 0, sizeof(region->data));
 }
 
-void persist_begin(struct persist_region *region, unsigned ring, uint32_t seq, size_t off, size_t len)
+static void open_entry(struct persist_region *region, uint32_t journal, uint32_t seq, size_t off, size_t len)
 {
 	size_t size = region->size;
 
@@ -98,7 +107,17 @@ void persist_begin(struct persist_region *region, unsigned ring, uint32_t seq, s
 	region->undo_len = (uint32_t)len;
 	region->journal_seq = seq;
 	/* Release: the pre-image and its range are in place before the entry opens. */
-	__atomic_store_n(&region->journal, PERSIST_JOURNAL_VALID | ring, __ATOMIC_RELEASE);
+	__atomic_store_n(&region->journal, journal, __ATOMIC_RELEASE);
+}
+
+void persist_begin(struct persist_region *region, unsigned ring, uint32_t seq, size_t off, size_t len)
+{
+	open_entry(region, PERSIST_JOURNAL_VALID | ring, seq, off, len);
+}
+
+void persist_begin_local(struct persist_region *region, size_t off, size_t len)
+{
+	open_entry(region, PERSIST_JOURNAL_VALID | PERSIST_JOURNAL_LOCAL, 0, off, len);
 }
 
 void persist_end(struct persist_region *region)

@@ -18,6 +18,13 @@
  * gives the same result; if head moved past it, it completed. A side
  * effect a read has (testdev's read counter) therefore happens once.
  *
+ * Changes a model makes between records (the uart taking typed input or
+ * seeing console room in idle) go under a local entry (persist_begin_local):
+ * its commit point is persist_end itself, so a successor that finds one
+ * open always undoes it. Whatever a model shows another process (the uart's
+ * published console indexes) it shows only after the entry closed
+ * (device_model.committed), so an undo never takes back something seen.
+ *
  * Layout (fixed, little-endian, pinned by _Static_assert):
  *   0x00 magic "SQPS", version, model_id (the model's name hash), size
  *   0x10 journal (0, or PERSIST_JOURNAL_VALID | ring), journal_seq,
@@ -46,6 +53,7 @@
 #define PERSIST_MAGIC 0x53505153u /* "SQPS" */
 #define PERSIST_VERSION 1u
 #define PERSIST_JOURNAL_VALID 0x80000000u
+#define PERSIST_JOURNAL_LOCAL 0x40000000u /* with VALID: a change between records (persist_begin_local) */
 #define PERSIST_HEADER_SIZE 0x20u
 #define PERSIST_DATA_MAX ((DEVICE_PERSIST_REGION_SIZE - PERSIST_HEADER_SIZE) / 2u)
 
@@ -54,7 +62,7 @@ struct persist_region {
 	uint32_t version;
 	uint32_t model_id;
 	uint32_t size;        /* bytes of data[] the model uses */
-	uint32_t journal;     /* 0, or PERSIST_JOURNAL_VALID | ring index */
+	uint32_t journal;     /* 0, PERSIST_JOURNAL_VALID | ring index, or VALID | LOCAL */
 	uint32_t journal_seq; /* the record being applied */
 	uint32_t undo_off;    /* undo[0, undo_len) is data[undo_off, undo_off + undo_len) as it was */
 	uint32_t undo_len;
@@ -86,7 +94,10 @@ void persist_reset(struct persist_region *region);
 /* Opens the journal for record seq of ring, saving data[off, off + len) (clamped to the model's size). */
 void persist_begin(struct persist_region *region, unsigned ring, uint32_t seq, size_t off, size_t len);
 
-/* The record completed (its ring's head moved past it): closes the journal. */
+/* Opens a local entry (a change between records), saving data[off, off + len) (clamped). */
+void persist_begin_local(struct persist_region *region, size_t off, size_t len);
+
+/* The record completed (its ring's head moved past it), or the local change is done: closes the journal. */
 void persist_end(struct persist_region *region);
 
 #endif

@@ -104,6 +104,47 @@ static void ring_fault(struct worker_loop *wl, unsigned idx, int err, const char
 		device_log(wl->host, "cannot report the ring error: %s", strerrordesc_np(-serr));
 }
 
+/*
+ * A model hook that may change persisted state between records (idle,
+ * poll_events, stop) runs under a local journal entry (persist.h), so a
+ * worker that dies inside it leaves no half-made change; committed then
+ * lets the model show the change.
+ */
+static void local_begin(struct worker_loop *wl)
+{
+	size_t off = 0, n;
+
+	if (!wl->persist)
+		return;
+	n = wl->persist->size;
+	if (wl->model->journal_range)
+		wl->model->journal_range(wl->state, NULL, &off, &n);
+	if (n)
+		persist_begin_local(wl->persist, off, n);
+}
+
+static void local_end(struct worker_loop *wl)
+{
+	if (wl->persist)
+		persist_end(wl->persist);
+	if (wl->model->committed)
+		wl->model->committed(wl->state);
+}
+
+static void model_idle(struct worker_loop *wl)
+{
+	local_begin(wl);
+	wl->model->idle(wl->state);
+	local_end(wl);
+}
+
+static void model_poll_events(struct worker_loop *wl, const struct pollfd *pfd, unsigned n)
+{
+	local_begin(wl);
+	wl->model->poll_events(wl->state, pfd, n);
+	local_end(wl);
+}
+
 /* Requests served, for --fault: ring records handled and virtio chains taken. */
 static uint64_t requests(const struct worker_loop *wl)
 {
@@ -185,6 +226,8 @@ static int drain_ring(struct worker_loop *wl, unsigned idx, uint32_t max, uint32
 			ring_advance(&r->c);
 		if (wl->persist)
 			persist_end(wl->persist); /* after head moved: the record is done */
+		if (wl->model->committed)
+			wl->model->committed(wl->state);
 		(*handled)++;
 	}
 	return 0;
@@ -261,10 +304,12 @@ static int stop(struct worker_loop *wl)
 	err = drain(wl, pending, &handled);
 	if (err)
 		return err;
+	local_begin(wl);
 	if (wl->model->stop)
 		wl->model->stop(wl->state);
 	else
 		wl->model->idle(wl->state);
+	local_end(wl);
 	wl->stopped = true;
 	return WORKER_LOOP_STOP;
 }
@@ -415,9 +460,9 @@ static int sleep_and_wake(struct worker_loop *wl, int timeout_ms)
 	end_sleep(wl);
 	/* Also after a timeout (revents all 0): a model with timeout_ms has a deadline to check. */
 	if (r >= 0 && nmodel)
-		wl->model->poll_events(wl->state, &pfd[2], nmodel);
+		model_poll_events(wl, &pfd[2], nmodel);
 	else if (r == 0 && wl->model->poll_events && wl->model->timeout_ms)
-		wl->model->poll_events(wl->state, &pfd[2], 0);
+		model_poll_events(wl, &pfd[2], 0);
 	if (r > 0 && pfd[1].revents)
 		return handle_control(wl);
 	return WORKER_LOOP_CONTINUE;
@@ -443,7 +488,7 @@ int worker_loop_run_once(struct worker_loop *wl, int timeout_ms)
 	 * both without sleeping.
 	 */
 	if (wl->since_control >= wl->drain_budget) {
-		wl->model->idle(wl->state);
+		model_idle(wl);
 		if (wl->model->pollfds) {
 			wl->since_control = 0;
 			return sleep_and_wake(wl, 0); /* the model's eventfds and the control socket */
@@ -457,7 +502,7 @@ int worker_loop_run_once(struct worker_loop *wl, int timeout_ms)
 	}
 	if (!prepare_sleep(wl))
 		return WORKER_LOOP_CONTINUE;
-	wl->model->idle(wl->state);
+	model_idle(wl);
 	if (wl->model->timeout_ms) {
 		int t = wl->model->timeout_ms(wl->state);
 

@@ -42,6 +42,7 @@ static const struct device_spec uart_spec = {
 	.name = "uart",
 	.model = "uart",
 	.console = true,
+	.resumable = true, /* registers and console counts in a state region (device-worker/models/uart_model.h) */
 	.nroutes = 1,
 	.routes = { { ROUTE_SPACE_PIO, COM1_PORT_BASE, COM1_PORT_COUNT, 0 } },
 };
@@ -370,7 +371,7 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	}
 	r = open_console(vm);
 	if (r == 0)
-		r = console_setup(&vm->console, &vm->kvm);
+		r = console_setup(&vm->console, &vm->kvm, vm->console_fd);
 	if (r < 0)
 		goto out;
 

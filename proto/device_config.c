@@ -60,8 +60,8 @@ static const struct key keys[] = {
 	{ "fault_after", KEY_U32, false, F(fault_after), 0, 0 },
 	{ "fault_every", KEY_U32, false, F(fault_every), 0, 0 },
 	{ "fault_repeat", KEY_U32, false, F(fault_repeat), 0, 0 },
-	{ "output_fd", KEY_FD, false, F(output_fd), 0, 0 },
-	{ "input_fd", KEY_FD, false, F(input_fd), 0, 0 },
+	{ "console_fd", KEY_FD, false, F(console_fd), 0, 0 },
+	{ "console_kick_fd", KEY_FD, false, F(console_kick_fd), 0, 0 },
 	{ "irq_fd", KEY_FD, false, F(irq_fd), 0, 0 },
 	{ "state_fd", KEY_FD, false, F(state_fd), 0, 0 },
 	{ "mmio_base", KEY_MMIO_BASE, false, F(mmio_base), 0, 0 },
@@ -122,7 +122,7 @@ void device_config_init(struct device_config *c)
 	c->version = DEVICE_CONFIG_VERSION;
 	c->poll_us = SPIN_DEFAULT_POLL_US;
 	c->ram_fd = c->control_fd = c->status_fd = c->doorbell_fd = -1;
-	c->output_fd = c->input_fd = c->irq_fd = c->state_fd = c->resample_fd = c->backend_fd = -1;
+	c->console_fd = c->console_kick_fd = c->irq_fd = c->state_fd = c->resample_fd = c->backend_fd = -1;
 }
 
 /* ---- checks ---------------------------------------------------------------- */
@@ -169,10 +169,11 @@ static bool param_valid(const char *s)
 	return true;
 }
 
-/* The lowest fd a key may name: console output may be stdout or stderr, nothing may be stdin. */
+/* The lowest fd a key may name: 0, 1 and 2 are the worker's own stdio. */
 static int lowest_fd(const struct key *k)
 {
-	return strcmp(k->name, "output_fd") == 0 ? 1 : 3;
+	(void)k;
+	return 3;
 }
 
 int device_config_check(const struct device_config *c, char *err, size_t err_len)

@@ -27,8 +27,8 @@
  *   fault_after   uint            no        --fault: fail after this many requests (first worker)
  *   fault_every   uint            no        --fault: and each successor after this many (with fault_repeat)
  *   fault_repeat  uint            no        --fault: 1 when successors fail too (every= given), else 0
- *   output_fd     uint            no        console output (may be 1 or 2)
- *   input_fd      uint            no        typed console input (a pipe)
+ *   console_fd    uint            no        the console rings memfd (proto/console_ring.h)
+ *   console_kick_fd uint          no        eventfd waking the monitor for console output
  *   irq_fd        uint            no        KVM irqfd
  *   state_fd      uint            no        virtio device-state memfd
  *   mmio_base     uint            no        virtio-mmio window (8-aligned)
@@ -103,8 +103,8 @@ struct device_config {
 	uint32_t fault_every; /* requests before each successor fails, when fault_repeat */
 	uint32_t fault_repeat;/* 1: successors fail too (every= given); 0: only the first worker */
 	/* Optional fds: -1 when absent. */
-	int output_fd;
-	int input_fd;
+	int console_fd;
+	int console_kick_fd;
 	int irq_fd;
 	int state_fd;
 	int resample_fd;

@@ -27,7 +27,7 @@ static const struct sandbox_rule vcpu_rules[] = {
 /* Device worker (squib-device): parses every guest-controlled byte of its device. */
 static const struct sandbox_rule device_rules[] = {
 	{ SYS_read, "draining its doorbell eventfd (that fd only)" },
-	{ SYS_write, "console output (uart) and logs (its output fd and stderr only)" },
+	{ SYS_write, "logs on stderr; the model's eventfds (uart: IRQ 4 and the console kick; virtio: interrupts), each by fd" },
 	{ SYS_poll, "sleeping on its doorbell and control socket (glibc 2.36's poll)" },
 	{ SYS_futex, "FUTEX_WAKE of a vCPU worker waiting for a reply or ring space" },
 	{ SYS_sendto, "control messages to the monitor (its control socket only)" },
@@ -44,7 +44,8 @@ static const struct sandbox_rule monitor_rules[] = {
 	{ SYS_epoll_pwait, "libevent's loop (newer libevent/glibc)" },
 	{ SYS_epoll_ctl, "libevent adding and removing events" },
 	{ SYS_read, "eventfds, libevent's signal socket, typed input on stdin (fd 0)" },
-	{ SYS_write, "logs on stderr, libevent's signal socket, typed input into the uart's input pipe" },
+	{ SYS_write, "logs on stderr, libevent's signal socket, guest console output, the uart's doorbell" },
+	{ SYS_poll, "the console's last drain at the VM's end (a bounded wait for a slow terminal)" },
 	{ SYS_sendto, "control messages to device workers" },
 	{ SYS_recvfrom, "control messages from device workers" },
 	{ SYS_waitid, "reaping workers through their pidfds" },

@@ -83,16 +83,11 @@ static int allow_fd(scmp_filter_ctx ctx, int nr, int fd)
 
 static int add_device_rule(scmp_filter_ctx ctx, int nr, const struct sandbox_params *p)
 {
-	int r;
-
 	switch (nr) {
 	case SYS_read:
 		return allow_fd(ctx, nr, p->doorbell_fd);
 	case SYS_write:
-		r = allow_fd(ctx, nr, p->log_fd);
-		if (r == 0 && p->output_fd != p->log_fd)
-			r = allow_fd(ctx, nr, p->output_fd);
-		return r;
+		return allow_fd(ctx, nr, p->log_fd);
 	case SYS_sendto:
 	case SYS_recvfrom:
 		return allow_fd(ctx, nr, p->control_fd);

@@ -47,7 +47,6 @@ struct sandbox_params {
 	int log_fd;         /* VCPU/DEVICE: fd write(2) is allowed on for logs (usually 2) */
 	const char *log_who;/* sandbox_enter: its name in the SIGSYS line ("dev-uart"); NULL: the role's */
 	int doorbell_fds[1 + 12];/* VCPU: eventfds it may write (monitor + one per device); -1 = unused */
-	int output_fd;      /* DEVICE: console output fd it may write, -1 if none */
 	int control_fd;     /* DEVICE: its control socket (send/recv) */
 	int doorbell_fd;    /* DEVICE: its own doorbell eventfd (read) */
 	/*

@@ -70,6 +70,61 @@ void uart_init(struct uart *u, const struct uart_sink *sink)
 	u->msr = UART_MSR_CONNECTED;
 }
 
+void uart_save(const struct uart *u, struct uart_regs *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->dll = u->dll;
+	r->dlm = u->dlm;
+	r->ier = u->ier;
+	r->fcr = u->fcr;
+	r->lcr = u->lcr;
+	r->mcr = u->mcr;
+	r->lsr_errors = u->lsr_errors;
+	r->msr = u->msr;
+	r->scr = u->scr;
+	r->thri_pending = u->thri_pending;
+	r->tx_busy = u->tx_busy;
+	r->rx_head = u->rx_head;
+	r->rx_count = u->rx_count;
+	memcpy(r->rx, u->rx, sizeof(r->rx));
+	r->tx_bytes = u->tx_bytes;
+	r->rx_overruns = u->rx_overruns;
+}
+
+bool uart_regs_valid(const struct uart_regs *r)
+{
+	const uint8_t fcr_bits = UART_FCR_ENABLE_FIFO | UART_FCR_TRIGGER_MASK;
+
+	if (r->ier & ~UART_IER_MASK || r->mcr & ~UART_MCR_MASK || r->lsr_errors & ~UART_LSR_ERRORS)
+		return false;
+	if (r->fcr & ~fcr_bits || (r->fcr && !(r->fcr & UART_FCR_ENABLE_FIFO)))
+		return false;
+	if (r->thri_pending > 1 || r->tx_busy > 1 || r->rx_head >= UART_FIFO_SIZE)
+		return false;
+	/* Without FIFOs the receiver holds one byte (uart_receive). */
+	return r->rx_count <= ((r->fcr & UART_FCR_ENABLE_FIFO) ? UART_FIFO_SIZE : 1);
+}
+
+void uart_load(struct uart *u, const struct uart_regs *r)
+{
+	u->dll = r->dll;
+	u->dlm = r->dlm;
+	u->ier = r->ier;
+	u->fcr = r->fcr;
+	u->lcr = r->lcr;
+	u->mcr = r->mcr;
+	u->lsr_errors = r->lsr_errors;
+	u->msr = r->msr;
+	u->scr = r->scr;
+	u->thri_pending = r->thri_pending != 0;
+	u->tx_busy = r->tx_busy != 0;
+	u->rx_head = r->rx_head;
+	u->rx_count = r->rx_count;
+	memcpy(u->rx, r->rx, sizeof(u->rx));
+	u->tx_bytes = r->tx_bytes;
+	u->rx_overruns = r->rx_overruns;
+}
+
 bool uart_receive(struct uart *u, uint8_t byte)
 {
 	unsigned depth = fifo_enabled(u) ? UART_FIFO_SIZE : 1;

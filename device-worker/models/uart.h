@@ -118,6 +118,34 @@ struct uart {
 	uint64_t rx_overruns;
 };
 
+/*
+ * The UART's state as kept in a device-state region (device-worker/persist.h):
+ * plain bytes, no pointers, fixed layout, so a successor worker can check
+ * it before trusting it (uart_regs_valid).
+ */
+struct uart_regs {
+	uint8_t dll, dlm, ier, fcr, lcr, mcr, lsr_errors, msr;
+	uint8_t scr, thri_pending, tx_busy, rx_head, rx_count, pad[3];
+	uint8_t rx[UART_FIFO_SIZE];
+	uint64_t tx_bytes;
+	uint64_t rx_overruns;
+};
+
+_Static_assert(sizeof(struct uart_regs) == 48, "uart_regs layout is fixed");
+
+/* Copies u's state into *r. */
+void uart_save(const struct uart *u, struct uart_regs *r);
+
+/*
+ * Is *r a state uart_save can produce? Threat note: r was written by
+ * another process (a predecessor worker, maybe compromised); every field
+ * is checked as a byte, never read as a bool first.
+ */
+bool uart_regs_valid(const struct uart_regs *r);
+
+/* Takes u's state from *r (which must be valid); u keeps its sink. */
+void uart_load(struct uart *u, const struct uart_regs *r);
+
 /* Puts the UART in its reset state, sending output to *sink (copied). */
 void uart_init(struct uart *u, const struct uart_sink *sink);
 

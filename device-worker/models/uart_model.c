@@ -2,46 +2,91 @@
 #include "device-worker/models/uart_model.h"
 
 #include <errno.h>
-#include <poll.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/platform.h"
 
-/* How long the final flush at CONTROL_STOP may wait for a slow console. */
-#define UART_MODEL_STOP_FLUSH_MS 5000
-
-static uint64_t now_ns(void)
+/*
+ * The monitor's out_head, read once and checked: a count the monitor could
+ * not have published (behind what it already had room for, or ahead of
+ * what we wrote) is treated as "no room" and logged once.
+ */
+static bool out_room(struct uart_model *m, uint32_t *room)
 {
-	struct timespec ts;
+	uint32_t head = console_ring_load(&m->ring->out_head), used;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO */
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static size_t pending(const struct uart_model *m)
-{
-	return m->tail - m->head;
-}
-
-static void note_drop(struct uart_model *m, size_t n, const char *why, int err)
-{
-	if (n == 0)
-		return;
-	m->dropped += n;
-	if (!m->drop_logged) {
-		m->drop_logged = true;
-		device_log(m->host, "console output fd %d %s%s%s: dropping output (counted)",
-			   m->host->output_fd, why, err ? ": " : "", err ? strerrordesc_np(err) : "");
+	if (!console_ring_pending(head, m->out_tail, CONSOLE_OUT_SIZE, &used)) {
+		if (!m->bad_ring_logged)
+			device_log(m->host, "console ring: output index %u impossible against %u; output waits", head,
+				   m->out_tail);
+		m->bad_ring_logged = true;
+		*room = 0;
+		return false;
 	}
+	*room = CONSOLE_OUT_SIZE - used;
+	return true;
 }
 
-static void drop_pending(struct uart_model *m, const char *why, int err)
+/* Writes the kick eventfd: the monitor has new output, or room in the in ring. */
+static void kick_monitor(struct uart_model *m)
 {
-	note_drop(m, pending(m), why, err);
-	m->head = m->tail = 0;
+	const uint64_t one = 1;
+
+	if (m->host->console_kick_fd < 0)
+		return;
+	/* Fails only when the counter would overflow: a wake-up is pending anyway. */
+	if (write(m->host->console_kick_fd, &one, sizeof(one)) == (ssize_t)sizeof(one))
+		m->kicks++;
+}
+
+/*
+ * Busy while the out ring cannot take a FIFO load. Going busy sets
+ * out_blocked and then looks at the room again (the Dekker pair of
+ * proto/console_ring.h), so the monitor's wake-up cannot be missed.
+ */
+static void update_busy(struct uart_model *m)
+{
+	uint32_t room;
+	bool busy;
+
+	if (!m->ring)
+		return;
+	(void)out_room(m, &room);
+	busy = room < UART_FIFO_SIZE;
+	if (busy && !m->busy) {
+		console_ring_store(&m->ring->out_blocked, 1);
+		kick_monitor(m); /* it has a full ring to write out */
+		(void)out_room(m, &room);
+		busy = room < UART_FIFO_SIZE;
+	}
+	if (!busy)
+		console_ring_store(&m->ring->out_blocked, 0);
+	m->busy = busy;
+	uart_set_tx_busy(&m->uart, busy);
+}
+
+/* Copies the working state into the device-state region (the journal covers it). */
+static void save(struct uart_model *m)
+{
+	struct uart_persist *p = m->host->persist;
+
+	if (!p)
+		return;
+	uart_save(&m->uart, &p->regs);
+	p->out_tail = m->out_tail;
+	p->in_head = m->in_head;
+}
+
+/* Shows the monitor the committed counts. */
+static void publish(struct uart_model *m)
+{
+	if (!m->ring)
+		return;
+	console_ring_store(&m->ring->out_tail, m->out_tail);
+	console_ring_store(&m->ring->in_head, m->in_head);
 }
 
 /* The INTR line (IER-enabled condition pending, gated by OUT2); a rising edge pulses the irqfd. */
@@ -58,153 +103,119 @@ static void update_irq(struct uart_model *m)
 	m->irq_line = line;
 }
 
-static void set_busy(struct uart_model *m, bool busy)
-{
-	if (busy && !m->busy)
-		m->busy_since_ns = now_ns();
-	m->busy = busy;
-	uart_set_tx_busy(&m->uart, busy);
-}
-
-/*
- * poll(2) fd for events with timeout_ms. 1: ready, 0: not ready, -1: the fd
- * failed (POLLERR, POLLNVAL, or POLLHUP without the event).
- */
-static int wait_fd(int fd, short events, int timeout_ms)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int r;
-
-	do {
-		r = poll(&p, 1, timeout_ms);
-	} while (r < 0 && errno == EINTR);
-	if (r < 0 || (p.revents & (POLLERR | POLLNVAL)))
-		return -1;
-	if (p.revents & events)
-		return 1;
-	return (p.revents & POLLHUP) ? -1 : 0;
-}
-
-/* Writes what the fd takes within timeout_ms per batch. True when it made progress. */
-static bool write_out(struct uart_model *m, int timeout_ms)
-{
-	int fd = m->host->output_fd;
-	bool progress = false;
-
-	while (pending(m)) {
-		size_t chunk = pending(m) < UART_MODEL_BATCH ? pending(m) : UART_MODEL_BATCH;
-		int ready = wait_fd(fd, POLLOUT, timeout_ms);
-		ssize_t n;
-
-		if (ready == 0)
-			break;
-		if (ready < 0) {
-			m->stuck = true;
-			drop_pending(m, "failed", 0);
-			break;
-		}
-		n = write(fd, m->buf + m->head, chunk);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			break; /* someone made the shared fd non-blocking: not ready after all */
-		if (n <= 0) {
-			m->stuck = true;
-			drop_pending(m, "failed", n < 0 ? errno : EIO);
-			break;
-		}
-		m->head += (size_t)n;
-		m->written += (uint64_t)n;
-		m->flushes++;
-		progress = true;
-	}
-	if (pending(m) == 0)
-		m->head = m->tail = 0;
-	return progress;
-}
-
-void uart_model_flush(struct uart_model *m)
-{
-	uint64_t now;
-
-	if (m->host->output_fd < 0) {
-		/* No console: output is discarded by design, not worth a log line. */
-		m->dropped += pending(m);
-		m->head = m->tail = 0;
-		return;
-	}
-	if (pending(m) && write_out(m, 0)) {
-		m->stuck = false;
-		m->busy_since_ns = now_ns();
-	}
-	if (pending(m) && m->stuck)
-		drop_pending(m, "is stuck", 0);
-	if (pending(m) && m->busy) {
-		now = now_ns();
-		if (now - m->busy_since_ns >= (uint64_t)m->stuck_ms * 1000000u) {
-			m->stuck = true;
-			drop_pending(m, "took nothing for too long", 0);
-		}
-	}
-	set_busy(m, pending(m) > 0);
-}
-
 static void sink_put(void *ctx, uint8_t byte)
 {
 	struct uart_model *m = ctx;
+	uint32_t room;
 
-	if (m->tail == sizeof(m->buf) && m->head > 0) {
-		memmove(m->buf, m->buf + m->head, pending(m));
-		m->tail -= m->head;
-		m->head = 0;
-	}
-	if (m->tail == sizeof(m->buf)) {
-		/* A guest that ignores THRE: bounded buffering, then loss. */
-		note_drop(m, 1, "is too slow for a guest that ignores THRE", 0);
+	if (!m->ring) {
+		m->dropped++; /* no console: discarded by design, not worth a log line */
 		return;
 	}
-	m->buf[m->tail++] = byte;
-	if (pending(m) >= UART_MODEL_BATCH && !m->busy)
-		uart_model_flush(m);
+	if (!out_room(m, &room) || room == 0) {
+		/* A guest that ignores THRE and overruns the whole ring. */
+		m->dropped++;
+		if (!m->drop_logged)
+			device_log(m->host, "console output ring full: the guest ignores THRE; dropping output (counted)");
+		m->drop_logged = true;
+		update_busy(m);
+		return;
+	}
+	m->ring->out[m->out_tail & (CONSOLE_OUT_SIZE - 1)] = byte;
+	m->out_tail++;
+	update_busy(m);
 }
 
-/* Moves input bytes into the receive FIFO while it has room (never more: the rest waits in the pipe). */
+/* Moves typed bytes from the in ring into the receive FIFO while it has room (never more). */
 static void input_refill(struct uart_model *m)
 {
-	int fd = m->host->input_fd;
-	uint8_t in[UART_FIFO_SIZE];
 	unsigned room = uart_rx_room(&m->uart);
-	ssize_t n;
-	int ready;
+	uint32_t tail, avail;
 
-	if (fd < 0 || m->input_eof || room == 0)
+	if (!m->ring || room == 0)
 		return;
-	ready = wait_fd(fd, POLLIN, 0);
-	if (ready == 0)
-		return;
-	do {
-		n = ready > 0 ? read(fd, in, room < sizeof(in) ? room : sizeof(in)) : 0;
-	} while (n < 0 && errno == EINTR);
-	if (n < 0 && errno == EAGAIN)
-		return;
-	if (n <= 0) {
-		/* EOF or a failed pipe: no more input, and no poll spinning on POLLHUP. */
-		m->input_eof = true;
+	/* Trust boundary: in_tail is the monitor's; checked against the ring's size. */
+	tail = console_ring_load(&m->ring->in_tail);
+	if (!console_ring_pending(m->in_head, tail, CONSOLE_IN_SIZE, &avail)) {
+		if (!m->bad_ring_logged)
+			device_log(m->host, "console ring: input index %u impossible against %u; input ignored", tail,
+				   m->in_head);
+		m->bad_ring_logged = true;
 		return;
 	}
-	m->input_bytes += (uint64_t)n;
-	for (ssize_t i = 0; i < n; i++)
-		(void)uart_receive(&m->uart, in[i]);
+	for (; avail > 0 && room > 0; avail--, room--) {
+		(void)uart_receive(&m->uart, m->ring->in[m->in_head & (CONSOLE_IN_SIZE - 1)]);
+		m->in_head++;
+		m->input_bytes++;
+	}
+}
+
+/* Fresh state: the chip's reset state, at the counts the monitor last saw (0 for the first worker). */
+static void start_fresh(struct uart_model *m)
+{
+	struct uart_sink sink = { .put = sink_put, .ctx = m };
+	uint32_t pending;
+
+	uart_init(&m->uart, &sink);
+	m->out_tail = m->in_head = 0;
+	if (m->ring) {
+		/* Trust boundary: these were published by a predecessor; never past what the monitor allows. */
+		m->out_tail = console_ring_load(&m->ring->out_tail);
+		if (!console_ring_pending(console_ring_load(&m->ring->out_head), m->out_tail, CONSOLE_OUT_SIZE, &pending))
+			m->out_tail = console_ring_load(&m->ring->out_head);
+		m->in_head = console_ring_load(&m->ring->in_head);
+		if (!console_ring_pending(m->in_head, console_ring_load(&m->ring->in_tail), CONSOLE_IN_SIZE, &pending))
+			m->in_head = console_ring_load(&m->ring->in_tail);
+	}
+}
+
+/*
+ * A predecessor's state (persist_valid passed): its registers, and its
+ * counts if they are possible against the rings' other ends. Counts that
+ * are not (a scribbled region) restart from the published ones.
+ */
+static void resume(struct uart_model *m, const struct uart_persist *p)
+{
+	struct uart_sink sink = { .put = sink_put, .ctx = m };
+	uint32_t pending;
+
+	uart_init(&m->uart, &sink);
+	uart_load(&m->uart, &p->regs);
+	m->out_tail = p->out_tail;
+	m->in_head = p->in_head;
+	if (m->ring && (!console_ring_pending(console_ring_load(&m->ring->out_head), m->out_tail, CONSOLE_OUT_SIZE,
+					      &pending) ||
+			!console_ring_pending(m->in_head, console_ring_load(&m->ring->in_tail), CONSOLE_IN_SIZE,
+					      &pending))) {
+		device_log(m->host, "console counts in the state region are impossible: taking the published ones");
+		start_fresh(m);
+		uart_load(&m->uart, &p->regs);
+	}
+}
+
+static bool uart_model_persist_valid(const void *data)
+{
+	const struct uart_persist *p = data;
+
+	return uart_regs_valid(&p->regs);
 }
 
 static int uart_model_init(void *state, struct device_host *host)
 {
 	struct uart_model *m = state;
-	struct uart_sink sink = { .put = sink_put, .ctx = m };
 
 	m->host = host;
-	m->stuck_ms = UART_MODEL_STUCK_MS;
-	uart_init(&m->uart, &sink);
+	m->ring = host->console;
+	if (host->persist && !host->persist_fresh)
+		resume(m, host->persist);
+	else
+		start_fresh(m);
+	m->busy = m->uart.tx_busy;
+	update_busy(m);
+	save(m);
+	publish(m);
+	m->kicked_out_tail = m->out_tail;
+	m->kicked_in_head = m->in_head;
 	return 0;
 }
 
@@ -229,9 +240,9 @@ static void uart_model_handle(void *state, const struct vm_exit *exit, struct vm
 		device_reply_unowned(exit, reply);
 		return;
 	}
-	/* A guest polling LSR while the console is busy: see whether it took more. */
+	/* A guest polling LSR while the console is busy: see whether the monitor made room. */
 	if (m->busy && !pio->write)
-		uart_model_flush(m);
+		update_busy(m);
 	for (unsigned i = 0; i < pio->len; i++) {
 		unsigned offset = pio->port - COM1_PORT_BASE + i;
 
@@ -244,79 +255,56 @@ static void uart_model_handle(void *state, const struct vm_exit *exit, struct vm
 	}
 	if (!pio->write)
 		reply->len = pio->len;
-	/* The guest emptied the FIFO: more typed input may be waiting in the pipe. */
+	/* The guest emptied the FIFO: more typed input may be waiting. */
 	if (!pio->write && m->uart.rx_count == 0)
 		input_refill(m);
+	save(m);
 	update_irq(m);
 }
 
+/* The journal covers all of struct uart_persist, for a record and between records. */
+static void uart_model_journal_range(const void *state, const struct vm_exit *exit, size_t *off, size_t *len)
+{
+	(void)state;
+	(void)exit;
+	*off = 0;
+	*len = sizeof(struct uart_persist);
+}
+
+/*
+ * Between records (the doorbell rang, or the loop is about to sleep):
+ * typed input that arrived, room the monitor freed. Then the monitor hears
+ * of what was published since its last kick.
+ */
 static void uart_model_idle(void *state)
 {
 	struct uart_model *m = state;
 
-	uart_model_flush(m);
+	input_refill(m);
+	update_busy(m);
+	save(m);
 	update_irq(m);
-}
-
-static unsigned uart_model_pollfds(void *state, struct pollfd *pfd, unsigned max)
-{
-	struct uart_model *m = state;
-	unsigned n = 0;
-
-	if (n < max && m->host->input_fd >= 0 && !m->input_eof && uart_rx_room(&m->uart) > 0)
-		pfd[n++] = (struct pollfd){ .fd = m->host->input_fd, .events = POLLIN };
-	if (n < max && m->busy && m->host->output_fd >= 0)
-		pfd[n++] = (struct pollfd){ .fd = m->host->output_fd, .events = POLLOUT };
-	return n;
-}
-
-static void uart_model_poll_events(void *state, const struct pollfd *pfd, unsigned n)
-{
-	struct uart_model *m = state;
-
-	for (unsigned i = 0; i < n; i++) {
-		if (pfd[i].fd == m->host->input_fd && pfd[i].revents)
-			input_refill(m);
-	}
-	/* Output that drained, or the stuck deadline passing (a timeout gives revents 0). */
-	if (m->busy)
-		uart_model_flush(m);
-	update_irq(m);
-}
-
-/* While busy, the loop must wake by the stuck deadline even if nothing happens. */
-static int uart_model_timeout_ms(void *state)
-{
-	const struct uart_model *m = state;
-	uint64_t elapsed_ms;
-
-	if (!m->busy)
-		return -1;
-	elapsed_ms = (now_ns() - m->busy_since_ns) / 1000000u;
-	return elapsed_ms >= m->stuck_ms ? 1 : (int)(m->stuck_ms - elapsed_ms) + 1;
+	m->kick_due = true; /* for uart_model_committed, once this change is committed */
 }
 
 /*
- * The VM ends: give a slow console a bounded time to take the rest. A
- * console that takes nothing for stuck_ms is given up on, as while running.
+ * After each change committed (device_model.committed): publish; and after
+ * idle's, kick the monitor when it has something new. So a guest printing
+ * a line costs one wake-up of the monitor, not one per byte.
  */
-static void uart_model_stop(void *state)
+static void uart_model_committed(void *state)
 {
 	struct uart_model *m = state;
-	uint64_t deadline = now_ns() + UART_MODEL_STOP_FLUSH_MS * 1000000ull;
-	uint64_t last = now_ns();
 
-	while (pending(m) && m->host->output_fd >= 0 && !m->stuck) {
-		uint64_t now = now_ns(), until = last + (uint64_t)m->stuck_ms * 1000000u;
-
-		if (until > deadline)
-			until = deadline;
-		if (now >= until)
-			break;
-		if (write_out(m, (int)((until - now) / 1000000u) + 1))
-			last = now_ns();
+	publish(m);
+	if (!m->kick_due || !m->ring)
+		return;
+	m->kick_due = false;
+	if (m->out_tail != m->kicked_out_tail || m->in_head != m->kicked_in_head) {
+		m->kicked_out_tail = m->out_tail;
+		m->kicked_in_head = m->in_head;
+		kick_monitor(m);
 	}
-	uart_model_flush(m);
 }
 
 static unsigned uart_model_sandbox_rules(void *state, struct sandbox_fd_rule *out, unsigned max)
@@ -324,8 +312,9 @@ static unsigned uart_model_sandbox_rules(void *state, struct sandbox_fd_rule *ou
 	const struct uart_model *m = state;
 	unsigned n = 0;
 
-	if (n < max && m->host->input_fd >= 0)
-		out[n++] = (struct sandbox_fd_rule){ SYS_read, m->host->input_fd, "typed input (its input_fd pipe)" };
+	if (n < max && m->host->console_kick_fd >= 0)
+		out[n++] = (struct sandbox_fd_rule){ SYS_write, m->host->console_kick_fd,
+						     "waking the monitor for console output (its console_kick_fd)" };
 	if (n < max && m->host->irq_fd >= 0)
 		out[n++] = (struct sandbox_fd_rule){ SYS_write, m->host->irq_fd, "IRQ 4 edges (its irq_fd)" };
 	return n;
@@ -337,25 +326,25 @@ static void uart_model_dump(void *state)
 	const struct uart *u = &m->uart;
 
 	device_log(m->host,
-		   "state dump: uart ier %#x lcr %#x mcr %#x thri %s%s rx fifo %u; line %s; %zu bytes waiting%s%s; "
-		   "written %llu dropped %llu edges %llu input %llu",
+		   "state dump: uart ier %#x lcr %#x mcr %#x thri %s%s rx fifo %u; line %s; console out %u in %u%s; "
+		   "dropped %llu edges %llu kicks %llu input %llu",
 		   u->ier, u->lcr, u->mcr, u->thri_pending ? "pending" : "clear", u->tx_busy ? " tx busy" : "",
-		   u->rx_count, m->irq_line ? "high" : "low", m->tail - m->head, m->busy ? ", output fd busy" : "",
-		   m->stuck ? ", stuck" : "", (unsigned long long)m->written, (unsigned long long)m->dropped,
-		   (unsigned long long)m->irqs, (unsigned long long)m->input_bytes);
+		   u->rx_count, m->irq_line ? "high" : "low", m->out_tail, m->in_head, m->busy ? ", ring full" : "",
+		   (unsigned long long)m->dropped, (unsigned long long)m->irqs, (unsigned long long)m->kicks,
+		   (unsigned long long)m->input_bytes);
 }
 
 const struct device_model uart_device_model = {
 	.name = "uart",
-	.uses = DEVICE_USES_CONSOLE,
+	.uses = DEVICE_USES_CONSOLE | DEVICE_USES_PERSIST,
 	.state_size = sizeof(struct uart_model),
 	.init = uart_model_init,
 	.handle = uart_model_handle,
 	.idle = uart_model_idle,
-	.pollfds = uart_model_pollfds,
-	.poll_events = uart_model_poll_events,
-	.timeout_ms = uart_model_timeout_ms,
-	.stop = uart_model_stop,
-	.sandbox_rules = uart_model_sandbox_rules,
+	.committed = uart_model_committed,
 	.dump = uart_model_dump,
+	.persist_size = sizeof(struct uart_persist),
+	.persist_valid = uart_model_persist_valid,
+	.journal_range = uart_model_journal_range,
+	.sandbox_rules = uart_model_sandbox_rules,
 };

@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "monitor/exit_status.h"
+#include "monitor/kvm/guest_ram.h"
 #include "monitor/kvm/kvm_vm.h"
 #include "monitor/log.h"
 
@@ -79,17 +81,39 @@ static int go_raw(struct console *c)
 	return 0;
 }
 
-int console_setup(struct console *c, struct kvm_vm *kvm)
+/* The console rings (proto/console_ring.h) and the eventfd the uart worker kicks. */
+static int rings_setup(struct console *c)
+{
+	void *p = NULL;
+	int r;
+
+	r = shared_memfd_create("squib-console", CONSOLE_RING_REGION_SIZE, &c->ring_fd, &p);
+	if (r < 0) {
+		mlog("cannot create the console rings: %s", strerror(-r));
+		return r;
+	}
+	c->ring = p;
+	c->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->kick_fd < 0) {
+		r = -errno;
+		mlog("cannot create the console's kick eventfd: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+int console_setup(struct console *c, struct kvm_vm *kvm, int output_fd)
 {
 	struct sigaction sa;
 	struct stat st;
-	int p[2], fl, r;
+	int fl, r;
 
-	c->irq_fd = c->input_r = c->input_w = -1;
+	c->irq_fd = c->ring_fd = c->kick_fd = c->wake_fd = -1;
+	c->out.fd = -1;
 	atexit_console = c;
 	if (atexit(restore_at_exit) != 0)
 		return -ENOMEM;
-	/* A write to the input pipe after the uart worker died must fail with EPIPE, not kill the monitor. */
+	/* A write to a console pipe whose reader went away must fail with EPIPE, not kill the monitor. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) < 0)
@@ -106,6 +130,11 @@ int console_setup(struct console *c, struct kvm_vm *kvm)
 		mlog("cannot register the console's irqfd on GSI %d: %s", CONSOLE_IRQ, strerror(-r));
 		return r;
 	}
+	r = rings_setup(c);
+	if (r == 0)
+		r = console_output_setup(&c->out, output_fd, c->ring);
+	if (r < 0)
+		return r;
 
 	/*
 	 * Only what epoll can watch and that can carry typed input: a
@@ -117,17 +146,7 @@ int console_setup(struct console *c, struct kvm_vm *kvm)
 		   (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(STDIN_FILENO));
 	if (c->input && isatty(STDIN_FILENO) && !may_go_raw())
 		c->input = false; /* a background job: leave the terminal to the foreground */
-	if (!c->input)
-		return 0;
-	/* Private to the monitor and the uart worker: O_NONBLOCK on both ends is safe. */
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
-		r = -errno;
-		mlog("cannot create the console input pipe: %s", strerror(-r));
-		return r;
-	}
-	c->input_r = p[0];
-	c->input_w = p[1];
-	if (isatty(STDIN_FILENO)) {
+	if (c->input && isatty(STDIN_FILENO)) {
 		r = go_raw(c);
 		if (r < 0)
 			mlog("cannot switch the terminal to raw mode: %s", strerror(-r));
@@ -135,24 +154,32 @@ int console_setup(struct console *c, struct kvm_vm *kvm)
 	return 0;
 }
 
-/* Writes what the pipe takes; true when nothing is left. */
+/*
+ * Moves what the in ring has room for; true when nothing is left. Trust
+ * boundary: in_head is the uart worker's; an impossible one leaves no room.
+ */
 static bool flush_pending(struct console *c)
 {
+	const uint64_t one = 1;
+	uint32_t tail = c->ring->in_tail, used, room;
+	size_t moved = 0;
 
-	while (c->pending_off < c->pending_len) {
-		ssize_t n = write(c->input_w, c->pending + c->pending_off, c->pending_len - c->pending_off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return false;
-		if (n <= 0) {
-			/* The uart worker is gone (EPIPE): its death ends the VM; input has nowhere to go. */
-			c->pending_off = c->pending_len = 0;
-			return true;
-		}
-		c->pending_off += (size_t)n;
+	if (!console_ring_pending(console_ring_load(&c->ring->in_head), tail, CONSOLE_IN_SIZE, &used))
+		return false;
+	room = CONSOLE_IN_SIZE - used;
+	while (c->pending_off < c->pending_len && room > 0) {
+		c->ring->in[tail & (CONSOLE_IN_SIZE - 1)] = c->pending[c->pending_off++];
+		tail++;
+		room--;
+		moved++;
 	}
+	if (moved) {
+		console_ring_store(&c->ring->in_tail, tail);
+		if (c->wake_fd >= 0)
+			(void)!write(c->wake_fd, &one, sizeof(one)); /* fails only when a wake-up is pending anyway */
+	}
+	if (c->pending_off < c->pending_len)
+		return false;
 	c->pending_off = c->pending_len = 0;
 	return true;
 }
@@ -164,15 +191,18 @@ static void stop_reading(struct console *c)
 	c->input = false;
 }
 
-static void on_pipe_writable(evutil_socket_t fd, short what, void *arg)
+/* The uart worker published output, or took typed input. */
+static void on_kick(evutil_socket_t fd, short what, void *arg)
 {
 	struct console *c = arg;
+	uint64_t count;
 
-	(void)fd;
 	(void)what;
-	if (!flush_pending(c))
+	(void)!read(fd, &count, sizeof(count)); /* resets the eventfd; EAGAIN: nothing to reset */
+	console_output_drain(&c->out);
+	if (!c->input_waits || !flush_pending(c))
 		return;
-	event_del(c->ev_pipe);
+	c->input_waits = false;
 	if (c->input) /* false once the VM ends (console_stop) */
 		event_add(c->ev_stdin, NULL);
 }
@@ -204,21 +234,32 @@ static void on_stdin(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (!flush_pending(c)) {
-		/* The pipe is full: stdin waits until the uart worker reads. */
+		/* The ring is full: stdin waits until the uart worker takes bytes (its kick). */
 		event_del(c->ev_stdin);
-		event_add(c->ev_pipe, NULL);
+		c->input_waits = true;
 	}
 }
 
-int console_start(struct console *c, struct event_base *base, void (*quit)(void *ctx), void *quit_ctx)
+int console_start(struct console *c, struct event_base *base, int wake_fd, void (*quit)(void *ctx), void *quit_ctx)
 {
+	int r;
+
 	c->quit = quit;
 	c->quit_ctx = quit_ctx;
-	if (!c->input || c->input_w < 0)
+	c->wake_fd = wake_fd;
+	c->out.wake_fd = wake_fd;
+	if (!c->ring)
+		return 0;
+	r = console_output_start(&c->out, base);
+	if (r < 0)
+		return r;
+	c->ev_kick = event_new(base, c->kick_fd, EV_READ | EV_PERSIST, on_kick, c);
+	if (!c->ev_kick || event_add(c->ev_kick, NULL) < 0)
+		return -ENOMEM;
+	if (!c->input)
 		return 0;
 	c->ev_stdin = event_new(base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin, c);
-	c->ev_pipe = event_new(base, c->input_w, EV_WRITE | EV_PERSIST, on_pipe_writable, c);
-	if (!c->ev_stdin || !c->ev_pipe)
+	if (!c->ev_stdin)
 		return -ENOMEM;
 	/* Not expected (console_setup checked the kind of fd), but then simply no input. */
 	if (event_add(c->ev_stdin, NULL) < 0)
@@ -228,19 +269,27 @@ int console_start(struct console *c, struct event_base *base, void (*quit)(void 
 
 void console_stop(struct console *c)
 {
-
 	stop_reading(c);
-	if (c->ev_pipe)
-		event_del(c->ev_pipe);
 	restore_terminal(c);
 }
 
 void console_teardown(struct console *c)
 {
 	console_stop(c);
+	console_output_finish(&c->out);
+	console_output_teardown(&c->out);
 	if (c->ev_stdin)
 		event_free(c->ev_stdin);
-	if (c->ev_pipe)
-		event_free(c->ev_pipe);
-	c->ev_stdin = c->ev_pipe = NULL;
+	if (c->ev_kick)
+		event_free(c->ev_kick);
+	c->ev_stdin = c->ev_kick = NULL;
+	if (c->ring) {
+		/* Set up (rings_setup): both fds are ours, the kick one may be -1. */
+		munmap(c->ring, CONSOLE_RING_REGION_SIZE);
+		close(c->ring_fd);
+		if (c->kick_fd >= 0)
+			close(c->kick_fd);
+		c->ring_fd = c->kick_fd = -1;
+	}
+	c->ring = NULL;
 }

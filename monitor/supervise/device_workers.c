@@ -61,8 +61,8 @@ static int fill_config(const struct vm *vm, const struct device_instance *dev, u
 	c->ring_size = dev->ring_size;
 	c->poll_us = vm->cfg.poll_us;
 	if (dev->spec->console) {
-		c->output_fd = vm->console_fd;
-		c->input_fd = vm->console.input_r;
+		c->console_fd = vm->console.ring_fd;
+		c->console_kick_fd = vm->console.kick_fd;
 		c->irq_fd = vm->console.irq_fd;
 	}
 	c->state_fd = dev->persist_fd; /* -1 unless resumable and not virtio */
@@ -168,8 +168,8 @@ int device_worker_fds(const struct vm *vm, const struct device_instance *dev, in
 			all[n++] = dev->virtio.notify_fds[q];
 	}
 	if (dev->spec->console) {
-		all[n++] = vm->console_fd;
-		all[n++] = vm->console.input_r;
+		all[n++] = vm->console.ring_fd;
+		all[n++] = vm->console.kick_fd;
 		all[n++] = vm->console.irq_fd;
 	}
 	if (n > max)

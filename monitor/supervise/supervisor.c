@@ -349,6 +349,7 @@ static void on_console_quit(void *ctx)
 int supervisor_setup(struct vm *vm)
 {
 	static const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+	int wake_fd = -1;
 
 	vm->base = event_base_new();
 	if (!vm->base)
@@ -385,7 +386,10 @@ int supervisor_setup(struct vm *vm)
 		if (!v->ev_pid || event_add(v->ev_pid, NULL) < 0)
 			return -ENOMEM;
 	}
-	return console_start(&vm->console, vm->base, on_console_quit, vm);
+	for (unsigned d = 0; d < vm->ndevices; d++)
+		if (vm->devices[d].spec->console)
+			wake_fd = vm->devices[d].doorbell_fd;
+	return console_start(&vm->console, vm->base, wake_fd, on_console_quit, vm);
 }
 
 void supervisor_teardown(struct vm *vm)

@@ -75,7 +75,6 @@ int main(int argc, char **argv)
 	memset(&params, 0, sizeof(params));
 	params.vcpu_fd = -1;
 	params.log_fd = 2;
-	params.output_fd = -1;
 	params.control_fd = control_fd;
 	params.doorbell_fd = -1;
 	for (size_t i = 0; i < sizeof(params.doorbell_fds) / sizeof(params.doorbell_fds[0]); i++)

@@ -87,8 +87,8 @@ Test(device_config, round_trips)
 	cr_assert_eq(out.nnotify, 1);
 	cr_assert_eq(out.notify_fds[0], 10);
 	cr_assert_eq(out.backend_fd, 8);
-	cr_assert_eq(out.output_fd, -1, "absent optional fds decode as -1");
-	cr_assert_eq(out.input_fd, -1);
+	cr_assert_eq(out.console_fd, -1, "absent optional fds decode as -1");
+	cr_assert_eq(out.console_kick_fd, -1);
 	cr_assert_eq(out.nparams, 2);
 	cr_assert_str_eq(out.params[0], "serial=abc def");
 	cr_assert_str_eq(out.params[1], "ro");
@@ -243,12 +243,12 @@ Test(device_config, wrong_types_are_refused)
 	struct hand h;
 
 	hand_required(&h, 1);
-	hand_str(&h, "output_fd", "1");
-	expect(&h, -EBADMSG, "output_fd is not a file descriptor number");
+	hand_str(&h, "console_fd", "1");
+	expect(&h, -EBADMSG, "console_fd is not a file descriptor number");
 	hand_required(&h, 1);
-	hand_key(&h, "input_fd");
+	hand_key(&h, "console_kick_fd");
 	msgpack_pack_int64(&h.pk, -1);
-	expect(&h, -EBADMSG, "input_fd is not a file descriptor number");
+	expect(&h, -EBADMSG, "console_kick_fd is not a file descriptor number");
 	hand_required(&h, 1);
 	hand_uint(&h, "irq_fd", (uint64_t)INT32_MAX + 1);
 	expect(&h, -EBADMSG, "irq_fd is not a file descriptor number");
@@ -274,8 +274,8 @@ Test(device_config, values_out_of_range_are_refused)
 	hand_uint(&h, "mmio_base", 0xd0000004);
 	expect(&h, -EINVAL, "not 8-aligned");
 	hand_required(&h, 1);
-	hand_uint(&h, "output_fd", 0);
-	expect(&h, -EINVAL, "output_fd 0: fds below 1 are reserved");
+	hand_uint(&h, "console_fd", 1);
+	expect(&h, -EINVAL, "console_fd 1: fds below 3 are reserved");
 	hand_required(&h, 1);
 	hand_uint(&h, "backend_fd", 2);
 	expect(&h, -EINVAL, "backend_fd 2: fds below 3 are reserved");
@@ -420,18 +420,24 @@ Test(device_config, a_model_gets_exactly_what_it_uses)
 
 	cr_assert_eq(acquire_check_model(&c, &virtio_blk_device_model, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(acquire_check_model(&c, &uart_device_model, err, sizeof(err)), -EINVAL);
-	cr_assert(strstr(err, "uart takes no state_fd"), "%s", err);
+	cr_assert(strstr(err, "uart takes no virtio resources"), "%s", err);
 	c.resample_fd = -1;
 	cr_assert_eq(acquire_check_model(&c, &virtio_blk_device_model, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "needs state_fd, mmio_base, notify_fds, irq_fd and resample_fd"), "%s", err);
 
 	device_config_init(&c);
 	strcpy(c.model, "testdev");
-	c.output_fd = 1;
+	c.console_fd = 10;
+	c.console_kick_fd = 11;
 	cr_assert_eq(acquire_check_model(&c, &testdev_device_model, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "testdev takes no console"), "%s", err);
+	c.state_fd = 12;
 	cr_assert_eq(acquire_check_model(&c, &uart_device_model, err, sizeof(err)), 0, "%s", err);
-	c.output_fd = -1;
+	c.console_kick_fd = -1;
+	cr_assert_eq(acquire_check_model(&c, &uart_device_model, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "console_fd and console_kick_fd come together"), "%s", err);
+	c.console_fd = -1;
+	c.state_fd = -1;
 	c.irq_fd = 9;
 	cr_assert_eq(acquire_check_model(&c, &testdev_device_model, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "testdev takes no irq_fd"), "%s", err);

@@ -17,6 +17,7 @@
 #include "common/platform.h"
 #include "device-worker/models/testdev_model.h"
 #include "device-worker/models/uart_model.h"
+#include "tests/unit/console_peer.h"
 #include "device-worker/worker_loop.h"
 #include <stdatomic.h>
 #include "proto/wire.h"
@@ -31,7 +32,7 @@ struct fixture {
 	int doorbell;
 	int ctl_monitor; /* the monitor's end */
 	int ctl_device;
-	int out_r, out_w; /* uart console pipe */
+	struct console_peer console; /* the uart's console rings */
 	struct device_host host;
 	void *state;
 	const struct device_model *model;
@@ -44,7 +45,7 @@ static struct fixture fx;
 
 static void setup_model(const struct device_model *model)
 {
-	int sv[2], p[2];
+	int sv[2];
 
 	memset(&fx, 0, sizeof(fx));
 	fx.size = ring_region_size(NSLOTS);
@@ -53,13 +54,12 @@ static void setup_model(const struct device_model *model)
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
 	fx.ctl_monitor = sv[0];
 	fx.ctl_device = sv[1];
-	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-	fx.out_r = p[0];
-	fx.out_w = p[1];
+	console_peer_init(&fx.console);
 	cr_assert_eq(vm_wire_decoder_init(&fx.dec), 0);
 
 	device_host_init(&fx.host, "loop-test", fx.ctl_device, STDERR_FILENO);
-	fx.host.output_fd = fx.out_w;
+	fx.host.console = fx.console.ring;
+	fx.host.console_kick_fd = fx.console.kick;
 	fx.model = model;
 	fx.state = calloc(1, model->state_size);
 	cr_assert_not_null(fx.state);
@@ -98,8 +98,7 @@ static void teardown(void)
 	if (fx.ctl_monitor >= 0)
 		close(fx.ctl_monitor);
 	close(fx.ctl_device);
-	close(fx.out_r);
-	close(fx.out_w);
+	console_peer_fini(&fx.console);
 }
 
 static uint32_t push_exit(unsigned ring, const struct vm_exit *e)
@@ -323,7 +322,6 @@ Test(device_loop, stop_drains_pending_records_and_flushes, .init = setup_uart, .
 {
 	const char *msg = "bye!\n";
 	char buf[16];
-	int fl;
 
 	/* Handle two records, then look at the control socket while five are still queued. */
 	fx.wl.drain_budget = 2;
@@ -337,9 +335,8 @@ Test(device_loop, stop_drains_pending_records_and_flushes, .init = setup_uart, .
 	cr_assert_eq(ring_pending(&fx.wl.rings[0].c), 0);
 	cr_assert_eq(ring_pending(&fx.wl.rings[1].c), 0);
 	cr_assert_eq(((struct uart_model *)fx.state)->uart.scr, 0x43);
-	fl = fcntl(fx.out_r, F_GETFL);
-	fcntl(fx.out_r, F_SETFL, fl | O_NONBLOCK);
-	cr_assert_eq(read(fx.out_r, buf, sizeof(buf)), 5, "idle flushed the console");
+	cr_assert_eq(console_peer_take(&fx.console, buf, sizeof(buf)), 5, "all of it was published");
+	cr_assert_geq(console_peer_kicks(&fx.console), 1, "and the monitor woken");
 	/* Order across rings is round-robin per pass; each ring's own order holds. */
 	cr_assert_eq(buf[0], 'b');
 	cr_assert_eq(worker_loop_run_once(&fx.wl, 0), WORKER_LOOP_STOP, "stopped stays stopped");
@@ -396,11 +393,11 @@ Test(device_loop, busy_loop_flushes_the_console, .init = setup_uart, .fini = tea
 		push_pio(0, COM1_PORT_BASE, true, 1, 'a' + i);
 	cr_assert_eq(worker_loop_run_once(&fx.wl, 0), WORKER_LOOP_CONTINUE);
 	cr_assert_eq(fx.wl.sleeps, 0, "it never went idle");
-	fcntl(fx.out_r, F_SETFL, O_NONBLOCK);
-	cr_assert_eq(read(fx.out_r, buf, sizeof(buf)), 4, "but the first batch reached the console");
+	cr_assert_eq(console_peer_kicks(&fx.console), 1, "but the monitor was woken for the first batch");
+	cr_assert_eq(console_peer_take(&fx.console, buf, sizeof(buf)), 4);
 	cr_assert_arr_eq(buf, "abcd", 4);
 	cr_assert_eq(worker_loop_run_once(&fx.wl, 0), WORKER_LOOP_CONTINUE);
-	cr_assert_eq(read(fx.out_r, buf, sizeof(buf)), 2);
+	cr_assert_eq(console_peer_take(&fx.console, buf, sizeof(buf)), 2);
 	cr_assert_arr_eq(buf, "ef", 2);
 }
 
@@ -481,7 +478,7 @@ Test(device_loop, records_are_served_in_push_order_across_rings, .init = setup_u
 		push_pio(ring_of[i], COM1_PORT_BASE, true, 1, (uint8_t)msg[i]);
 	send_control(CONTROL_STOP, sizeof(struct control_msg));
 	cr_assert_eq(worker_loop_run_once(&fx.wl, 1000), WORKER_LOOP_STOP);
-	cr_assert_eq(read(fx.out_r, buf, sizeof(buf) - 1), 5);
+	cr_assert_eq(console_peer_take(&fx.console, buf, sizeof(buf) - 1), 5);
 	cr_assert_str_eq(buf, "abcde", "console shows the push order, got '%s'", buf);
 }
 

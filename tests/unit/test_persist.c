@@ -133,3 +133,34 @@ Test(persist, begin_clamps_the_range_to_the_model)
 	persist_end(region);
 	cr_assert_eq(region->journal, 0);
 }
+
+Test(persist, a_local_change_that_did_not_close_is_undone)
+{
+	const char *why = NULL;
+
+	cr_assert(open_region(0, &why));
+	region->data[3] = 7;
+	/* Between records (idle) the model changes byte 3, and dies before the entry closes. */
+	persist_begin_local(region, 3, 1);
+	region->data[3] = 9;
+	cr_assert_not(open_region(1, &why), "resumed");
+	cr_assert_null(why, "%s", why);
+	cr_assert_eq(region->data[3], 7, "a local entry's commit point is its close: undone");
+	cr_assert_eq(region->journal, 0);
+
+	persist_begin_local(region, 3, 1);
+	region->data[3] = 9;
+	persist_end(region);
+	cr_assert_not(open_region(2, &why));
+	cr_assert_eq(region->data[3], 9, "closed: kept");
+}
+
+Test(persist, a_local_entry_naming_a_ring_is_refused)
+{
+	const char *why = NULL;
+
+	cr_assert(open_region(0, &why));
+	region->journal = PERSIST_JOURNAL_VALID | PERSIST_JOURNAL_LOCAL | 1;
+	cr_assert(open_region(1, &why), "started afresh");
+	cr_assert_str_eq(why, "journal entry out of range");
+}

@@ -61,7 +61,6 @@ static struct sandbox_params plausible_params(void)
 		p.doorbell_fds[i] = -1;
 	p.doorbell_fds[0] = TEST_DOORBELL_A;
 	p.doorbell_fds[1] = TEST_DOORBELL_B;
-	p.output_fd = -1;
 	p.control_fd = -1;
 	p.doorbell_fd = -1;
 	return p;
@@ -360,7 +359,8 @@ Test(sandbox, enter_device_allowed_syscalls_work)
 		struct sandbox_params p = plausible_params();
 		struct timespec ts;
 
-		p.output_fd = out_pipe[1]; /* a device may write only its console and stderr */
+		/* A device may write stderr and the fds its model names (uart: its console kick). */
+		p.extra[p.nextra++] = (struct sandbox_fd_rule){ SYS_write, out_pipe[1], "test" };
 		child_prepare();
 		close(out_pipe[0]);
 		if (sandbox_enter(SANDBOX_ROLE_DEVICE, &p, status) != 0)

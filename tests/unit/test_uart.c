@@ -9,6 +9,7 @@
 #include "common/platform.h"
 #include "device-worker/models/uart.h"
 #include "device-worker/models/uart_model.h"
+#include "tests/unit/console_peer.h"
 
 struct capture {
 	uint8_t bytes[256];
@@ -300,26 +301,24 @@ Test(uart, out_of_range_offsets)
 struct model_fixture {
 	struct device_host host;
 	struct uart_model m;
-	int pipe_r, pipe_w;
+	struct console_peer console;
 };
 
-static void model_setup(struct model_fixture *f, bool with_output)
+static void model_setup(struct model_fixture *f, bool with_console)
 {
-	int p[2];
-
 	memset(f, 0, sizeof(*f));
-	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-	f->pipe_r = p[0];
-	f->pipe_w = p[1];
+	console_peer_init(&f->console);
 	device_host_init(&f->host, "test-uart", -1, STDERR_FILENO);
-	f->host.output_fd = with_output ? f->pipe_w : -1;
+	if (with_console) {
+		f->host.console = f->console.ring;
+		f->host.console_kick_fd = f->console.kick;
+	}
 	cr_assert_eq(uart_device_model.init(&f->m, &f->host), 0);
 }
 
 static void model_teardown(struct model_fixture *f)
 {
-	close(f->pipe_r);
-	close(f->pipe_w);
+	console_peer_fini(&f->console);
 }
 
 static void pio_exit(struct vm_exit *e, uint16_t port, bool write, uint8_t len, uint32_t value)
@@ -341,54 +340,7 @@ static void model_io(struct model_fixture *f, uint16_t port, bool write, uint8_t
 	pio_exit(&e, port, write, len, value);
 	memset(r, 0, sizeof(*r));
 	uart_device_model.handle(&f->m, &e, r);
-}
-
-static ssize_t pipe_read_nb(int fd, void *buf, size_t cap)
-{
-	int fl = fcntl(fd, F_GETFL);
-	ssize_t n;
-
-	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	n = read(fd, buf, cap);
-	fcntl(fd, F_SETFL, fl);
-	return n;
-}
-
-Test(uart, model_batches_output_until_idle)
-{
-	struct model_fixture f;
-	struct vm_reply r;
-	char buf[64];
-
-	model_setup(&f, true);
-	for (const char *p = "batched"; *p; p++)
-		model_io(&f, COM1_PORT_BASE, true, 1, (uint8_t)*p, &r);
-	cr_assert_eq(pipe_read_nb(f.pipe_r, buf, sizeof(buf)), -1, "nothing written before idle");
-	uart_device_model.idle(&f.m);
-	cr_assert_eq(f.m.flushes, 1, "one write(2) for the burst");
-	cr_assert_eq(read(f.pipe_r, buf, sizeof(buf)), 7);
-	cr_assert_arr_eq(buf, "batched", 7);
-	uart_device_model.idle(&f.m);
-	cr_assert_eq(f.m.flushes, 1, "idle with nothing buffered writes nothing");
-	model_teardown(&f);
-}
-
-Test(uart, model_flushes_when_buffer_full)
-{
-	struct model_fixture f;
-	struct vm_reply r;
-	static char buf[UART_MODEL_BATCH + 16];
-
-	model_setup(&f, true);
-	for (unsigned i = 0; i < UART_MODEL_BATCH + 3; i++)
-		model_io(&f, COM1_PORT_BASE, true, 1, 'a' + i % 26, &r);
-	cr_assert_eq(f.m.flushes, 1);
-	cr_assert_eq(f.m.tail - f.m.head, 3);
-	cr_assert_eq(read(f.pipe_r, buf, sizeof(buf)), UART_MODEL_BATCH);
-	uart_device_model.idle(&f.m);
-	cr_assert_eq(read(f.pipe_r, buf, sizeof(buf)), 3);
-	cr_assert_eq(f.m.dropped, 0);
-	model_teardown(&f);
+	uart_device_model.committed(&f->m);
 }
 
 Test(uart, model_register_reads_and_wide_access)
@@ -415,8 +367,8 @@ Test(uart, model_register_reads_and_wide_access)
 	cr_assert_eq(r.data[3], 0xff);
 	/* A 2-byte write at THR: THR then IER. */
 	model_io(&f, COM1_PORT_BASE, true, 2, 0x0f00 | 'Q', &r);
-	cr_assert_eq(f.m.tail - f.m.head, 1);
-	cr_assert_eq(f.m.buf[f.m.head], 'Q');
+	cr_assert_eq(console_peer_pending(&f.console), 1);
+	cr_assert_eq(f.console.ring->out[0], 'Q');
 	cr_assert_eq(f.m.uart.ier, 0x0f);
 	model_teardown(&f);
 }
@@ -436,7 +388,7 @@ Test(uart, model_rejects_unowned_exits)
 	model_io(&f, COM1_PORT_BASE + COM1_PORT_COUNT, false, 1, 0, &r);
 	cr_assert_eq(r.status, VM_REPLY_ERROR);
 	model_io(&f, 0x2f8, true, 1, 'x', &r);
-	cr_assert_eq(f.m.tail - f.m.head, 0);
+	cr_assert_eq(console_peer_pending(&f.console), 0);
 
 	memset(&e, 0, sizeof(e));
 	e.kind = VM_EXIT_MMIO;
@@ -456,7 +408,7 @@ Test(uart, model_rejects_unowned_exits)
 	model_teardown(&f);
 }
 
-Test(uart, model_without_output_discards)
+Test(uart, model_without_a_console_discards)
 {
 	struct model_fixture f;
 	struct vm_reply r;
@@ -465,20 +417,6 @@ Test(uart, model_without_output_discards)
 	model_io(&f, COM1_PORT_BASE, true, 1, 'x', &r);
 	uart_device_model.idle(&f.m);
 	cr_assert_eq(f.m.dropped, 1);
-	cr_assert_eq(f.m.flushes, 0);
-	model_teardown(&f);
-}
-
-Test(uart, model_survives_closed_reader)
-{
-	struct model_fixture f;
-	struct vm_reply r;
-
-	model_setup(&f, true);
-	close(f.pipe_r);
-	f.pipe_r = -1;
-	model_io(&f, COM1_PORT_BASE, true, 1, 'x', &r);
-	uart_device_model.idle(&f.m); /* poll reports POLLERR: no write, no SIGPIPE */
-	cr_assert_eq(f.m.dropped, 1);
+	cr_assert_eq(console_peer_pending(&f.console), 0);
 	model_teardown(&f);
 }

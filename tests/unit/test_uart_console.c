@@ -1,72 +1,103 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The uart model as a console (device-worker/models/uart_model.c): IRQ 4 edges on
- * an irqfd, typed input from a pipe with FIFO back-pressure, output
- * back-pressure through LSR.THRE and the stuck-console fallback.
+ * The uart model as a console (device-worker/models/uart_model.c): IRQ 4
+ * edges on an irqfd, typed input from the console rings with FIFO
+ * back-pressure, output back-pressure through LSR.THRE when the out ring is
+ * full, and a successor worker resuming from the device-state region with
+ * no output byte written twice or lost and no typed byte lost or taken
+ * twice. The monitor's end is tests/unit/console_peer.h.
  */
 #include <criterion/criterion.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/platform.h"
 #include "device-worker/models/uart.h"
 #include "device-worker/models/uart_model.h"
+#include "device-worker/persist.h"
+#include "tests/unit/console_peer.h"
 
 struct fixture {
 	struct device_host host;
 	struct uart_model m;
-	int out_r, out_w; /* console output pipe */
-	int in_r, in_w;   /* typed input pipe */
+	struct console_peer console;
+	struct persist_region *region; /* NULL: no device-state region */
 	int irq;          /* eventfd standing in for the KVM irqfd */
 };
 
-static struct fixture *fx_new(void)
-{
-	static struct fixture f; /* uart_model holds a 64 KiB buffer: not on the stack */
-	int p[2], q[2];
+static struct fixture fx;
 
-	memset(&f, 0, sizeof(f));
-	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-	cr_assert_eq(pipe2(q, O_CLOEXEC | O_NONBLOCK), 0);
-	f.out_r = p[0];
-	f.out_w = p[1];
-	f.in_r = q[0];
-	f.in_w = q[1];
-	f.irq = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	cr_assert_geq(f.irq, 0);
-	device_host_init(&f.host, "test-uart", -1, STDERR_FILENO);
-	f.host.output_fd = f.out_w;
-	f.host.input_fd = f.in_r;
-	f.host.irq_fd = f.irq;
-	cr_assert_eq(uart_device_model.init(&f.m, &f.host), 0);
-	return &f;
+/* Starts worker number restart of the uart (0: the first), on fx's rings and region. */
+static void worker_start(uint32_t restart)
+{
+	const char *why = NULL;
+	bool fresh = true;
+
+	device_host_init(&fx.host, "test-uart", -1, STDERR_FILENO);
+	fx.host.irq_fd = fx.irq;
+	fx.host.console = fx.console.ring;
+	fx.host.console_kick_fd = fx.console.kick;
+	fx.host.restart = restart;
+	if (fx.region) {
+		cr_assert_eq(persist_open(fx.region, DEVICE_PERSIST_REGION_SIZE, "uart", sizeof(struct uart_persist),
+					  restart, NULL, 0, &fresh, &why),
+			     0);
+		if (!fresh && !uart_device_model.persist_valid(fx.region->data)) {
+			persist_reset(fx.region);
+			fresh = true;
+		}
+		fx.host.persist = fx.region->data;
+		fx.host.persist_fresh = fresh;
+	}
+	memset(&fx.m, 0, sizeof(fx.m));
+	cr_assert_eq(uart_device_model.init(&fx.m, &fx.host), 0);
 }
 
-static void fx_free(struct fixture *f)
+static void setup(void)
 {
-	close(f->out_r);
-	close(f->out_w);
-	close(f->in_r);
-	close(f->in_w);
-	close(f->irq);
+	memset(&fx, 0, sizeof(fx));
+	console_peer_init(&fx.console);
+	fx.irq = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	cr_assert_geq(fx.irq, 0);
+	worker_start(0);
 }
+
+static void setup_persistent(void)
+{
+	memset(&fx, 0, sizeof(fx));
+	console_peer_init(&fx.console);
+	fx.irq = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	cr_assert_geq(fx.irq, 0);
+	fx.region = aligned_alloc(4096, DEVICE_PERSIST_REGION_SIZE);
+	cr_assert_not_null(fx.region);
+	memset(fx.region, 0, DEVICE_PERSIST_REGION_SIZE);
+	worker_start(0);
+}
+
+static void teardown(void)
+{
+	console_peer_fini(&fx.console);
+	close(fx.irq);
+	free(fx.region);
+}
+
+TestSuite(uart_irq, .init = setup, .fini = teardown);
+TestSuite(uart_backpressure, .init = setup, .fini = teardown);
+TestSuite(uart_resume, .init = setup_persistent, .fini = teardown);
 
 /* Edges raised since the last call (the eventfd counter, reset by the read). */
-static uint64_t edges(struct fixture *f)
+static uint64_t edges(void)
 {
 	uint64_t n = 0;
 
-	if (read(f->irq, &n, sizeof(n)) != (ssize_t)sizeof(n))
+	if (read(fx.irq, &n, sizeof(n)) != (ssize_t)sizeof(n))
 		return 0;
 	return n;
 }
 
-static uint8_t io(struct fixture *f, unsigned reg, bool write, uint8_t value)
+/* One register access, applied and committed as the worker loop does (without a journal). */
+static uint8_t io(unsigned reg, bool write, uint8_t value)
 {
 	struct vm_exit e;
 	struct vm_reply r;
@@ -78,298 +109,323 @@ static uint8_t io(struct fixture *f, unsigned reg, bool write, uint8_t value)
 	e.u.pio.write = write;
 	e.u.pio.len = 1;
 	e.u.pio.data[0] = value;
-	uart_device_model.handle(&f->m, &e, &r);
+	uart_device_model.handle(&fx.m, &e, &r);
+	uart_device_model.committed(&fx.m);
 	return r.data[0];
 }
 
-/* What the worker loop does when poll reports events on the model's fds. */
-static void loop_events(struct fixture *f)
+/* The loop between records: idle, then its change commits. */
+static void idle(void)
 {
-	struct pollfd pfd[4];
-	unsigned n = uart_device_model.pollfds(&f->m, pfd, 4);
-
-	cr_assert_geq(poll(pfd, n, 0), 0);
-	uart_device_model.poll_events(&f->m, pfd, n);
-}
-
-static void fill_pipe(int fd)
-{
-	static char junk[65536];
-	int fl = fcntl(fd, F_GETFL);
-
-	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	while (write(fd, junk, sizeof(junk)) > 0)
-		;
-	fcntl(fd, F_SETFL, fl);
-}
-
-static size_t drain_pipe(int fd, uint8_t *out, size_t cap)
-{
-	size_t got = 0;
-	int fl = fcntl(fd, F_GETFL);
-	ssize_t n;
-
-	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	for (;;) {
-		static uint8_t scratch[65536];
-
-		n = read(fd, out ? out + got : scratch, out ? cap - got : sizeof(scratch));
-		if (n <= 0)
-			break;
-		if (out)
-			got += (size_t)n;
-		if (out && got == cap)
-			break;
-	}
-	fcntl(fd, F_SETFL, fl);
-	return got;
+	uart_device_model.idle(&fx.m);
+	uart_device_model.committed(&fx.m);
 }
 
 Test(uart_irq, thri_edges_gated_by_out2)
 {
-	struct fixture *f = fx_new();
-
-	io(f, UART_IER, true, UART_IER_THRI);
-	cr_assert_eq(edges(f), 0, "OUT2 clear: the IRQ line is not driven");
-	io(f, UART_MCR, true, UART_MCR_OUT2 | UART_MCR_DTR | UART_MCR_RTS);
-	cr_assert_eq(edges(f), 1, "OUT2 set with THRE pending: one edge");
-	io(f, UART_LSR, false, 0);
-	cr_assert_eq(edges(f), 0, "a level that stays high gives no second edge");
-	cr_assert_eq(io(f, UART_IIR, false, 0) & 0x0f, UART_IIR_THRI);
-	cr_assert_eq(edges(f), 0, "reading IIR lowers the line");
-	io(f, UART_THR, true, 'a');
-	cr_assert_eq(edges(f), 1, "THR empties again: a new edge");
-	io(f, UART_THR, true, 'b');
-	cr_assert_eq(edges(f), 0, "still pending: no edge");
-	io(f, UART_IER, true, 0);
-	io(f, UART_IER, true, UART_IER_THRI);
-	cr_assert_eq(edges(f), 1, "re-enabling THRI with THR empty re-arms it");
-	cr_assert_eq(f->m.irqs, 3);
-	fx_free(f);
+	io(UART_IER, true, UART_IER_THRI);
+	cr_assert_eq(edges(), 0, "OUT2 clear: the IRQ line is not driven");
+	io(UART_MCR, true, UART_MCR_OUT2 | UART_MCR_DTR | UART_MCR_RTS);
+	cr_assert_eq(edges(), 1, "OUT2 set with THRE pending: one edge");
+	io(UART_LSR, false, 0);
+	cr_assert_eq(edges(), 0, "a level that stays high gives no second edge");
+	cr_assert_eq(io(UART_IIR, false, 0) & 0x0f, UART_IIR_THRI);
+	cr_assert_eq(edges(), 0, "reading IIR lowers the line");
+	io(UART_THR, true, 'a');
+	cr_assert_eq(edges(), 1, "THR empties again: a new edge");
+	io(UART_THR, true, 'b');
+	cr_assert_eq(edges(), 0, "still pending: no edge");
+	io(UART_IER, true, 0);
+	io(UART_IER, true, UART_IER_THRI);
+	cr_assert_eq(edges(), 1, "re-enabling THRI with THR empty re-arms it");
+	cr_assert_eq(fx.m.irqs, 3);
 }
 
 /* serial8250_do_startup's THRE test: two THRI enables must both show in IIR (else UART_BUG_THRE). */
 Test(uart_irq, linux_thre_probe_sees_no_bug)
 {
-	struct fixture *f = fx_new();
-
-	io(f, UART_IER, true, UART_IER_THRI);
-	cr_assert_eq(io(f, UART_IIR, false, 0) & 0x0f, UART_IIR_THRI);
-	io(f, UART_IER, true, 0);
-	io(f, UART_IER, true, UART_IER_THRI);
-	cr_assert_eq(io(f, UART_IIR, false, 0) & 0x0f, UART_IIR_THRI, "IIR shows THRI again");
-	io(f, UART_IER, true, 0);
-	cr_assert_eq(io(f, UART_IIR, false, 0) & 0x0f, UART_IIR_NO_INT);
-	fx_free(f);
+	io(UART_IER, true, UART_IER_THRI);
+	cr_assert_eq(io(UART_IIR, false, 0) & 0x0f, UART_IIR_THRI);
+	io(UART_IER, true, 0);
+	io(UART_IER, true, UART_IER_THRI);
+	cr_assert_eq(io(UART_IIR, false, 0) & 0x0f, UART_IIR_THRI, "IIR shows THRI again");
+	io(UART_IER, true, 0);
+	cr_assert_eq(io(UART_IIR, false, 0) & 0x0f, UART_IIR_NO_INT);
 }
 
 Test(uart_irq, rdi_edge_and_fifo_backpressure_on_input)
 {
-	struct fixture *f = fx_new();
 	uint8_t typed[40], got[40];
 	unsigned n = 0;
-	struct pollfd pfd[4];
 
 	for (unsigned i = 0; i < sizeof(typed); i++)
 		typed[i] = (uint8_t)('A' + i);
-	io(f, UART_FCR, true, UART_FCR_ENABLE_FIFO | UART_FCR_CLEAR_RCVR);
-	io(f, UART_MCR, true, UART_MCR_OUT2);
-	io(f, UART_IER, true, UART_IER_RDI);
-	cr_assert_eq(edges(f), 0);
-	cr_assert_eq(write(f->in_w, typed, sizeof(typed)), (ssize_t)sizeof(typed));
-	loop_events(f);
-	cr_assert_eq(f->m.input_bytes, UART_FIFO_SIZE, "only what the FIFO takes is read");
-	cr_assert_eq(f->m.uart.rx_count, UART_FIFO_SIZE);
-	cr_assert_eq(edges(f), 1, "data arrived: one RDI edge");
-	cr_assert_eq(uart_device_model.pollfds(&f->m, pfd, 4), 0, "full FIFO: the input pipe is not polled");
-	loop_events(f);
-	cr_assert_eq(f->m.input_bytes, UART_FIFO_SIZE, "the rest waits in the pipe");
-	cr_assert_eq(io(f, UART_IIR, false, 0) & 0x0f, UART_IIR_RDI);
-	while (n < sizeof(got) && (io(f, UART_LSR, false, 0) & UART_LSR_DR))
-		got[n++] = io(f, UART_RBR, false, 0);
+	io(UART_FCR, true, UART_FCR_ENABLE_FIFO | UART_FCR_CLEAR_RCVR);
+	io(UART_MCR, true, UART_MCR_OUT2);
+	io(UART_IER, true, UART_IER_RDI);
+	cr_assert_eq(edges(), 0);
+	console_peer_type(&fx.console, typed, sizeof(typed));
+	idle(); /* the monitor rang the doorbell */
+	cr_assert_eq(fx.m.input_bytes, UART_FIFO_SIZE, "only what the FIFO takes is taken");
+	cr_assert_eq(fx.m.uart.rx_count, UART_FIFO_SIZE);
+	cr_assert_eq(fx.console.ring->in_head, UART_FIFO_SIZE, "and published");
+	cr_assert_eq(console_peer_kicks(&fx.console), 1, "the monitor hears of the room it has");
+	cr_assert_eq(edges(), 1, "data arrived: one RDI edge");
+	idle();
+	cr_assert_eq(fx.m.input_bytes, UART_FIFO_SIZE, "the rest waits in the ring");
+	cr_assert_eq(io(UART_IIR, false, 0) & 0x0f, UART_IIR_RDI);
+	while (n < sizeof(got) && (io(UART_LSR, false, 0) & UART_LSR_DR))
+		got[n++] = io(UART_RBR, false, 0);
 	cr_assert_eq(n, sizeof(typed), "every typed byte arrives (%u)", n);
 	cr_assert_arr_eq(got, typed, sizeof(typed), "in order");
-	cr_assert_eq(f->m.uart.rx_overruns, 0);
-	cr_assert_eq(io(f, UART_IIR, false, 0) & 0x0f, UART_IIR_NO_INT);
-	cr_assert_eq(write(f->in_w, "z", 1), 1);
-	loop_events(f);
-	cr_assert_eq(edges(f), 1, "new data after the line went low: a new edge");
-	cr_assert_eq(io(f, UART_RBR, false, 0), 'z');
-	fx_free(f);
+	cr_assert_eq(fx.m.uart.rx_overruns, 0);
+	cr_assert_eq(io(UART_IIR, false, 0) & 0x0f, UART_IIR_NO_INT);
+	console_peer_type(&fx.console, "z", 1);
+	idle();
+	cr_assert_eq(edges(), 1, "new data after the line went low: a new edge");
+	cr_assert_eq(io(UART_RBR, false, 0), 'z');
 }
 
-Test(uart_irq, input_eof_stops_polling)
+Test(uart_irq, impossible_input_index_is_ignored)
 {
-	struct fixture *f = fx_new();
-	struct pollfd pfd[4];
-
-	close(f->in_w);
-	f->in_w = -1;
-	loop_events(f);
-	cr_assert(f->m.input_eof);
-	cr_assert_eq(uart_device_model.pollfds(&f->m, pfd, 4), 0);
-	fx_free(f);
+	console_ring_store(&fx.console.ring->in_tail, CONSOLE_IN_SIZE + 5);
+	idle();
+	cr_assert_eq(fx.m.input_bytes, 0);
+	cr_assert_eq(fx.m.uart.rx_count, 0);
+	cr_assert(fx.m.bad_ring_logged);
 }
 
-Test(uart_backpressure, thre_low_while_console_full_and_nothing_lost)
+Test(uart_backpressure, output_is_published_after_commit_and_kicked_once_per_idle)
 {
-	struct fixture *f = fx_new();
-	static uint8_t got[1000];
-	struct pollfd pfd[4];
-	unsigned n;
+	struct vm_exit e;
+	struct vm_reply r;
+	char buf[8];
 
-	io(f, UART_MCR, true, UART_MCR_OUT2);
-	fill_pipe(f->out_w);
-	for (unsigned i = 0; i < 100; i++)
-		io(f, UART_THR, true, (uint8_t)('0' + i % 10));
-	uart_device_model.idle(&f->m);
-	cr_assert(f->m.busy);
-	cr_assert_eq(io(f, UART_LSR, false, 0) & (UART_LSR_THRE | UART_LSR_TEMT), 0, "transmitter busy");
-	io(f, UART_IER, true, UART_IER_THRI);
-	cr_assert_eq(io(f, UART_IIR, false, 0) & 0x0f, UART_IIR_NO_INT, "no THRE interrupt while busy");
-	(void)edges(f);
-	n = uart_device_model.pollfds(&f->m, pfd, 4);
-	cr_assert_eq(n, 2, "the input pipe and the console");
-	cr_assert_eq(pfd[1].fd, f->out_w);
-	cr_assert_eq(pfd[1].events, POLLOUT);
-	cr_assert_geq(uart_device_model.timeout_ms(&f->m), 0, "the loop wakes by the stuck deadline");
-
-	/* The reader catches up: everything goes out, THRE comes back with an edge. */
-	drain_pipe(f->out_r, NULL, 0);
-	loop_events(f);
-	cr_assert_not(f->m.busy);
-	cr_assert_eq(edges(f), 1, "THRE interrupt when the console drained");
-	cr_assert_eq(io(f, UART_IIR, false, 0) & 0x0f, UART_IIR_THRI);
-	cr_assert_eq(io(f, UART_LSR, false, 0) & UART_LSR_THRE, UART_LSR_THRE);
-	cr_assert_eq(drain_pipe(f->out_r, got, sizeof(got)), 100);
-	for (unsigned i = 0; i < 100; i++)
-		cr_assert_eq(got[i], '0' + i % 10, "byte %u", i);
-	cr_assert_eq(f->m.dropped, 0);
-	cr_assert_eq(uart_device_model.timeout_ms(&f->m), -1);
-	fx_free(f);
+	memset(&e, 0, sizeof(e));
+	e.kind = VM_EXIT_PIO;
+	e.u.pio.port = COM1_PORT_BASE;
+	e.u.pio.write = true;
+	e.u.pio.len = 1;
+	e.u.pio.data[0] = 'h';
+	uart_device_model.handle(&fx.m, &e, &r);
+	cr_assert_eq(console_peer_pending(&fx.console), 0, "not published before the record completes");
+	uart_device_model.committed(&fx.m);
+	cr_assert_eq(console_peer_pending(&fx.console), 1);
+	io(UART_THR, true, 'i');
+	cr_assert_eq(console_peer_kicks(&fx.console), 0, "no wake-up per byte");
+	idle();
+	cr_assert_eq(console_peer_kicks(&fx.console), 1, "one per pass of the loop");
+	idle();
+	cr_assert_eq(console_peer_kicks(&fx.console), 0, "and none when nothing is new");
+	cr_assert_eq(console_peer_take(&fx.console, buf, sizeof(buf)), 2);
+	cr_assert_arr_eq(buf, "hi", 2);
 }
 
-Test(uart_backpressure, guest_ignoring_thre_is_buffered_then_dropped)
+Test(uart_backpressure, thre_low_while_the_ring_is_full_and_nothing_lost)
 {
-	struct fixture *f = fx_new();
-	static uint8_t got[UART_MODEL_OUT_MAX + 4096];
-	size_t total = 0;
+	static uint8_t got[CONSOLE_OUT_SIZE];
+	const unsigned fits = CONSOLE_OUT_SIZE - UART_FIFO_SIZE + 1; /* then less than a FIFO load is left */
+	size_t n;
+
+	io(UART_MCR, true, UART_MCR_OUT2);
+	for (unsigned i = 0; i < fits; i++) {
+		cr_assert_eq(io(UART_LSR, false, 0) & UART_LSR_THRE, UART_LSR_THRE, "room at byte %u", i);
+		io(UART_THR, true, (uint8_t)(i * 7));
+	}
+	cr_assert(fx.m.busy);
+	cr_assert_eq(fx.console.ring->out_blocked, 1, "the monitor is told it waits for room");
+	cr_assert_geq(console_peer_kicks(&fx.console), 1, "and woken to make some");
+	cr_assert_eq(io(UART_LSR, false, 0) & (UART_LSR_THRE | UART_LSR_TEMT), 0, "transmitter busy");
+	io(UART_IER, true, UART_IER_THRI);
+	cr_assert_eq(io(UART_IIR, false, 0) & 0x0f, UART_IIR_NO_INT, "no THRE interrupt while busy");
+	(void)edges();
+
+	/* The monitor writes some out and rings the doorbell: THRE comes back with an edge. */
+	n = console_peer_take(&fx.console, got, 4096);
+	cr_assert_eq(n, 4096);
+	idle();
+	cr_assert_not(fx.m.busy);
+	cr_assert_eq(fx.console.ring->out_blocked, 0);
+	cr_assert_eq(edges(), 1, "THRE interrupt when room came back");
+	cr_assert_eq(io(UART_IIR, false, 0) & 0x0f, UART_IIR_THRI);
+	n += console_peer_take(&fx.console, got + n, sizeof(got) - n);
+	cr_assert_eq(n, fits);
+	for (unsigned i = 0; i < fits; i++)
+		cr_assert_eq(got[i], (uint8_t)(i * 7), "byte %u", i);
+	cr_assert_eq(fx.m.dropped, 0);
+}
+
+Test(uart_backpressure, a_busy_line_sees_room_when_the_guest_polls_lsr)
+{
+	static uint8_t got[CONSOLE_OUT_SIZE];
+
+	for (unsigned i = 0; i < CONSOLE_OUT_SIZE; i++)
+		io(UART_THR, true, 'x');
+	cr_assert(fx.m.busy);
+	(void)console_peer_take(&fx.console, got, sizeof(got));
+	/* Linux's printk polls LSR for THRE with interrupts off: no idle in between. */
+	cr_assert_eq(io(UART_LSR, false, 0) & UART_LSR_THRE, UART_LSR_THRE);
+	cr_assert_not(fx.m.busy);
+}
+
+Test(uart_backpressure, guest_ignoring_thre_overruns_the_ring_counted)
+{
+	static uint8_t got[CONSOLE_OUT_SIZE];
 	const unsigned extra = 10;
 
-	fill_pipe(f->out_w);
-	uart_device_model.idle(&f->m);
-	for (unsigned i = 0; i < UART_MODEL_OUT_MAX + extra; i++)
-		io(f, UART_THR, true, (uint8_t)(i * 7));
-	cr_assert(f->m.busy);
-	cr_assert_eq(f->m.dropped, extra, "only what exceeds the bound is lost (%llu)",
-		     (unsigned long long)f->m.dropped);
-	drain_pipe(f->out_r, NULL, 0);
-	for (int round = 0; round < 1000 && total < UART_MODEL_OUT_MAX; round++) {
-		loop_events(f);
-		total += drain_pipe(f->out_r, got + total, sizeof(got) - total);
-	}
-	cr_assert_eq(total, UART_MODEL_OUT_MAX);
-	for (size_t i = 0; i < total; i++)
-		cr_assert_eq(got[i], (uint8_t)(i * 7), "byte %zu", i);
-	fx_free(f);
+	for (unsigned i = 0; i < CONSOLE_OUT_SIZE + extra; i++)
+		io(UART_THR, true, (uint8_t)i);
+	cr_assert_eq(fx.m.dropped, extra, "only what the ring cannot hold is lost (%llu)",
+		     (unsigned long long)fx.m.dropped);
+	cr_assert_eq(console_peer_take(&fx.console, got, sizeof(got)), CONSOLE_OUT_SIZE);
+	for (unsigned i = 0; i < CONSOLE_OUT_SIZE; i++)
+		cr_assert_eq(got[i], (uint8_t)i, "byte %u", i);
 }
 
-Test(uart_backpressure, stuck_console_falls_back_to_dropping)
+Test(uart_backpressure, an_impossible_monitor_index_stops_output_without_harm)
 {
-	struct fixture *f = fx_new();
-	struct timespec ts = { 0, 80 * 1000 * 1000 };
-	uint8_t c;
-
-	f->m.stuck_ms = 50;
-	fill_pipe(f->out_w);
-	for (unsigned i = 0; i < 10; i++)
-		io(f, UART_THR, true, 'x');
-	uart_device_model.idle(&f->m);
-	cr_assert(f->m.busy);
-	cr_assert_eq(io(f, UART_LSR, false, 0) & UART_LSR_THRE, 0);
-	nanosleep(&ts, NULL);
-	/* The printk path polls LSR: past the deadline THRE comes back and the bytes are counted as lost. */
-	cr_assert_eq(io(f, UART_LSR, false, 0) & UART_LSR_THRE, UART_LSR_THRE);
-	cr_assert(f->m.stuck);
-	cr_assert_eq(f->m.dropped, 10);
-	io(f, UART_THR, true, 'y');
-	uart_device_model.idle(&f->m);
-	cr_assert_not(f->m.busy, "no more waiting while stuck");
-	cr_assert_eq(f->m.dropped, 11);
-	cr_assert_eq(io(f, UART_LSR, false, 0) & UART_LSR_THRE, UART_LSR_THRE);
-
-	/* The console takes output again: back to lossless. */
-	drain_pipe(f->out_r, NULL, 0);
-	io(f, UART_THR, true, 'z');
-	uart_device_model.idle(&f->m);
-	cr_assert_not(f->m.stuck);
-	cr_assert_eq(f->m.dropped, 11);
-	cr_assert_eq(read(f->out_r, &c, 1), 1);
-	cr_assert_eq(c, 'z');
-	fx_free(f);
+	console_ring_store(&fx.console.ring->out_head, 12345);
+	io(UART_THR, true, 'x');
+	cr_assert_eq(fx.m.dropped, 1);
+	cr_assert(fx.m.bad_ring_logged);
+	cr_assert(fx.m.busy, "no room: THR reads full");
 }
 
-Test(uart_backpressure, stuck_deadline_reached_by_timeout_alone)
+Test(uart_backpressure, without_a_console_output_is_discarded)
 {
-	struct fixture *f = fx_new();
-	struct timespec ts = { 0, 30 * 1000 * 1000 };
-	int t;
-
-	f->m.stuck_ms = 20;
-	io(f, UART_MCR, true, UART_MCR_OUT2);
-	io(f, UART_IER, true, UART_IER_THRI);
-	(void)io(f, UART_IIR, false, 0);
-	fill_pipe(f->out_w);
-	io(f, UART_THR, true, 'x');
-	uart_device_model.idle(&f->m);
-	(void)edges(f);
-	t = uart_device_model.timeout_ms(&f->m);
-	cr_assert(t >= 0 && t <= 21, "timeout %d ms", t);
-	nanosleep(&ts, NULL);
-	/* The worker loop's poll timed out: poll_events with nothing reported. */
-	uart_device_model.poll_events(&f->m, NULL, 0);
-	cr_assert(f->m.stuck);
-	cr_assert_not(f->m.busy);
-	cr_assert_eq(edges(f), 1, "an interrupt-driven guest gets its THRE interrupt back");
-	fx_free(f);
+	fx.host.console = NULL;
+	fx.host.console_kick_fd = -1;
+	memset(&fx.m, 0, sizeof(fx.m));
+	cr_assert_eq(uart_device_model.init(&fx.m, &fx.host), 0);
+	io(UART_THR, true, 'x');
+	idle();
+	cr_assert_eq(fx.m.dropped, 1);
+	cr_assert_eq(io(UART_LSR, false, 0) & UART_LSR_THRE, UART_LSR_THRE);
 }
 
-Test(uart_backpressure, stop_waits_for_a_slow_reader)
-{
-	struct fixture *f = fx_new();
-	static uint8_t got[200];
-	size_t total;
+/* ---- a successor worker resumes (persist.h) --------------------------------- */
 
-	fill_pipe(f->out_w);
-	for (unsigned i = 0; i < 200; i++)
-		io(f, UART_THR, true, (uint8_t)i);
-	uart_device_model.idle(&f->m);
-	cr_assert(f->m.busy);
-	drain_pipe(f->out_r, NULL, 0);
-	uart_device_model.stop(&f->m);
-	total = drain_pipe(f->out_r, got, sizeof(got));
-	cr_assert_eq(total, 200);
-	for (unsigned i = 0; i < 200; i++)
-		cr_assert_eq(got[i], (uint8_t)i);
-	fx_free(f);
+/* One register access under the record journal, as worker_loop does; commit=false: the worker dies before head moves. */
+static void journaled_io(unsigned reg, bool write, uint8_t value, uint8_t *read_value, bool commit)
+{
+	struct vm_exit e;
+	struct vm_reply r;
+
+	memset(&e, 0, sizeof(e));
+	memset(&r, 0, sizeof(r));
+	e.kind = VM_EXIT_PIO;
+	e.u.pio.port = (uint16_t)(COM1_PORT_BASE + reg);
+	e.u.pio.write = write;
+	e.u.pio.len = 1;
+	e.u.pio.data[0] = value;
+	persist_begin_local(fx.region, 0, sizeof(struct uart_persist)); /* stands in for the record's entry */
+	uart_device_model.handle(&fx.m, &e, &r);
+	if (read_value)
+		*read_value = r.data[0];
+	if (!commit)
+		return;
+	persist_end(fx.region);
+	uart_device_model.committed(&fx.m);
 }
 
-Test(uart_backpressure, stop_gives_up_on_a_stuck_console)
+Test(uart_resume, registers_and_output_continue_with_no_byte_twice_or_lost)
 {
-	struct fixture *f = fx_new();
-	struct timespec t0, t1;
-	double ms;
+	char buf[16];
+	size_t n;
 
-	f->m.stuck_ms = 50;
-	fill_pipe(f->out_w);
-	for (unsigned i = 0; i < 20; i++)
-		io(f, UART_THR, true, 'q');
-	uart_device_model.idle(&f->m);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	uart_device_model.stop(&f->m);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-	cr_assert_lt(ms, 1000.0, "stop waited %.0f ms", ms);
-	cr_assert_eq(f->m.dropped, 20);
-	fx_free(f);
+	io(UART_LCR, true, 0x03);
+	io(UART_MCR, true, UART_MCR_OUT2 | UART_MCR_DTR);
+	io(UART_IER, true, UART_IER_RDI);
+	io(UART_SCR, true, 0x5a);
+	journaled_io(UART_THR, true, 'a', NULL, true);
+	journaled_io(UART_THR, true, 'b', NULL, true);
+	journaled_io(UART_THR, true, 'c', NULL, false); /* killed while applying it */
+	cr_assert_eq(console_peer_pending(&fx.console), 2, "the monitor never saw 'c'");
+
+	worker_start(1);
+	cr_assert_eq(fx.m.uart.lcr, 0x03);
+	cr_assert_eq(fx.m.uart.mcr, UART_MCR_OUT2 | UART_MCR_DTR);
+	cr_assert_eq(fx.m.uart.ier, UART_IER_RDI);
+	cr_assert_eq(fx.m.uart.scr, 0x5a);
+	cr_assert_eq(fx.m.out_tail, 2, "the record that did not complete is undone");
+	/* The vCPU's record is still at head: the successor applies it again. */
+	journaled_io(UART_THR, true, 'c', NULL, true);
+	journaled_io(UART_THR, true, 'd', NULL, true);
+	n = console_peer_take(&fx.console, buf, sizeof(buf));
+	cr_assert_eq(n, 4);
+	cr_assert_arr_eq(buf, "abcd", 4, "each byte once, in order");
+}
+
+Test(uart_resume, typed_input_is_taken_once_across_a_death)
+{
+	uint8_t got[8];
+	unsigned n = 0;
+
+	io(UART_FCR, true, UART_FCR_ENABLE_FIFO);
+	console_peer_type(&fx.console, "ls\r", 3);
+	/* idle takes the input into the FIFO under a local entry, and the worker dies before it closes. */
+	persist_begin_local(fx.region, 0, sizeof(struct uart_persist));
+	uart_device_model.idle(&fx.m);
+	cr_assert_eq(fx.m.uart.rx_count, 3);
+	cr_assert_eq(fx.console.ring->in_head, 0, "not published: the monitor keeps the bytes");
+
+	worker_start(1);
+	cr_assert_eq(fx.m.uart.rx_count, 0, "undone");
+	idle();
+	cr_assert_eq(fx.m.uart.rx_count, 3, "taken again, once");
+	while (n < sizeof(got) && (io(UART_LSR, false, 0) & UART_LSR_DR))
+		got[n++] = io(UART_RBR, false, 0);
+	cr_assert_eq(n, 3);
+	cr_assert_arr_eq(got, "ls\r", 3);
+
+	/* Bytes already in the FIFO when a worker dies are the successor's too. */
+	console_peer_type(&fx.console, "q", 1);
+	idle();
+	worker_start(2);
+	cr_assert_eq(io(UART_RBR, false, 0), 'q');
+	cr_assert_eq(fx.console.ring->in_head, 4);
+}
+
+Test(uart_resume, a_scribbled_region_restarts_at_the_published_counts)
+{
+	char buf[8];
+
+	io(UART_THR, true, 'o');
+	io(UART_THR, true, 'k');
+	memset(fx.region->data, 0xff, sizeof(struct uart_persist)); /* a compromised worker's parting gift */
+	worker_start(1);
+	cr_assert_eq(fx.m.uart.ier, 0, "reset state");
+	cr_assert_eq(fx.m.out_tail, 2, "at the count the monitor saw");
+	io(UART_THR, true, '!');
+	cr_assert_eq(console_peer_take(&fx.console, buf, sizeof(buf)), 3);
+	cr_assert_arr_eq(buf, "ok!", 3);
+}
+
+Test(uart_resume, impossible_counts_in_a_valid_region_are_not_trusted)
+{
+	struct uart_persist *p = (struct uart_persist *)fx.region->data;
+
+	io(UART_THR, true, 'x');
+	p->out_tail = 0x80000000u; /* registers fine, count impossible against the monitor's head */
+	worker_start(1);
+	cr_assert_eq(fx.m.out_tail, 1, "the published count");
+}
+
+Test(uart_resume, regs_check_refuses_what_a_16550_cannot_hold)
+{
+	struct uart_regs r;
+
+	uart_save(&fx.m.uart, &r);
+	cr_assert(uart_regs_valid(&r));
+	r.thri_pending = 2;
+	cr_assert_not(uart_regs_valid(&r), "a bool that is neither 0 nor 1");
+	uart_save(&fx.m.uart, &r);
+	r.rx_head = UART_FIFO_SIZE;
+	cr_assert_not(uart_regs_valid(&r));
+	uart_save(&fx.m.uart, &r);
+	r.rx_count = 2; /* FIFOs off: one byte at most */
+	cr_assert_not(uart_regs_valid(&r));
+	uart_save(&fx.m.uart, &r);
+	r.ier = 0x10;
+	cr_assert_not(uart_regs_valid(&r));
 }
