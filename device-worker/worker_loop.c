@@ -5,16 +5,14 @@
  * while asleep). The device role's seccomp allowlist is built from this:
  *
  *   read            read(2) of the doorbell eventfd (8 bytes) after poll
- *                   says it is readable, to reset it. Only fd: doorbell_fd
- *                   (uart: also its input_fd, a model sandbox rule).
- *   write           write(2): console output in uart_model.c (fd
- *                   output_fd, may be 1 or 2) and device_log() one-line
- *                   logs on stderr (fd 2). uart: also its irq_fd (a model
- *                   sandbox rule), one 8-byte write per IRQ 4 edge.
+ *                   says it is readable, to reset it. Only fd: doorbell_fd.
+ *   write           write(2): device_log() one-line logs on stderr (fd 2),
+ *                   and the model's eventfds (sandbox rules): the uart's
+ *                   irq_fd (one 8-byte write per IRQ 4 edge) and its
+ *                   console_kick_fd; a virtio device's irqfd.
  *   poll            glibc 2.36's poll() is the poll syscall (nr 7) on x86-64,
- *                   not ppoll: the sleep here (doorbell + control fd), and
- *                   uart_model.c's POLLOUT/POLLIN checks (timeout 0, or a
- *                   bounded wait when the VM stops) on its console fds.
+ *                   not ppoll: the sleep here (doorbell + control fd + the
+ *                   model's fds).
  *   futex           FUTEX_WAKE only (op 1 exactly: shared, no PRIVATE flag),
  *                   from ring_pop (producer waiting for space) and
  *                   ring_reply (producer waiting for a reply). The device

@@ -32,7 +32,7 @@ static const struct sandbox_rule device_rules[] = {
 	{ SYS_futex, "FUTEX_WAKE of a vCPU worker waiting for a reply or ring space" },
 	{ SYS_sendto, "control messages to the monitor (its control socket only)" },
 	{ SYS_recvfrom, "control messages from the monitor (its control socket only)" },
-	{ SYS_clock_gettime, "testdev's clock hypercall (raw syscall), and the vDSO's fallback where the host clocksource has no vDSO path (idle timing, uart)" },
+	{ SYS_clock_gettime, "testdev's clock hypercall (raw syscall), and the vDSO's fallback where the host clocksource has no vDSO path (idle timing)" },
 	{ SYS_rt_sigreturn, "returning from a signal handler" },
 	{ SYS_restart_syscall, "the kernel resuming an interrupted poll" },
 	{ SYS_exit_group, "exiting after CONTROL_STOP" },

@@ -94,6 +94,10 @@ static void on_stuck(evutil_socket_t fd, short what, void *arg)
 		return;
 	stop_waiting(o);
 	o->stuck = true;
+	if (!o->drop_logged)
+		mlog("console output fd %d took nothing for %u ms: dropping guest output (counted) until it takes some again",
+		     o->fd, o->stuck_ms);
+	o->drop_logged = true;
 	console_output_drain(o); /* drops what is pending, and wakes a blocked uart */
 }
 

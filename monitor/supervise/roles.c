@@ -34,9 +34,9 @@ const struct process_role process_roles[ROLE_COUNT] = {
 		.spawned_by = "the spawner (monitor/supervise/spawner.c) runs device_worker_exec "
 			      "(monitor/supervise/device_workers.c), for the first worker and every successor",
 		.fds = "--config-fd (a sealed memfd with its proto/device_config.h record), which names the rest: "
-		       "guest RAM, one ring per vCPU, its doorbell, control socket and status page; the console's "
-		       "output, input and IRQ 4 irqfd (uart); a virtio device's state region, queue ioeventfds, "
-		       "irqfd, resample eventfd and backend",
+		       "guest RAM, one ring per vCPU, its doorbell, control socket and status page; its device-state "
+		       "region (uart, testdev, virtio); the console rings, kick eventfd and IRQ 4 irqfd (uart); a "
+		       "virtio device's queue ioeventfds, irqfd, resample eventfd and backend",
 	},
 	[ROLE_SPAWNER] = {
 		.name = "spawner",

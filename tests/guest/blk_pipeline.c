@@ -3,6 +3,7 @@
 #include "blk_pipeline.h"
 #include "dma.h"
 #include "guest.h"
+#include "testdev.h"
 
 const char *blk_pipeline_init(struct blk_pipeline *p, struct blk_dev *b, unsigned qd, uint32_t bs)
 {
@@ -53,11 +54,25 @@ static void resubmit_after_reset(struct blk_pipeline *p, const unsigned *free_sl
 	kprintf("blk: device needed a reset: reset it and submitted %u requests again\n", again);
 }
 
+/* A completion: the time since the previous one (blk_pipeline.stall_ns). */
+static void note_gap(struct blk_pipeline *p, uint64_t *last_ns)
+{
+	uint64_t now = testdev_clock_ns(), gap = now - *last_ns;
+
+	*last_ns = now;
+	if (gap > p->longest_ns)
+		p->longest_ns = gap;
+	if (gap >= p->stall_ns) {
+		p->stalls++;
+		kprintf("blk: stall %lu us\n", gap / 1000);
+	}
+}
+
 void blk_pipeline_run(struct blk_pipeline *p, uint64_t nops, blk_prepare_fn prepare,
 		      blk_complete_fn complete)
 {
 	unsigned free_slots[BLK_PIPELINE_MAX_QD], nfree = 0, inflight = 0;
-	uint64_t next = 0;
+	uint64_t next = 0, last_ns = p->stall_ns ? testdev_clock_ns() : 0;
 
 	for (unsigned i = 0; i < p->qd; i++)
 		free_slots[nfree++] = p->qd - 1 - i;
@@ -93,6 +108,8 @@ void blk_pipeline_run(struct blk_pipeline *p, uint64_t nops, blk_prepare_fn prep
 				continue;
 			}
 			s = r->tag;
+			if (p->stall_ns)
+				note_gap(p, &last_ns);
 
 			complete(p, &p->ops[s], r, p->bufs + (size_t)s * p->bs);
 			free_slots[nfree++] = s;

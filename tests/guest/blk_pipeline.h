@@ -33,6 +33,16 @@ struct blk_pipeline {
 	uint8_t *bufs;            /* qd * bs bytes */
 	struct blk_op ops[BLK_PIPELINE_MAX_QD];
 	void *ctx;                /* the caller's */
+	/*
+	 * stall_ns > 0 (needs --testdev: its clock hypercall): the longest
+	 * time between two completions (or from the start to the first) is
+	 * kept in longest_ns, and each one of at least stall_ns is printed as
+	 * `blk: stall <us> us` and counted: the pause a guest sees while a
+	 * device worker is replaced.
+	 */
+	uint64_t stall_ns;
+	uint64_t longest_ns;
+	uint64_t stalls;
 };
 
 /* Allocates the slots; NULL or why not. */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * blk-verify [disk=0] [bs=4096] [qd=8] [passes=2] [seed=1] [sectors=N]:
- * (passes=0: pass after pass until a byte is typed on the console, at least one)
+ * [stalls=MS]
+ * (passes=0: pass after pass until a byte is typed on the console, at least one;
+ * stalls=MS: print each gap of at least MS ms between completions, needs --testdev)
  * on virtio-blk device `disk` (0-based among the blk devices), for each
  * pass p: write sectors [0, N) in bs-byte requests with the pattern of
  * blk_pattern.h (pass p, seed), keeping up to qd requests in flight; FLUSH
@@ -16,6 +18,7 @@
  *   ok blk-verify-used-len   every used length == bytes the device wrote
  *                            (read: data + 1 status byte; write: 1)
  *   blk-verify: <N> sectors verified in <passes> passes
+ *   blk-verify: longest gap between completions <us> us, <n> stalls   (stalls=MS)
  * then PASS/FAILED. A wrong sector prints (for the first 8)
  *   FAIL blk-verify-data: sector <s> pass <p> byte <i>: expected 0x<e> got 0x<g>
  * and fails blk-verify-read-p<p>. flush is `ok` without FLUSH negotiated.
@@ -177,6 +180,7 @@ void wl_blk_verify(unsigned cpu)
 		finish();
 	}
 	p.ctx = &v;
+	p.stall_ns = cmdline_get_u64("stalls", 0) * 1000000ull;
 	kprintf("blk-verify: capacity=%lu sectors=%lu bs=%lu qd=%lu passes=%lu seed=%lu\n", b.capacity,
 		v.sectors, bs, qd, passes, v.seed);
 	nops = (v.sectors * BLK_SECTOR_SIZE + bs - 1) / bs;
@@ -199,5 +203,8 @@ void wl_blk_verify(unsigned cpu)
 	}
 	check_eq("blk-verify-used-len", 0, v.bad_used_len);
 	kprintf("blk-verify: %lu sectors verified in %lu passes\n", v.sectors, v.pass);
+	if (p.stall_ns)
+		kprintf("blk-verify: longest gap between completions %lu us, %lu stalls\n", p.longest_ns / 1000,
+			p.stalls);
 	finish();
 }

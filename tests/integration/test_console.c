@@ -21,14 +21,6 @@
 
 TestSuite(console, .fini = squib_teardown);
 
-/* The guest's pattern byte k (tests/guest/wl_uart_irq.c). */
-static char pattern(size_t k)
-{
-	static const char alnum[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-	return k % 64 == 63 ? '\n' : alnum[(k + k / 64) % 62];
-}
-
 static void write_all(int fd, const char *s, size_t n)
 {
 	while (n) {
@@ -149,8 +141,8 @@ Test(console, megabyte_through_a_slow_pipe_loses_nothing, .timeout = 1800)
 	start += strlen(marker);
 	cr_assert_geq((size_t)(out + len - start), bytes, "only %zu pattern bytes arrived", (size_t)(out + len - start));
 	for (size_t k = 0; k < bytes; k++)
-		cr_assert_eq(start[k], pattern(k), "pattern byte %zu: expected 0x%02x, got 0x%02x", k,
-			     (unsigned char)pattern(k), (unsigned char)start[k]);
+		cr_assert_eq(start[k], guest_uart_pattern(k), "pattern byte %zu: expected 0x%02x, got 0x%02x", k,
+			     (unsigned char)guest_uart_pattern(k), (unsigned char)start[k]);
 	tail = start + bytes;
 	cr_assert(!strncmp(tail, "\nuart-irq: sent 1048576 bytes", 29), "after the pattern: %.60s", tail);
 	cr_assert(strstr(tail, "PASS\n"), "%s", tail);

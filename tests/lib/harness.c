@@ -887,3 +887,27 @@ pid_t squib_wait_device_worker(struct squib_run *r, const char *name, pid_t not_
 	return 0;
 }
 
+char guest_uart_pattern(size_t k)
+{
+	static const char alnum[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+	return k % 64 == 63 ? '\n' : alnum[(k + k / 64) % 62];
+}
+
+void squib_assert_uart_pattern(struct squib_run *r, size_t bytes)
+{
+	char marker[64];
+	const char *start;
+
+	snprintf(marker, sizeof(marker), "uart-irq: pattern %zu bytes\n", bytes);
+	start = r->console ? strstr(r->console, marker) : NULL;
+	cr_assert(start, "no pattern marker on the console\n%s", squib_describe(r));
+	start += strlen(marker);
+	cr_assert_geq(strlen(start), bytes, "only %zu of %zu pattern bytes arrived\n%s", strlen(start), bytes,
+		      squib_describe(r));
+	for (size_t k = 0; k < bytes; k++)
+		cr_assert_eq(start[k], guest_uart_pattern(k), "pattern byte %zu: expected '%c', got '%c' (lost or doubled)",
+			     k, guest_uart_pattern(k), start[k]);
+	cr_assert(!strncmp(start + bytes, "\nuart-irq: sent ", strlen("\nuart-irq: sent ")), "after the pattern: %.60s",
+		  start + bytes);
+}

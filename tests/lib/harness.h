@@ -237,6 +237,13 @@ bool proc_is_spawner(const struct proc_entry *e);
  * workers). *spawner (may be NULL) gets the spawner, pid 0 when none.
  */
 int proc_workers(pid_t monitor, struct proc_entry *out, int max, struct proc_entry *spawner);
+/* The test guest's uart-irq pattern byte k (tests/guest/wl_uart_irq.c). */
+char guest_uart_pattern(size_t k);
+/*
+ * Checks that the console of an ended uart-irq bytes=N run holds the whole
+ * pattern after its marker, byte for byte (cr_assert).
+ */
+void squib_assert_uart_pattern(struct squib_run *r, size_t bytes);
 /* The live worker of device name ("blk0", "uart"), or 0. */
 pid_t proc_device_worker_pid(pid_t monitor, const char *name);
 /*

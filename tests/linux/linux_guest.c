@@ -280,3 +280,41 @@ void linux_assert_fio_verified(struct squib_run *r, unsigned blocks)
 	cr_assert(strstr(r->console, issued), "fio did not write and verify every block (%s)\n%s", issued,
 		  linux_describe(r));
 }
+
+/*
+ * Removes the kernel's own log records ("[  74.408674] ...\n") from the
+ * console text in place, wherever they start: printk writes straight to the
+ * UART and may land in the middle of a line the guest's program is
+ * writing. Returns how many it removed.
+ */
+unsigned linux_console_strip_kernel_log(char *text)
+{
+	char *w = text;
+	unsigned n = 0;
+
+	for (const char *r = text; *r;) {
+		const char *p = r + 1;
+
+		if (*r == '[') {
+			while (*p == ' ')
+				p++;
+			while (*p >= '0' && *p <= '9')
+				p++;
+			if (*p == '.' && p[1] >= '0' && p[1] <= '9') {
+				p++;
+				while (*p >= '0' && *p <= '9')
+					p++;
+				if (p[0] == ']' && p[1] == ' ') {
+					const char *end = strchr(p, '\n');
+
+					r = end ? end + 1 : p + strlen(p);
+					n++;
+					continue;
+				}
+			}
+		}
+		*w++ = *r++;
+	}
+	*w = '\0';
+	return n;
+}

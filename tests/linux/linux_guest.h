@@ -67,6 +67,12 @@ bool linux_retry_emulator_fault(struct squib_run *r, const struct linux_boot *b,
 
 /* Removes the tty's \r from a finished run's console text (lines end in \n). */
 void linux_console_strip_cr(struct squib_run *r);
+/*
+ * Removes the kernel's own log records ("[  74.408674] ...\n") from console
+ * text in place, wherever they start (printk may land mid-line). Returns
+ * how many it removed.
+ */
+unsigned linux_console_strip_kernel_log(char *text);
 
 /*
  * squib_describe, then for every kernel rip in the monitor's state dumps

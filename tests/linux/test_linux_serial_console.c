@@ -14,44 +14,6 @@
 TestSuite(linux_serial_console, .fini = squib_teardown);
 
 /*
- * Removes the kernel's own log records ("[  74.408674] ...\n") from the
- * console text in place, wherever they start: printk writes straight to the
- * UART and may land in the middle of a line the guest's program is
- * writing. Returns how many it removed.
- */
-static unsigned strip_kernel_log(char *text)
-{
-	char *w = text;
-	unsigned n = 0;
-
-	for (const char *r = text; *r;) {
-		const char *p = r + 1;
-
-		if (*r == '[') {
-			while (*p == ' ')
-				p++;
-			while (*p >= '0' && *p <= '9')
-				p++;
-			if (*p == '.' && p[1] >= '0' && p[1] <= '9') {
-				p++;
-				while (*p >= '0' && *p <= '9')
-					p++;
-				if (p[0] == ']' && p[1] == ' ') {
-					const char *end = strchr(p, '\n');
-
-					r = end ? end + 1 : p + strlen(p);
-					n++;
-					continue;
-				}
-			}
-		}
-		*w++ = *r++;
-	}
-	*w = '\0';
-	return n;
-}
-
-/*
  * The guest's `seq 1 170000` (1,078,895 bytes) through the interrupt-driven
  * UART, byte for byte. Kernel warnings (with `quiet`, only those) are not
  * the program's output: they are taken out before comparing.
@@ -69,7 +31,7 @@ Test(linux_serial_console, one_mib_of_output_arrives_byte_for_byte)
 
 	linux_assert_ran(r, 1);
 	cr_assert_geq(len, 1u << 20, "the pattern must be at least 1 MiB");
-	kernel_lines = strip_kernel_log(r->console);
+	kernel_lines = linux_console_strip_kernel_log(r->console);
 	if (kernel_lines)
 		cr_log_info("%u kernel log lines taken out of the console text", kernel_lines);
 	start = strstr(r->console, "\n1\n2\n3\n");
