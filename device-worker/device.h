@@ -73,6 +73,7 @@ struct device_host {
 	 */
 	uint32_t restart;
 	uint64_t chains_taken; /* virtio chains taken (virtio_dev_pop): requests, for --fault */
+	uint64_t chains_completed; /* virtio chains put in the used ring: completed requests */
 	/*
 	 * DEVICE_USES_PERSIST: the model's persist_size bytes in the
 	 * device-state region (persist.h), or NULL (unit tests: the model keeps

@@ -19,7 +19,7 @@
  *                   never waits on a futex.
  *   sendto          glibc send(): control_send() on control_fd, flags
  *                   MSG_NOSIGNAL, NULL address (CONTROL_READY, CONTROL_VM_EXIT,
- *                   CONTROL_RING_ERROR).
+ *                   CONTROL_RING_ERROR, CONTROL_SERVED).
  *   recvfrom        glibc recv(): control_recv() on control_fd, flags
  *                   MSG_DONTWAIT|MSG_TRUNC, NULL address.
  *   clock_gettime   testdev hypercall 2 (TESTDEV_HC_CLOCK), a raw syscall
@@ -466,6 +466,26 @@ static int sleep_and_wake(struct worker_loop *wl, int timeout_ms)
 	return WORKER_LOOP_CONTINUE;
 }
 
+/*
+ * A successor's first completed request (a record; for virtio, a chain in
+ * the used ring): CONTROL_SERVED, once, so the monitor can log the gap a
+ * guest saw from the predecessor's death.
+ */
+static void note_served(struct worker_loop *wl)
+{
+	uint64_t done = wl->host->chains_completed;
+	int err;
+
+	if (!(wl->model->uses & DEVICE_USES_VIRTIO))
+		done += wl->records;
+	if (wl->served_sent || wl->host->restart == 0 || done == 0)
+		return;
+	wl->served_sent = true;
+	err = control_send(wl->control_fd, CONTROL_SERVED, 0, 0);
+	if (err)
+		device_log(wl->host, "cannot report its first completed request: %s", strerrordesc_np(-err));
+}
+
 int worker_loop_run_once(struct worker_loop *wl, int timeout_ms)
 {
 	uint64_t slept;
@@ -478,6 +498,7 @@ int worker_loop_run_once(struct worker_loop *wl, int timeout_ms)
 	err = drain(wl, wl->drain_budget, &handled);
 	if (err)
 		return err;
+	note_served(wl);
 	if (wl->fault)
 		device_fault_check(wl->fault, wl, requests(wl));
 	/*

@@ -82,6 +82,7 @@ struct worker_loop {
 	uint32_t drain_budget;
 	uint32_t since_control; /* records handled since the control socket was last checked */
 	bool stopped;
+	bool served_sent; /* a successor's CONTROL_SERVED went out (or it is the first worker) */
 	/* Statistics. */
 	uint64_t records;
 	uint64_t sleeps;

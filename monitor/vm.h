@@ -112,6 +112,7 @@ struct device_instance {
 	uint64_t died_ns;       /* when the last worker was reported dead */
 	uint64_t respawn_ns;    /* when the spawner was asked for the current worker */
 	uint64_t ready_ns;      /* when the current worker said READY after a restart (0: the first worker) */
+	bool served_logged;     /* the current successor's CONTROL_SERVED was logged */
 	unsigned quick_deaths;  /* workers in a row that died within 1 s of starting (back-off) */
 	struct event *ev_restart; /* the back-off timer */
 	struct event *ev_ready;   /* a successor's time to say READY */

@@ -26,6 +26,13 @@ enum control_type {
 	CONTROL_STOP = 4,
 	/* monitor -> device: log the device's state (queues, interrupt, model) and carry on. arg = 0. */
 	CONTROL_DUMP = 5,
+	/*
+	 * device -> monitor, from a successor only (restart > 0), once: it
+	 * completed its first request (a ring record; for virtio, a chain
+	 * put in the used ring). The monitor logs how long after the
+	 * predecessor's death that was. arg = 0.
+	 */
+	CONTROL_SERVED = 6,
 };
 
 struct control_msg {

@@ -175,6 +175,7 @@ int virtio_dev_push(struct virtio_dev *vd, unsigned q, uint16_t head, uint32_t w
 		return r;
 	}
 	vd->pushes_since_isr_read++;
+	vd->host->chains_completed++;
 	__atomic_store_n(&qs->used_idx, vd->vq[q].used_idx, __ATOMIC_RELEASE);
 	(void)virtio_state_inflight_clear(vd->st, q, head);
 	__atomic_store_n(&qs->push_journal, 0, __ATOMIC_RELEASE);

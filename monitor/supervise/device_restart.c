@@ -289,6 +289,7 @@ void device_ready(struct vm *vm, struct device_instance *dev)
 		evtimer_del(dev->ev_ready);
 	dev->state = DEVICE_RUNNING;
 	dev->restarts++;
+	dev->served_logged = false;
 	dev->ready_ns = now_ns();
 	gap = dev->ready_ns - dev->died_ns;
 	backoff = dev->respawn_ns - dev->died_ns;
@@ -297,6 +298,21 @@ void device_ready(struct vm *vm, struct device_instance *dev)
 	     dev->spec->name, (int)dev->pid, (unsigned long long)(gap / 1000000),
 	     (unsigned long long)(gap / 1000 % 1000), dev->restarts, (unsigned long long)(backoff / 1000000),
 	     (unsigned long long)(backoff / 1000 % 1000));
+	(void)vm;
+}
+
+void device_served(struct vm *vm, struct device_instance *dev)
+{
+	uint64_t gap;
+
+	/* Trust boundary: the worker may send it any time, any number of times; only the first after READY counts. */
+	if (dev->state != DEVICE_RUNNING || dev->restarts == 0 || dev->served_logged)
+		return;
+	dev->served_logged = true;
+	gap = now_ns() - dev->died_ns;
+	mlog("device %s served its first request %llu.%03llu ms after its predecessor died (restart %u)",
+	     dev->spec->name, (unsigned long long)(gap / 1000000), (unsigned long long)(gap / 1000 % 1000),
+	     dev->restarts);
 	(void)vm;
 }
 

@@ -24,6 +24,13 @@ void device_spawner_event(struct vm *vm, const struct spawner_msg *m);
 void device_ready(struct vm *vm, struct device_instance *dev);
 
 /*
+ * CONTROL_SERVED from a successor: logs how long after its predecessor's
+ * death it completed its first request (the pause the guest saw). Once
+ * per restart; ignored otherwise.
+ */
+void device_served(struct vm *vm, struct device_instance *dev);
+
+/*
  * The device broke the ring protocol (a vCPU worker saw a malformed reply):
  * its worker is killed, and its death handled like any other.
  */

@@ -307,6 +307,9 @@ static void on_device_control(evutil_socket_t fd, short what, void *arg)
 	case CONTROL_READY:
 		device_ready(vm, dev);
 		return;
+	case CONTROL_SERVED:
+		device_served(vm, dev);
+		return;
 	default:
 		mlog("device worker %s sent unknown control message type %u; ignored", dev->spec->name, msg.type);
 		return;

@@ -865,6 +865,17 @@ void squib_log_restart_gaps(const struct squib_run *r, const char *name)
 	qsort(work, n, sizeof(work[0]), cmp_double);
 	cr_log_info("%s: %zu restarts, death to ready: median %.3f ms, worst %.3f ms; without the back-off: median "
 		    "%.3f ms, worst %.3f ms", name, n, gaps[n / 2], gaps[n - 1], work[n / 2], work[n - 1]);
+	/* Death to the successor's first completed request (CONTROL_SERVED), where it served one. */
+	snprintf(needle, sizeof(needle), "device %s served its first request ", name);
+	n = 0;
+	for (const char *p = strstr(r->err, needle); p && n < 64; p = strstr(p + 1, needle))
+		if (sscanf(p + strlen(needle), "%lf ms", &gaps[n]) == 1)
+			n++;
+	if (n == 0)
+		return;
+	qsort(gaps, n, sizeof(gaps[0]), cmp_double);
+	cr_log_info("%s: death to the first completed request: median %.3f ms, worst %.3f ms (%zu restarts)", name,
+		    gaps[n / 2], gaps[n - 1], n);
 }
 
 /*

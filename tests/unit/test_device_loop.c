@@ -541,3 +541,24 @@ Test(device_loop, a_read_applied_by_a_dead_worker_counts_once, .init = setup_tes
 	cr_assert_eq(run_once(), WORKER_LOOP_CONTINUE);
 	cr_assert_eq(get_reply(0, seq).data[0], 3);
 }
+
+/* A successor reports its first completed request once (CONTROL_SERVED); a first worker never does. */
+Test(device_loop, a_successor_reports_its_first_request_once, .init = setup_testdev, .fini = teardown)
+{
+	cr_assert_eq(run_once(), WORKER_LOOP_CONTINUE);
+	cr_assert_eq(recv_control(20).type, 0, "nothing served yet");
+	fx.host.restart = 1;
+	push_mmio(0, TESTDEV_MMIO_BASE + 0x18, true, 8, 1);
+	cr_assert_eq(run_once(), WORKER_LOOP_CONTINUE);
+	cr_assert_eq(recv_control(50).type, CONTROL_SERVED);
+	push_mmio(0, TESTDEV_MMIO_BASE + 0x18, true, 8, 2);
+	cr_assert_eq(run_once(), WORKER_LOOP_CONTINUE);
+	cr_assert_eq(recv_control(20).type, 0, "once");
+}
+
+Test(device_loop, a_first_worker_never_reports_served, .init = setup_testdev, .fini = teardown)
+{
+	push_mmio(0, TESTDEV_MMIO_BASE + 0x18, true, 8, 1);
+	cr_assert_eq(run_once(), WORKER_LOOP_CONTINUE);
+	cr_assert_eq(recv_control(20).type, 0);
+}
