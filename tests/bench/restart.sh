@@ -96,14 +96,22 @@ fi
 wait "$pid" || echo "bench: the fio run failed (status $?)" >&2
 # bw log lines: "msec, KiB/s, direction, bs, offset"
 tr -d '\r' <"$fio_log" | awk -F', *' '/^[0-9]+, [0-9]+, 1,/ { print $2 }' >"$tmp/bw"
+tr -d '\r' <"$fio_log" | awk -F', *' '/^[0-9]+, [0-9]+, 1,/ { print $1, $2 }' >"$tmp/bw.t"
 if [ -n "${BENCH_DEBUG:-}" ]; then
 	echo "debug: console tail" >&2; tail -20 "$fio_log" >&2; echo "debug: bw head" >&2; head -5 "$tmp/bw" >&2
 fi
 if [ -s "$tmp/bw" ]; then
 	med=$(median <"$tmp/bw")
 	awk -v med="$med" '{ if (min == "" || $1 < min) min = $1; if ($1 < med / 2) low++; n++ }
-		END { printf "median %.0f KiB/s over %d windows of 250 ms; lowest window %.0f KiB/s (%.0f%% of the median); %.2f s below half of it\n",
-			med, n, min, med > 0 ? 100 * min / med : 0, low * 0.25 }' "$tmp/bw"
+		END { pct = 0; if (med > 0) pct = 100 * min / med  # (busybox: a ">" among printf arguments is a redirection)
+			printf "median %.0f KiB/s over %d windows of 250 ms; lowest window %.0f KiB/s (%.0f%% of the median); %.2f s below half of it\n",
+			med, n, min, pct, low * 0.25 }' "$tmp/bw"
+	# The kill lands about 10 s into fio's run (10 s after FIO-START, plus fio's own start-up).
+	awk -v med="$med" '$1 >= 9500 && $1 <= 12000 { if (min == "" || $2 < min) min = $2 }
+		END { pct = 0; if (med > 0) pct = 100 * min / med
+			printf "lowest window 9.5-12 s into the run, where the kill landed: %.0f KiB/s (%.0f%% of the median)\n", min, pct }' "$tmp/bw.t"
+	sed -n 's/.*device blk0 served its first request \([0-9.]*\) ms after.*/\1/p' "$tmp/fio.err" |
+		awk '{ print "death -> first completed request: " $1 " ms" }'
 	grep -c "device blk0 restarted" "$tmp/fio.err" | awk '{ print "restarts during the run: " $1 }'
 else
 	echo "bench: no fio bandwidth log on the console" >&2
