@@ -66,10 +66,13 @@ _Static_assert((CONSOLE_OUT_SIZE & (CONSOLE_OUT_SIZE - 1)) == 0, "out ring size 
 _Static_assert((CONSOLE_IN_SIZE & (CONSOLE_IN_SIZE - 1)) == 0, "in ring size is a power of two");
 _Static_assert(__builtin_offsetof(struct console_ring, out_head) == 64, "monitor indexes on their own line");
 
-/* Reads an index the other side writes (acquire: the bytes before it are visible). */
+/*
+ * Reads an index the other side writes: at least acquire (the bytes before
+ * it are visible); seq_cst for the Dekker pairs above (a plain load on x86).
+ */
 static inline uint32_t console_ring_load(const uint32_t *index)
 {
-	return __atomic_load_n(index, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(index, __ATOMIC_SEQ_CST);
 }
 
 /* Publishes an index this side owns; seq_cst, for the Dekker pairs above. */

@@ -19,7 +19,7 @@ tmp=${TMPDIR:-/tmp}/squib-bench-restart.$$
 mkdir -p "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) printf "%.1f\n", v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 worst() { sort -n | tail -1; }
 count() { n=$(grep -c "$1" "$2" 2>/dev/null); echo "${n:-0}"; }
 # Waits up to $3 s for file $2 to hold at least $1 lines matching $4.

@@ -96,19 +96,27 @@ static uint64_t edges(void)
 	return n;
 }
 
-/* One register access, applied and committed as the worker loop does (without a journal). */
-static uint8_t io(unsigned reg, bool write, uint8_t value)
+/* A one-byte access to COM1 register reg. */
+static struct vm_exit com1_exit(unsigned reg, bool write, uint8_t value)
 {
 	struct vm_exit e;
-	struct vm_reply r;
 
 	memset(&e, 0, sizeof(e));
-	memset(&r, 0, sizeof(r));
 	e.kind = VM_EXIT_PIO;
 	e.u.pio.port = (uint16_t)(COM1_PORT_BASE + reg);
 	e.u.pio.write = write;
 	e.u.pio.len = 1;
 	e.u.pio.data[0] = value;
+	return e;
+}
+
+/* One register access, applied and committed as the worker loop does (without a journal). */
+static uint8_t io(unsigned reg, bool write, uint8_t value)
+{
+	struct vm_exit e = com1_exit(reg, write, value);
+	struct vm_reply r;
+
+	memset(&r, 0, sizeof(r));
 	uart_device_model.handle(&fx.m, &e, &r);
 	uart_device_model.committed(&fx.m);
 	return r.data[0];
@@ -197,16 +205,10 @@ Test(uart_irq, impossible_input_index_is_ignored)
 
 Test(uart_backpressure, output_is_published_after_commit_and_kicked_once_per_idle)
 {
-	struct vm_exit e;
+	struct vm_exit e = com1_exit(UART_THR, true, 'h');
 	struct vm_reply r;
 	char buf[8];
 
-	memset(&e, 0, sizeof(e));
-	e.kind = VM_EXIT_PIO;
-	e.u.pio.port = COM1_PORT_BASE;
-	e.u.pio.write = true;
-	e.u.pio.len = 1;
-	e.u.pio.data[0] = 'h';
 	uart_device_model.handle(&fx.m, &e, &r);
 	cr_assert_eq(console_peer_pending(&fx.console), 0, "not published before the record completes");
 	uart_device_model.committed(&fx.m);
@@ -305,23 +307,15 @@ Test(uart_backpressure, without_a_console_output_is_discarded)
 
 /* ---- a successor worker resumes (persist.h) --------------------------------- */
 
-/* One register access under the record journal, as worker_loop does; commit=false: the worker dies before head moves. */
-static void journaled_io(unsigned reg, bool write, uint8_t value, uint8_t *read_value, bool commit)
+/* A THR write under the journal, as worker_loop applies a record; commit=false: the worker dies before head moves. */
+static void journaled_thr(uint8_t value, bool commit)
 {
-	struct vm_exit e;
+	struct vm_exit e = com1_exit(UART_THR, true, value);
 	struct vm_reply r;
 
-	memset(&e, 0, sizeof(e));
 	memset(&r, 0, sizeof(r));
-	e.kind = VM_EXIT_PIO;
-	e.u.pio.port = (uint16_t)(COM1_PORT_BASE + reg);
-	e.u.pio.write = write;
-	e.u.pio.len = 1;
-	e.u.pio.data[0] = value;
 	persist_begin_local(fx.region, 0, sizeof(struct uart_persist)); /* stands in for the record's entry */
 	uart_device_model.handle(&fx.m, &e, &r);
-	if (read_value)
-		*read_value = r.data[0];
 	if (!commit)
 		return;
 	persist_end(fx.region);
@@ -337,9 +331,9 @@ Test(uart_resume, registers_and_output_continue_with_no_byte_twice_or_lost)
 	io(UART_MCR, true, UART_MCR_OUT2 | UART_MCR_DTR);
 	io(UART_IER, true, UART_IER_RDI);
 	io(UART_SCR, true, 0x5a);
-	journaled_io(UART_THR, true, 'a', NULL, true);
-	journaled_io(UART_THR, true, 'b', NULL, true);
-	journaled_io(UART_THR, true, 'c', NULL, false); /* killed while applying it */
+	journaled_thr('a', true);
+	journaled_thr('b', true);
+	journaled_thr('c', false); /* killed while applying it */
 	cr_assert_eq(console_peer_pending(&fx.console), 2, "the monitor never saw 'c'");
 
 	worker_start(1);
@@ -349,8 +343,8 @@ Test(uart_resume, registers_and_output_continue_with_no_byte_twice_or_lost)
 	cr_assert_eq(fx.m.uart.scr, 0x5a);
 	cr_assert_eq(fx.m.out_tail, 2, "the record that did not complete is undone");
 	/* The vCPU's record is still at head: the successor applies it again. */
-	journaled_io(UART_THR, true, 'c', NULL, true);
-	journaled_io(UART_THR, true, 'd', NULL, true);
+	journaled_thr('c', true);
+	journaled_thr('d', true);
 	n = console_peer_take(&fx.console, buf, sizeof(buf));
 	cr_assert_eq(n, 4);
 	cr_assert_arr_eq(buf, "abcd", 4, "each byte once, in order");
