@@ -391,3 +391,13 @@ void virtio_fatal(const struct virtio_dev *d, const char *what)
 	check_fail(what, why);
 	finish();
 }
+
+bool virtio_needs_reset(struct virtio_dev *d, uint32_t *config_seen, bool timed_out)
+{
+	uint32_t seen = __atomic_load_n(&d->config_irqs, __ATOMIC_RELAXED);
+
+	if (!timed_out && seen == *config_seen)
+		return false;
+	*config_seen = seen;
+	return (virtio_status(d) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) != 0;
+}

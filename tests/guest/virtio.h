@@ -127,6 +127,14 @@ struct virtio_wait {
 void virtio_wait_begin(struct virtio_wait *w, const struct virtio_dev *d);
 bool virtio_wait_idle(struct virtio_wait *w, const struct virtio_dev *d);
 
+/*
+ * After a wait: did a configuration change interrupt arrive since
+ * *config_seen (or did the wait run out, timed_out) with DEVICE_NEEDS_RESET
+ * in Status? Updates *config_seen. (A device whose worker found its state
+ * scribbled on says so this way; the driver resets it and starts again.)
+ */
+bool virtio_needs_reset(struct virtio_dev *d, uint32_t *config_seen, bool timed_out);
+
 /* `FAIL <what>: virtio slot <s> ...` with the device state, then finish(). */
 NORETURN void virtio_fatal(const struct virtio_dev *d, const char *what);
 

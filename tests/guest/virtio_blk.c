@@ -51,17 +51,6 @@ const char *blk_reopen(struct blk_dev *b)
 	return 0;
 }
 
-/* A configuration change interrupt (or a wait that ran out) with DEVICE_NEEDS_RESET in Status? */
-static bool needs_reset(struct blk_dev *b, bool timed_out)
-{
-	uint32_t seen = __atomic_load_n(&b->vd->config_irqs, __ATOMIC_RELAXED);
-
-	if (!timed_out && seen == b->config_seen)
-		return false;
-	b->config_seen = seen;
-	return (virtio_status(b->vd) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) != 0;
-}
-
 struct blk_req *blk_reqs_alloc(unsigned n)
 {
 	return dma_alloc((size_t)n * sizeof(struct blk_req));
@@ -163,7 +152,7 @@ struct blk_req *blk_wait_any(struct blk_dev *b)
 	while (!(r = blk_reap(b))) {
 		bool waiting = virtio_wait_idle(&w, b->vd);
 
-		if (needs_reset(b, !waiting))
+		if (virtio_needs_reset(b->vd, &b->config_seen, !waiting))
 			return 0;
 		if (!waiting)
 			virtio_fatal(b->vd, "blk-timeout");

@@ -53,6 +53,10 @@ struct net_dev {
 	unsigned tx_nfree;
 	uint64_t rx_frames, tx_frames;
 	uint32_t rx_bad_hdr; /* receive headers with num_buffers != 1 or nonzero flags */
+	struct virtio_opts opts; /* net_open's, to start the device again */
+	uint32_t config_seen;    /* vd->config_irqs when last checked for DEVICE_NEEDS_RESET */
+	uint32_t resets;         /* DEVICE_NEEDS_RESET recoveries */
+	uint32_t rx_gen[VIRTQ_MAX_SIZE]; /* resets when receive buffer i was handed out */
 };
 
 #define NET_WANTED_FEATURES (VIRTIO_BIT(VIRTIO_NET_F_MAC) | VIRTIO_BIT(VIRTIO_NET_F_STATUS))
@@ -70,7 +74,12 @@ bool net_link_up(const struct net_dev *n);
  */
 uint8_t *net_recv(struct net_dev *n, uint32_t *len);
 void net_rx_recycle(struct net_dev *n, uint8_t *frame);
-/* Waits for a received frame; with forever, no deadline. */
+/*
+ * Waits for a received frame; with forever, no deadline. Every wait here
+ * and in net_send_wait / net_tx_drain resets the device when it reports
+ * DEVICE_NEEDS_RESET: all receive buffers are posted again, frames in
+ * flight are lost (a frame handed out before the reset is not recycled).
+ */
 uint8_t *net_recv_wait(struct net_dev *n, uint32_t *len, bool forever);
 /*
  * Copies the frame (len <= ETH_FRAME_MAX) behind a zero header and makes it

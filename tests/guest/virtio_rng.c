@@ -26,6 +26,7 @@ const char *rng_open(struct rng_dev *r, unsigned nth, const struct virtio_opts *
 		return err;
 	r->vd = d;
 	r->vq = &d->vq[0];
+	r->opts = *o;
 	r->buf = dma_alloc(RNG_CHUNK);
 	if (!r->buf)
 		return "DMA arena too small";
@@ -52,6 +53,30 @@ static bool reap(struct rng_dev *r)
 	return any;
 }
 
+/*
+ * Waits a little for the device; false when it needs a reset, which is
+ * then done (the request in flight is gone with the old queue).
+ */
+static bool wait_or_reset(struct rng_dev *r, struct virtio_wait *w)
+{
+	bool waiting = virtio_wait_idle(w, r->vd);
+	const char *err;
+
+	if (!virtio_needs_reset(r->vd, &r->config_seen, !waiting)) {
+		if (!waiting)
+			virtio_fatal(r->vd, "rng-timeout");
+		return true;
+	}
+	err = virtio_start(r->vd, 0, 1, &r->opts);
+	if (err)
+		virtio_fatal(r->vd, err);
+	r->vq = &r->vd->vq[0];
+	virtio_driver_ok(r->vd);
+	r->resets++;
+	kprintf("rng: device needed a reset: reset it\n");
+	return false;
+}
+
 uint32_t rng_request(struct rng_dev *r, void *dma_buf, uint32_t len)
 {
 	struct virtq_buf b = { dma_addr(dma_buf), len, true };
@@ -71,12 +96,12 @@ uint32_t rng_request(struct rng_dev *r, void *dma_buf, uint32_t len)
 		spin_unlock_irqrestore(&r->vq->lock, flags);
 		if (head >= 0)
 			break;
-		if (!reap(r) && !virtio_wait_idle(&w, r->vd))
-			virtio_fatal(r->vd, "rng-timeout");
+		if (!reap(r) && !wait_or_reset(r, &w))
+			return 0;
 	}
 	while (!__atomic_load_n(&t.done, __ATOMIC_ACQUIRE)) {
-		if (!reap(r) && !virtio_wait_idle(&w, r->vd))
-			virtio_fatal(r->vd, "rng-timeout");
+		if (!reap(r) && !wait_or_reset(r, &w))
+			return 0;
 	}
 	if (t.len > len) {
 		char why[96];

@@ -18,13 +18,18 @@ struct rng_dev {
 	struct virtq *vq;
 	uint8_t *buf; /* RNG_CHUNK bytes of DMA memory for rng_read */
 	uint64_t requests;
+	struct virtio_opts opts; /* rng_open's, to start the device again */
+	uint32_t config_seen;    /* vd->config_irqs when last checked for DEVICE_NEEDS_RESET */
+	uint32_t resets;         /* DEVICE_NEEDS_RESET recoveries */
 };
 
 /* Starts the nth virtio-rng device. NULL or why not. */
 const char *rng_open(struct rng_dev *r, unsigned nth, const struct virtio_opts *o);
 /*
  * One request for len bytes into dma_buf (DMA memory); waits for it and
- * returns the used length (0..len; more than len fails the workload).
+ * returns the used length (0..len; more than len fails the workload). A
+ * device that reports DEVICE_NEEDS_RESET meanwhile is reset and started
+ * again, and the request counts as answered with 0 bytes.
  */
 uint32_t rng_request(struct rng_dev *r, void *dma_buf, uint32_t len);
 /* Fills out (any memory) with len device bytes, in requests of up to RNG_CHUNK. One vCPU. */
