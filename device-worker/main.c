@@ -119,6 +119,14 @@ static void acquire_rings(struct device_worker *w)
 		r = worker_loop_add_ring(&w->wl, mem, (size_t)c->ring_size);
 		if (r < 0)
 			fatal(c->name, "ring of ring_fds[%u] (fd %d, vCPU %u): %s", i, c->ring_fds[i], i, strerror(-r));
+		if (c->restart) {
+			struct ring_consumer *rc = &w->wl.rings[w->wl.nrings - 1].c;
+			uint32_t was;
+
+			if (ring_consumer_repair_head(rc, &was))
+				device_log(&w->host, "vCPU %u ring: the head its predecessor left (%u) is impossible; "
+					   "resuming at %u (records between not applied)", i, was, rc->head);
+		}
 	}
 }
 

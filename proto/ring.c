@@ -241,6 +241,22 @@ int ring_consumer_attach(struct ring_consumer *c, void *mem, size_t size)
 	return 0;
 }
 
+bool ring_consumer_repair_head(struct ring_consumer *c, uint32_t *old_head)
+{
+	uint32_t tail = atomic_load_explicit(&c->hdr->tail, memory_order_acquire);
+	uint32_t reply = atomic_load_explicit(&c->hdr->reply_seq, memory_order_acquire);
+	uint32_t head = c->head;
+
+	*old_head = head;
+	if (tail - head <= c->nslots)
+		return false;
+	head = (tail != 0 && reply != tail) ? tail - 1 : tail;
+	c->head = head;
+	c->tail_cache = head;
+	atomic_store_explicit(&c->hdr->head, head, memory_order_release);
+	return true;
+}
+
 /* ---- producer ----------------------------------------------------------- */
 
 /*

@@ -144,6 +144,18 @@ int ring_producer_attach(struct ring_producer *p, void *mem, size_t size, int do
 int ring_consumer_attach(struct ring_consumer *c, void *mem, size_t size) MUST_USE;
 
 /*
+ * A successor consumer's check of the head its predecessor left. Only a
+ * consumer writes head, so a head the ring cannot have (more than nslots
+ * behind tail, or ahead of it) is the predecessor's doing (a compromised
+ * worker's), never the producer's. Then head moves to tail - 1 when the
+ * last record may be a read still waiting for its reply (reply_seq is not
+ * tail), else to tail: the records in between are not applied (a
+ * compromised consumer could have dropped them anyway), and no producer
+ * waits forever. Returns true when head was moved (*old_head: what it was).
+ */
+bool ring_consumer_repair_head(struct ring_consumer *c, uint32_t *old_head);
+
+/*
  * Appends one record of len bytes (1..RING_RECORD_MAX) and returns its
  * sequence number in *seq. Blocks (spin, then futex) while the ring is full.
  * Rings the doorbell only if the consumer announced it is sleeping.

@@ -346,6 +346,48 @@ Test(ring, peek_keeps_the_record_until_advance)
 	free(mem);
 }
 
+/*
+ * A predecessor that scribbled on head: its successor resumes at the last
+ * record when that may be an unanswered read, at tail otherwise; a
+ * possible head is left alone.
+ */
+Test(ring, a_successor_repairs_an_impossible_head)
+{
+	size_t size;
+	uint8_t *mem = heap_region(8, &size);
+	struct ring_header *hdr = (struct ring_header *)(void *)mem;
+	struct ring_producer p;
+	struct ring_consumer c;
+	uint8_t rec[RING_RECORD_MAX], out[RING_RECORD_MAX];
+	uint32_t seq, len, pushed, was;
+	int efd = new_eventfd();
+
+	cr_assert_eq(ring_producer_attach(&p, mem, size, efd, 0), 0);
+	fill(rec, 9, 1);
+	for (unsigned i = 0; i < 3; i++)
+		cr_assert_eq(ring_push(&p, rec, 9, &pushed), 0);
+	cr_assert_eq(ring_consumer_attach(&c, mem, size), 0);
+	cr_assert_not(ring_consumer_repair_head(&c, &was), "head 0 with 3 records is possible");
+	cr_assert_eq(c.head, 0);
+
+	atomic_store(&hdr->head, 0x80000000u); /* the predecessor's parting gift */
+	cr_assert_eq(ring_consumer_attach(&c, mem, size), 0);
+	cr_assert(ring_consumer_repair_head(&c, &was));
+	cr_assert_eq(was, 0x80000000u);
+	cr_assert_eq(c.head, pushed, "the last record may be a read waiting for its reply");
+	cr_assert_eq(atomic_load(&hdr->head), pushed);
+	cr_assert_eq(ring_peek(&c, out, sizeof(out), &len, &seq), 0);
+	cr_assert_eq(seq, pushed);
+
+	atomic_store(&hdr->reply_seq, pushed + 1); /* it was answered */
+	atomic_store(&hdr->head, pushed + 100);
+	cr_assert_eq(ring_consumer_attach(&c, mem, size), 0);
+	cr_assert(ring_consumer_repair_head(&c, &was));
+	cr_assert_eq(c.head, pushed + 1, "nothing waits: resume at tail");
+	cr_assert_eq(ring_peek(&c, out, sizeof(out), &len, &seq), -EAGAIN);
+	close(efd);
+	free(mem);
+}
 
 Test(ring, fifo_and_empty)
 {
