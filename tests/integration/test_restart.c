@@ -359,9 +359,10 @@ Test(restart, uart_output_survives_5_kills_byte_for_byte)
 }
 
 /*
- * Typed input across 3 kills of the uart worker: the guest echoes every
- * typed byte upper-cased, none lost, none twice, whether it waited in the
- * monitor's ring or in the dead worker's receive FIFO.
+ * Typed input across 3 kills of the uart worker, some before the successor
+ * is even ready: the guest echoes every typed byte upper-cased, none lost,
+ * none twice, whether it waited in the monitor's ring or in the dead
+ * worker's receive FIFO.
  */
 Test(restart, uart_typed_input_survives_kills)
 {
@@ -392,7 +393,13 @@ Test(restart, uart_typed_input_survives_kills)
 	squib_assert_pass(&r);
 	cr_assert(strstr(r.console, "TYPED ACROSS THREE DEATHS OF THE UART\n"), "%s", squib_describe(&r));
 	cr_assert(strstr(r.console, "uart-irq: echoed 37 bytes"), "%s", squib_describe(&r));
-	cr_assert_eq(count_lines_containing(r.err, "device uart restarted"), 3, "%s", squib_describe(&r));
+	/*
+	 * Three workers died; a successor killed before it said READY is
+	 * replaced without a "restarted" line, so those count only the ones
+	 * that got to serve (the kills come 0 to 40 ms apart, on purpose).
+	 */
+	cr_assert_eq(count_lines_containing(r.err, "device worker uart (pid "), 3, "%s", squib_describe(&r));
+	cr_assert_geq(count_lines_containing(r.err, "device uart restarted"), 1, "%s", squib_describe(&r));
 }
 
 /*
