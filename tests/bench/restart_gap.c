@@ -138,8 +138,15 @@ static void start_worker(struct rig *r, uint32_t restart)
 		_exit(127);
 	}
 	close(cfd);
-	if (recv(r->ctl[0], &m, sizeof(m), 0) != (ssize_t)sizeof(m) || m.type != CONTROL_READY) {
-		fprintf(stderr, "restart_gap: the worker did not get ready\n");
+	/* A predecessor's CONTROL_SERVED (its first completed request) may still be queued: skipped. */
+	do {
+		if (recv(r->ctl[0], &m, sizeof(m), 0) != (ssize_t)sizeof(m)) {
+			fprintf(stderr, "restart_gap: the worker did not get ready\n");
+			exit(1);
+		}
+	} while (m.type == CONTROL_SERVED);
+	if (m.type != CONTROL_READY) {
+		fprintf(stderr, "restart_gap: the worker sent control message %u instead of READY\n", m.type);
 		exit(1);
 	}
 }
