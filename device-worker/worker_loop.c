@@ -473,12 +473,15 @@ static int sleep_and_wake(struct worker_loop *wl, int timeout_ms)
  */
 static void note_served(struct worker_loop *wl)
 {
-	uint64_t done = wl->host->chains_completed;
+	uint64_t done;
 	int err;
 
+	if (wl->served_sent || wl->host->restart == 0)
+		return; /* the common case, on every pass of the loop: nothing to compute */
+	done = wl->host->chains_completed;
 	if (!(wl->model->uses & DEVICE_USES_VIRTIO))
 		done += wl->records;
-	if (wl->served_sent || wl->host->restart == 0 || done == 0)
+	if (done == 0)
 		return;
 	wl->served_sent = true;
 	err = control_send(wl->control_fd, CONTROL_SERVED, 0, 0);

@@ -10,11 +10,11 @@
 #include "common/platform.h"
 
 /*
- * The monitor's out_head, read once and checked: a count the monitor could
- * not have published (behind what it already had room for, or ahead of
- * what we wrote) is treated as "no room" and logged once.
+ * Room in the out ring. The monitor's out_head is read once and checked: a
+ * count the monitor could not have published (behind what it already had
+ * room for, or ahead of what we wrote) is "no room", logged once.
  */
-static bool out_room(struct uart_model *m, uint32_t *room)
+static uint32_t out_room(struct uart_model *m)
 {
 	uint32_t head = console_ring_load(&m->ring->out_head), used;
 
@@ -23,11 +23,9 @@ static bool out_room(struct uart_model *m, uint32_t *room)
 			device_log(m->host, "console ring: output index %u impossible against %u; output waits", head,
 				   m->out_tail);
 		m->bad_ring_logged = true;
-		*room = 0;
-		return false;
+		return 0;
 	}
-	*room = CONSOLE_OUT_SIZE - used;
-	return true;
+	return CONSOLE_OUT_SIZE - used;
 }
 
 /* Writes the kick eventfd: the monitor has new output, or room in the in ring. */
@@ -49,22 +47,18 @@ static void kick_monitor(struct uart_model *m)
  */
 static void update_busy(struct uart_model *m)
 {
-	uint32_t room;
 	bool busy;
 
 	if (!m->ring)
 		return;
-	(void)out_room(m, &room);
-	busy = room < UART_FIFO_SIZE;
-	if (busy && !m->busy) {
+	busy = out_room(m) < UART_FIFO_SIZE;
+	if (busy && !m->uart.tx_busy) {
 		console_ring_store(&m->ring->out_blocked, 1);
 		kick_monitor(m); /* it has a full ring to write out */
-		(void)out_room(m, &room);
-		busy = room < UART_FIFO_SIZE;
+		busy = out_room(m) < UART_FIFO_SIZE;
 	}
 	if (!busy)
 		console_ring_store(&m->ring->out_blocked, 0);
-	m->busy = busy;
 	uart_set_tx_busy(&m->uart, busy);
 }
 
@@ -106,13 +100,12 @@ static void update_irq(struct uart_model *m)
 static void sink_put(void *ctx, uint8_t byte)
 {
 	struct uart_model *m = ctx;
-	uint32_t room;
 
 	if (!m->ring) {
 		m->dropped++; /* no console: discarded by design, not worth a log line */
 		return;
 	}
-	if (!out_room(m, &room) || room == 0) {
+	if (out_room(m) == 0) {
 		/* A guest that ignores THRE and overruns the whole ring. */
 		m->dropped++;
 		if (!m->drop_logged)
@@ -150,23 +143,34 @@ static void input_refill(struct uart_model *m)
 	}
 }
 
-/* Fresh state: the chip's reset state, at the counts the monitor last saw (0 for the first worker). */
-static void start_fresh(struct uart_model *m)
+/*
+ * Makes each count possible against the monitor's side of its ring: one
+ * that is not (a predecessor's scribble) becomes the monitor's. True when
+ * both already were.
+ */
+static bool settle_counts(struct uart_model *m)
 {
-	struct uart_sink sink = { .put = sink_put, .ctx = m };
+	uint32_t out_head = console_ring_load(&m->ring->out_head), in_tail = console_ring_load(&m->ring->in_tail);
 	uint32_t pending;
+	bool possible = true;
 
-	uart_init(&m->uart, &sink);
-	m->out_tail = m->in_head = 0;
-	if (m->ring) {
-		/* Trust boundary: these were published by a predecessor; never past what the monitor allows. */
-		m->out_tail = console_ring_load(&m->ring->out_tail);
-		if (!console_ring_pending(console_ring_load(&m->ring->out_head), m->out_tail, CONSOLE_OUT_SIZE, &pending))
-			m->out_tail = console_ring_load(&m->ring->out_head);
-		m->in_head = console_ring_load(&m->ring->in_head);
-		if (!console_ring_pending(m->in_head, console_ring_load(&m->ring->in_tail), CONSOLE_IN_SIZE, &pending))
-			m->in_head = console_ring_load(&m->ring->in_tail);
+	if (!console_ring_pending(out_head, m->out_tail, CONSOLE_OUT_SIZE, &pending)) {
+		m->out_tail = out_head;
+		possible = false;
 	}
+	if (!console_ring_pending(m->in_head, in_tail, CONSOLE_IN_SIZE, &pending)) {
+		m->in_head = in_tail;
+		possible = false;
+	}
+	return possible;
+}
+
+/* Trust boundary: the counts the monitor last saw, published by a predecessor (maybe compromised). */
+static void take_published_counts(struct uart_model *m)
+{
+	m->out_tail = console_ring_load(&m->ring->out_tail);
+	m->in_head = console_ring_load(&m->ring->in_head);
+	(void)settle_counts(m);
 }
 
 /*
@@ -176,20 +180,12 @@ static void start_fresh(struct uart_model *m)
  */
 static void resume(struct uart_model *m, const struct uart_persist *p)
 {
-	struct uart_sink sink = { .put = sink_put, .ctx = m };
-	uint32_t pending;
-
-	uart_init(&m->uart, &sink);
 	uart_load(&m->uart, &p->regs);
 	m->out_tail = p->out_tail;
 	m->in_head = p->in_head;
-	if (m->ring && (!console_ring_pending(console_ring_load(&m->ring->out_head), m->out_tail, CONSOLE_OUT_SIZE,
-					      &pending) ||
-			!console_ring_pending(m->in_head, console_ring_load(&m->ring->in_tail), CONSOLE_IN_SIZE,
-					      &pending))) {
+	if (m->ring && !settle_counts(m)) {
 		device_log(m->host, "console counts in the state region are impossible: taking the published ones");
-		start_fresh(m);
-		uart_load(&m->uart, &p->regs);
+		take_published_counts(m);
 	}
 }
 
@@ -203,14 +199,15 @@ static bool uart_model_persist_valid(const void *data)
 static int uart_model_init(void *state, struct device_host *host)
 {
 	struct uart_model *m = state;
+	struct uart_sink sink = { .put = sink_put, .ctx = m };
 
 	m->host = host;
 	m->ring = host->console;
+	uart_init(&m->uart, &sink);
 	if (host->persist && !host->persist_fresh)
 		resume(m, host->persist);
-	else
-		start_fresh(m);
-	m->busy = m->uart.tx_busy;
+	else if (m->ring)
+		take_published_counts(m); /* the chip's reset state, at the counts the monitor last saw (0 at first) */
 	update_busy(m);
 	save(m);
 	publish(m);
@@ -241,7 +238,7 @@ static void uart_model_handle(void *state, const struct vm_exit *exit, struct vm
 		return;
 	}
 	/* A guest polling LSR while the console is busy: see whether the monitor made room. */
-	if (m->busy && !pio->write)
+	if (m->uart.tx_busy && !pio->write)
 		update_busy(m);
 	for (unsigned i = 0; i < pio->len; i++) {
 		unsigned offset = pio->port - COM1_PORT_BASE + i;
@@ -260,15 +257,6 @@ static void uart_model_handle(void *state, const struct vm_exit *exit, struct vm
 		input_refill(m);
 	save(m);
 	update_irq(m);
-}
-
-/* The journal covers all of struct uart_persist, for a record and between records. */
-static void uart_model_journal_range(const void *state, const struct vm_exit *exit, size_t *off, size_t *len)
-{
-	(void)state;
-	(void)exit;
-	*off = 0;
-	*len = sizeof(struct uart_persist);
 }
 
 /*
@@ -329,7 +317,7 @@ static void uart_model_dump(void *state)
 		   "state dump: uart ier %#x lcr %#x mcr %#x thri %s%s rx fifo %u; line %s; console out %u in %u%s; "
 		   "dropped %llu edges %llu kicks %llu input %llu",
 		   u->ier, u->lcr, u->mcr, u->thri_pending ? "pending" : "clear", u->tx_busy ? " tx busy" : "",
-		   u->rx_count, m->irq_line ? "high" : "low", m->out_tail, m->in_head, m->busy ? ", ring full" : "",
+		   u->rx_count, m->irq_line ? "high" : "low", m->out_tail, m->in_head, u->tx_busy ? ", ring full" : "",
 		   (unsigned long long)m->dropped, (unsigned long long)m->irqs, (unsigned long long)m->kicks,
 		   (unsigned long long)m->input_bytes);
 }
@@ -345,6 +333,5 @@ const struct device_model uart_device_model = {
 	.dump = uart_model_dump,
 	.persist_size = sizeof(struct uart_persist),
 	.persist_valid = uart_model_persist_valid,
-	.journal_range = uart_model_journal_range,
 	.sandbox_rules = uart_model_sandbox_rules,
 };

@@ -58,7 +58,6 @@ struct uart_model {
 	struct device_host *host;
 	struct console_ring *ring; /* host->console, or NULL: output discarded, no input */
 	uint32_t out_tail, in_head; /* working copies of struct uart_persist's */
-	bool busy;         /* less room than a FIFO load: THR reads full */
 	bool irq_line;     /* the INTR line as last driven */
 	bool bad_ring_logged;
 	bool drop_logged;

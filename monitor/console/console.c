@@ -108,8 +108,8 @@ int console_setup(struct console *c, struct kvm_vm *kvm, int output_fd)
 	struct stat st;
 	int fl, r;
 
-	c->irq_fd = c->ring_fd = c->kick_fd = c->wake_fd = -1;
-	c->out.fd = -1;
+	c->irq_fd = c->ring_fd = c->kick_fd = -1;
+	c->out.fd = c->out.wake_fd = -1;
 	atexit_console = c;
 	if (atexit(restore_at_exit) != 0)
 		return -ENOMEM;
@@ -160,7 +160,6 @@ int console_setup(struct console *c, struct kvm_vm *kvm, int output_fd)
  */
 static bool flush_pending(struct console *c)
 {
-	const uint64_t one = 1;
 	uint32_t tail = c->ring->in_tail, used, room;
 	size_t moved = 0;
 
@@ -175,8 +174,7 @@ static bool flush_pending(struct console *c)
 	}
 	if (moved) {
 		console_ring_store(&c->ring->in_tail, tail);
-		if (c->wake_fd >= 0)
-			(void)!write(c->wake_fd, &one, sizeof(one)); /* fails only when a wake-up is pending anyway */
+		console_output_wake_uart(&c->out);
 	}
 	if (c->pending_off < c->pending_len)
 		return false;
@@ -246,7 +244,6 @@ int console_start(struct console *c, struct event_base *base, int wake_fd, void 
 
 	c->quit = quit;
 	c->quit_ctx = quit_ctx;
-	c->wake_fd = wake_fd;
 	c->out.wake_fd = wake_fd;
 	if (!c->ring)
 		return 0;

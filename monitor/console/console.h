@@ -46,8 +46,7 @@ struct console {
 	int ring_fd;    /* memfd of the console rings: the uart worker's console_fd, or -1 */
 	struct console_ring *ring; /* ring_fd mapped, or NULL */
 	int kick_fd;    /* eventfd the uart worker writes (its console_kick_fd), or -1 */
-	int wake_fd;    /* the uart worker's doorbell (console_start), or -1 */
-	struct console_output out;
+	struct console_output out; /* out.wake_fd: the uart worker's doorbell (console_start), or -1 */
 	bool input;     /* stdin is a source of input */
 	bool input_waits; /* the in ring was full: stdin waits for the uart to take bytes */
 	bool raw;       /* stdin's termios were changed and must be restored */

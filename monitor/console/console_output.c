@@ -152,24 +152,29 @@ static ssize_t write_some(struct console_output *o, const uint8_t *p, size_t n)
 	return w == 0 ? -EIO : w;
 }
 
-/* After head moved: publish it, and wake a uart that waits for room (the Dekker pair of console_ring.h). */
-static void publish_head(struct console_output *o)
+void console_output_wake_uart(struct console_output *o)
 {
 	const uint64_t one = 1;
 
-	console_ring_store(&o->ring->out_head, o->head);
-	if (console_ring_load(&o->ring->out_blocked) && o->wake_fd >= 0 &&
-	    write(o->wake_fd, &one, sizeof(one)) == (ssize_t)sizeof(one))
+	/* Fails only when the counter would overflow: a wake-up is pending anyway. */
+	if (o->wake_fd >= 0 && write(o->wake_fd, &one, sizeof(one)) == (ssize_t)sizeof(one))
 		o->wakes++;
+}
+
+/* After head moved: publish it, and wake a uart that waits for room (the Dekker pair of console_ring.h). */
+static void publish_head(struct console_output *o)
+{
+	console_ring_store(&o->ring->out_head, o->head);
+	if (console_ring_load(&o->ring->out_blocked))
+		console_output_wake_uart(o);
 }
 
 void console_output_drain(struct console_output *o)
 {
-	uint32_t tail, pending, start = 0;
+	uint32_t tail, pending, start = o->head;
 
 	if (!o->ring)
 		return;
-	start = o->head;
 	/* Trust boundary: out_tail and the bytes are the uart worker's (maybe compromised); checked. */
 	tail = console_ring_load(&o->ring->out_tail);
 	if (!console_ring_pending(o->head, tail, CONSOLE_OUT_SIZE, &pending)) {

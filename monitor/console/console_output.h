@@ -69,6 +69,9 @@ int console_output_setup(struct console_output *o, int fd, struct console_ring *
 /* With the event loop: the writable and stuck events. 0 or -ENOMEM. */
 int console_output_start(struct console_output *o, struct event_base *base) MUST_USE;
 
+/* Rings the uart worker's doorbell (wake_fd), if it has one. */
+void console_output_wake_uart(struct console_output *o);
+
 /* Writes what the fd takes now; never blocks. */
 void console_output_drain(struct console_output *o);
 

@@ -5,7 +5,6 @@
  * same fds and state; the guest sees a pause, never an error.
  */
 #include <criterion/criterion.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -369,18 +368,12 @@ Test(restart, uart_typed_input_survives_kills)
 	static struct squib_run r;
 	const char *pieces[] = { "typed ", "across ", "three deaths ", "of the uart\n" };
 	pid_t victim = 0;
-	int p[2];
+	int typing = squib_start_echo_guest(&r);
 
-	squib_run_init(&r);
-	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-	squib_set_stdio(&r, p[0], -1);
-	squib_start_guest(&r, 1, true, "uart-irq echo=1 bytes=0", NULL);
-	close(p[0]);
-	cr_assert(squib_wait_console(&r, "uart-irq: ready", squib_timeout()), "%s", squib_describe(&r));
 	for (unsigned k = 0; k < 4; k++) {
 		size_t n = strlen(pieces[k]);
 
-		cr_assert_eq(write(p[1], pieces[k], n), (ssize_t)n);
+		cr_assert_eq(write(typing, pieces[k], n), (ssize_t)n);
 		if (k == 3)
 			break;
 		sleep_s(0.02 * k);
@@ -388,7 +381,7 @@ Test(restart, uart_typed_input_survives_kills)
 		cr_assert_gt(victim, 0, "%s", squib_describe(&r));
 		cr_assert_eq(kill(victim, SIGKILL), 0, "%s", squib_describe(&r));
 	}
-	close(p[1]);
+	close(typing);
 	squib_finish(&r);
 	squib_assert_pass(&r);
 	cr_assert(strstr(r.console, "TYPED ACROSS THREE DEATHS OF THE UART\n"), "%s", squib_describe(&r));

@@ -898,6 +898,19 @@ pid_t squib_wait_device_worker(struct squib_run *r, const char *name, pid_t not_
 	return 0;
 }
 
+int squib_start_echo_guest(struct squib_run *r)
+{
+	int p[2];
+
+	squib_run_init(r);
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	squib_set_stdio(r, p[0], -1);
+	squib_start_guest(r, 1, true, "uart-irq echo=1 bytes=0", NULL);
+	close(p[0]);
+	cr_assert(squib_wait_console(r, "uart-irq: ready", squib_timeout()), "%s", squib_describe(r));
+	return p[1];
+}
+
 char guest_uart_pattern(size_t k)
 {
 	static const char alnum[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

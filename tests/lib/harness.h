@@ -237,6 +237,12 @@ bool proc_is_spawner(const struct proc_entry *e);
  * workers). *spawner (may be NULL) gets the spawner, pid 0 when none.
  */
 int proc_workers(pid_t monitor, struct proc_entry *out, int max, struct proc_entry *spawner);
+/*
+ * Starts the test guest's echo workload (`uart-irq echo=1 bytes=0`, with
+ * --testdev) on r, a fresh run, with its stdin a pipe, and waits for
+ * `uart-irq: ready`. Returns the pipe's write end: what the test types.
+ */
+int squib_start_echo_guest(struct squib_run *r);
 /* The test guest's uart-irq pattern byte k (tests/guest/wl_uart_irq.c). */
 char guest_uart_pattern(size_t k);
 /*

@@ -234,7 +234,7 @@ Test(uart_backpressure, thre_low_while_the_ring_is_full_and_nothing_lost)
 		cr_assert_eq(io(UART_LSR, false, 0) & UART_LSR_THRE, UART_LSR_THRE, "room at byte %u", i);
 		io(UART_THR, true, (uint8_t)(i * 7));
 	}
-	cr_assert(fx.m.busy);
+	cr_assert(fx.m.uart.tx_busy);
 	cr_assert_eq(fx.console.ring->out_blocked, 1, "the monitor is told it waits for room");
 	cr_assert_geq(console_peer_kicks(&fx.console), 1, "and woken to make some");
 	cr_assert_eq(io(UART_LSR, false, 0) & (UART_LSR_THRE | UART_LSR_TEMT), 0, "transmitter busy");
@@ -246,7 +246,7 @@ Test(uart_backpressure, thre_low_while_the_ring_is_full_and_nothing_lost)
 	n = console_peer_take(&fx.console, got, 4096);
 	cr_assert_eq(n, 4096);
 	idle();
-	cr_assert_not(fx.m.busy);
+	cr_assert_not(fx.m.uart.tx_busy);
 	cr_assert_eq(fx.console.ring->out_blocked, 0);
 	cr_assert_eq(edges(), 1, "THRE interrupt when room came back");
 	cr_assert_eq(io(UART_IIR, false, 0) & 0x0f, UART_IIR_THRI);
@@ -263,11 +263,11 @@ Test(uart_backpressure, a_busy_line_sees_room_when_the_guest_polls_lsr)
 
 	for (unsigned i = 0; i < CONSOLE_OUT_SIZE; i++)
 		io(UART_THR, true, 'x');
-	cr_assert(fx.m.busy);
+	cr_assert(fx.m.uart.tx_busy);
 	(void)console_peer_take(&fx.console, got, sizeof(got));
 	/* Linux's printk polls LSR for THRE with interrupts off: no idle in between. */
 	cr_assert_eq(io(UART_LSR, false, 0) & UART_LSR_THRE, UART_LSR_THRE);
-	cr_assert_not(fx.m.busy);
+	cr_assert_not(fx.m.uart.tx_busy);
 }
 
 Test(uart_backpressure, guest_ignoring_thre_overruns_the_ring_counted)
@@ -290,7 +290,7 @@ Test(uart_backpressure, an_impossible_monitor_index_stops_output_without_harm)
 	io(UART_THR, true, 'x');
 	cr_assert_eq(fx.m.dropped, 1);
 	cr_assert(fx.m.bad_ring_logged);
-	cr_assert(fx.m.busy, "no room: THR reads full");
+	cr_assert(fx.m.uart.tx_busy, "no room: THR reads full");
 }
 
 Test(uart_backpressure, without_a_console_output_is_discarded)
