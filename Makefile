@@ -5,6 +5,7 @@
 #   make test       deps, build, unit tests, KVM integration tests, Linux tests
 #   make test-linux the Linux tests alone (Debian's kernel on squib)
 #   make bench      benchmarks (figures printed, never asserted)
+#   make fuzz       libFuzzer targets for the cross-process parsers, FUZZ_SECONDS each
 #   make run        boot the default Linux guest with 2 vCPUs, interactively
 #   make guest      the default Linux guest (Debian kernel + busybox initramfs) in build/linux-guest
 #   make test-guest the freestanding test guest, build/test-guest.bin
@@ -57,7 +58,7 @@ GUEST_SRC   := $(wildcard tests/guest/*.c) $(wildcard tests/guest/*.S)
 
 # Objects built freestanding (shared with vCPU workers) and hosted (instrumented).
 # proto/ code that allocates (the device config codec) is hosted only.
-PROTO_HOSTED_SRC := proto/device_config.c
+PROTO_HOSTED_SRC := proto/device_config.c proto/wire.c proto/msgpack_prescan.c
 FS_SRC := $(COMMON_SRC) $(filter-out $(PROTO_HOSTED_SRC),$(PROTO_SRC)) $(VCPU_SRC)
 fs_obj = $(patsubst %.c,$(OUT)/obj-fs/%.o,$(1))
 obj = $(patsubst %.c,$(OUT)/obj/%.o,$(1))
@@ -75,12 +76,12 @@ else
 Q := @
 endif
 
-.PHONY: all test layout-test unit-test integration-test linux-test test-linux bench run deps clean install help guest \
+.PHONY: fuzz all test layout-test unit-test integration-test linux-test test-linux bench run deps clean install help guest \
 	guest-linux test-guest check-deps
 all: $(MONITOR_BIN) $(DEVICE_BIN) $(GUEST_BIN)
 
 help:
-	@sed -n '1,12p' Makefile
+	@sed -n '1,13p' Makefile
 
 # ---- dependencies ---------------------------------------------------------
 DEB_PKGS := libevent-dev libmsgpack-dev libseccomp-dev liburing-dev libcriterion-dev pkg-config binutils gcc make acpica-tools \
@@ -196,10 +197,12 @@ test-linux: deps
 
 # The layout's rules: dependencies point down (a sideways #include fails) and
 # every path the project's text names exists (tests/check-*.sh).
-layout-test:
+# And no msgpack symbol in the objects vCPU workers run (tests/check-vcpu-objects.sh).
+layout-test: $(call fs_obj,$(FS_SRC))
 	$(Q)tests/check-layers.sh --self-test
 	$(Q)tests/check-references.sh --self-test
-	$(Q)tests/check-layers.sh && tests/check-references.sh
+	$(Q)tests/check-vcpu-objects.sh --self-test
+	$(Q)tests/check-layers.sh && tests/check-references.sh && tests/check-vcpu-objects.sh $(call fs_obj,$(FS_SRC))
 
 # Leaks inside criterion itself are suppressed (tests/lsan-suppressions.txt).
 LSAN_ENV := LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan-suppressions.txt:print_suppressions=0
@@ -221,6 +224,30 @@ linux-test: $(MONITOR_BIN) $(DEVICE_BIN) $(LINUX_TEST_BIN)
 	$(Q)SQUIB_SVM_TIMEOUT=$${SQUIB_SVM_TIMEOUT:-2400} SQUIB_LINUX_GUEST=$(LINUX_GUEST_DIR) \
 	  SQUIB_EXTRA_PAYLOAD="$(LINUX_GUEST_DIR):$$(command -v e2fsck):$$(command -v debugfs)" \
 	  tests/run-kvm.sh $(OUT) $(LINUX_TEST_BIN) --jobs=1 --verbose --ignore-warnings
+
+# libFuzzer targets (tests/fuzz/): the parsers of bytes another process wrote,
+# each run for FUZZ_SECONDS with ASan+UBSan. clang comes from Debian.
+FUZZ_DEB_PKGS := clang libclang-rt-dev
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_TARGETS := $(OUT)/fuzz/fuzz_reply $(OUT)/fuzz/fuzz_exit
+$(OUT)/fuzz/fuzz_reply: tests/fuzz/fuzz_reply.c proto/reply.c proto/reply.h
+	@mkdir -p $(dir $@)
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_reply.c proto/reply.c
+$(OUT)/fuzz/fuzz_exit: tests/fuzz/fuzz_exit.c proto/wire.c proto/wire_encode.c proto/msgpack_prescan.c proto/wire.h
+	@mkdir -p $(dir $@)
+	$(Q)clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ tests/fuzz/fuzz_exit.c proto/wire.c proto/wire_encode.c \
+	  proto/msgpack_prescan.c $(PKG_LIBS)
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory DEB_PKGS="$(FUZZ_DEB_PKGS)" deps
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_TARGETS)
+	$(Q)for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $$t.corpus && echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  if ! $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$t.corpus >$$t.log 2>&1; then \
+	    tail -40 $$t.log; echo "fuzz: $$t found a failing input (above; the input is in $$(pwd))"; exit 1; \
+	  fi; \
+	  grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done)' $$t.log; \
+	done
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)

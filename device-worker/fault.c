@@ -57,7 +57,7 @@ static NORETURN void kill_self(const struct device_fault *f)
 void device_fault_garbage_reply(struct device_fault *f, struct worker_loop *wl, unsigned ring, uint32_t seq)
 {
 	struct ring_consumer *c = &wl->rings[ring].c;
-	static const uint8_t junk[RING_RECORD_MAX] = { 0xc1, 0xc1, 0xc1 }; /* 0xc1 is never valid msgpack */
+	static const uint8_t junk[RING_RECORD_MAX] = { 0xc1, 0xc1, 0xc1 }; /* 112 bytes: no reply record (16) is that long */
 
 	f->fired = true;
 	device_log(wl->host, "--fault garbage-ring: answering vcpu%u's read with garbage, then serving nothing", ring);

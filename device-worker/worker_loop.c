@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "device-worker/control_io.h"
+#include "proto/reply.h"
 
 int worker_loop_init(struct worker_loop *wl, const struct device_model *model, void *state,
 		     const struct device_host *host, int doorbell_fd)
@@ -178,7 +179,7 @@ static int handle_record(struct worker_loop *wl, unsigned idx, const uint8_t *re
 	reply.status = VM_REPLY_OK;
 	wl->model->handle(wl->state, &exit, &reply);
 	if (vm_exit_needs_reply(&exit)) {
-		err = vm_reply_encode(&reply, out, sizeof(out), &out_len);
+		err = vm_reply_pack(&reply, out, sizeof(out), &out_len);
 		if (err) {
 			device_log(wl->host, "cannot encode the reply to a %s exit: %s",
 				   vm_exit_kind_name(exit.kind), strerrordesc_np(-err));

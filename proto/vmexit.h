@@ -101,6 +101,12 @@ struct vm_reply {
 	uint8_t data[VM_MMIO_DATA_MAX];
 };
 
+/* The PIO access widths an exit may carry: 1, 2 or 4 bytes. */
+static inline bool vm_pio_width_ok(unsigned len)
+{
+	return len == 1 || len == 2 || len == 4;
+}
+
 /* Does this exit wait for a vm_reply? (Reads and hypercalls do; writes are posted.) */
 static inline bool vm_exit_needs_reply(const struct vm_exit *e)
 {

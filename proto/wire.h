@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The msgpack wire format of VmExit and its reply (schema: proto/SCHEMA.md).
+ * The msgpack wire format of VmExit (schema: proto/SCHEMA.md); its reply is a
+ * fixed record (proto/reply.h). vm_exit_encode is proto/wire_encode.c (it
+ * runs in vCPU workers), the decoder proto/wire.c (hosted only).
  *
  * Encoding writes into a caller buffer through msgpack-c's inline packer and
  * allocates nothing. Decoding uses msgpack-c's unpacker with a zone owned by
@@ -26,7 +28,7 @@
 
 /* Bumped whenever the encoding of any message changes incompatibly. */
 #define VM_WIRE_VERSION 1
-/* No encoded exit or reply is longer than this; longer input is refused. */
+/* No encoded exit is longer than this; longer input is refused. */
 #define VM_WIRE_MAX 112
 
 struct vm_wire_decoder {
@@ -44,7 +46,6 @@ void vm_wire_decoder_fini(struct vm_wire_decoder *d);
  * -EMSGSIZE when cap is too small.
  */
 int vm_exit_encode(const struct vm_exit *e, uint8_t *buf, size_t cap, size_t *out_len) MUST_USE;
-int vm_reply_encode(const struct vm_reply *r, uint8_t *buf, size_t cap, size_t *out_len) MUST_USE;
 
 /*
  * Decodes exactly len bytes into *out. Errors:
@@ -55,7 +56,6 @@ int vm_reply_encode(const struct vm_reply *r, uint8_t *buf, size_t cap, size_t *
  *  -ENOMSG          unknown variant tag
  */
 int vm_exit_decode(struct vm_wire_decoder *d, const uint8_t *buf, size_t len, struct vm_exit *out) MUST_USE;
-int vm_reply_decode(struct vm_wire_decoder *d, const uint8_t *buf, size_t len, struct vm_reply *out) MUST_USE;
 
 /* A short static name for a kind ("mmio", "pio", ...), "unknown" otherwise. */
 const char *vm_exit_kind_name(enum vm_exit_kind kind);

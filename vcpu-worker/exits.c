@@ -14,6 +14,7 @@
 #include "common/platform.h"
 #include "common/raw_syscall.h"
 #include "common/testdev.h"
+#include "proto/reply.h"
 #include "vcpu-worker/cpu_dump.h"
 #include "vcpu-worker/decode.h"
 #include "vcpu-worker/kvm_vcpu.h"
@@ -161,7 +162,7 @@ static bool send_to_device(struct vcpu_worker *w, uint32_t dev, const struct vm_
 	for (unsigned attempt = 1;; attempt++) {
 		err = ring_wait_reply(&w->device_rings[dev], seq, buf, sizeof(buf), &rlen);
 		if (err == 0)
-			err = vm_reply_decode(&w->decoder, buf, rlen, &reply);
+			err = vm_reply_unpack(buf, rlen, &reply);
 		if (err == 0 && reply.len != reply_len)
 			err = -EBADMSG;
 		if (err == 0 || err == -EINVAL)

@@ -25,7 +25,7 @@
 #include "common/guest_mem.h"
 #include "proto/control.h"
 #include "proto/ring.h"
-#include "proto/wire.h"
+#include "proto/wire.h" /* vm_exit_encode only: replies are fixed records (proto/reply.h) */
 #include "sandbox/sandbox.h"
 #include "vcpu-worker/routes.h"
 
@@ -76,7 +76,6 @@ struct vcpu_worker {
 	const char *device_names[VCPU_MAX_DEVICES];
 	struct ring_producer monitor_ring; /* Debug/Shutdown/Reset/InternalError for the monitor */
 	int monitor_doorbell_fd;
-	struct vm_wire_decoder decoder; /* zone created by the monitor: no malloc here */
 	struct guest_mem mem;
 	const struct sandbox_filter *filter;
 	uint32_t single_step; /* instructions left to single-step */

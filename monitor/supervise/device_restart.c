@@ -18,6 +18,7 @@
 #include "monitor/supervise/spawner.h"
 #include "monitor/supervise/supervisor.h"
 #include "monitor/supervise/worker_signal.h"
+#include "proto/reply.h"
 #include "monitor/vm.h"
 
 #define RESTART_FIRST_DELAY_NS 10000000ull /* 10 ms: a worker that died young is replaced after this */
@@ -83,7 +84,7 @@ static void serve_removed(struct vm *vm, struct device_instance *dev)
 				break;
 			if (vm_exit_needs_reply(&e)) {
 				vm_reply_unclaimed(&e, &reply);
-				if (vm_reply_encode(&reply, out, sizeof(out), &out_len) == 0 &&
+				if (vm_reply_pack(&reply, out, sizeof(out), &out_len) == 0 &&
 				    ring_reply(c, seq, out, (uint32_t)out_len) < 0)
 					mlog("device %s (removed): cannot answer vcpu%u", dev->spec->name, i);
 			}

@@ -6,7 +6,7 @@
  * current->mm on every vCPU ioctl), so it is a clone(CLONE_VM | CLONE_PIDFD
  * | SIGCHLD) task: its own pid, fd table, signal handlers and seccomp
  * filter, the monitor's memory. Everything it uses (rings, routing table,
- * decoder zone, compiled BPF) is set up here, before the clone, because
+ * compiled BPF) is set up here, before the clone, because
  * the worker itself cannot allocate.
  */
 #include <errno.h>
@@ -44,27 +44,6 @@ static void *map_aligned_region(size_t size)
 	if ((uintptr_t)p + span > end)
 		munmap((void *)end, (uintptr_t)p + span - end);
 	return (void *)start;
-}
-
-/*
- * Decodes one reply with the worker's decoder before the clone. -z now binds
- * only the monitor's own PLT; libmsgpackc binds its calls lazily, and a first
- * call made from a vCPU worker would run the dynamic linker's resolver (its
- * locks keyed on the monitor thread's TLS) in a task that has no thread of
- * its own. Every slot on the decode path is bound here, in the monitor.
- */
-static int warm_up_decoder(struct vm_wire_decoder *dec)
-{
-	struct vm_reply in = { .status = VM_REPLY_OK, .len = 8, .data = { 1, 2, 3, 4, 5, 6, 7, 8 } }, out;
-	uint8_t buf[VM_WIRE_MAX];
-	size_t len = 0;
-	int r = vm_reply_encode(&in, buf, sizeof(buf), &len);
-
-	if (r == 0)
-		r = vm_reply_decode(dec, buf, len, &out);
-	if (r == 0 && (out.len != in.len || memcmp(out.data, in.data, in.len)))
-		r = -EPROTO;
-	return r;
 }
 
 static int prepare_one(struct vm *vm, struct vcpu_instance *v)
@@ -121,11 +100,6 @@ static int prepare_one(struct vm *vm, struct vcpu_instance *v)
 					 vm->monitor_doorbell_fd, spin);
 	if (r == 0)
 		r = ring_consumer_attach(&v->monitor_ring, v->monitor_ring_mem, v->monitor_ring_size);
-	if (r < 0)
-		return r;
-	r = vm_wire_decoder_init(&w->decoder);
-	if (r == 0)
-		r = warm_up_decoder(&w->decoder);
 	if (r < 0)
 		return r;
 

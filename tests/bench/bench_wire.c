@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "proto/reply.h"
 #include "proto/wire.h"
 
 static uint64_t now_ns(void)
@@ -63,7 +64,7 @@ static uint64_t run_exit(struct vm_wire_decoder *d, struct vm_exit *e, uint64_t 
 	return now_ns() - t0;
 }
 
-static uint64_t run_reply(struct vm_wire_decoder *d, struct vm_reply *r, uint64_t iters)
+static uint64_t run_reply(struct vm_reply *r, uint64_t iters)
 {
 	uint8_t buf[VM_WIRE_MAX];
 	struct vm_reply out;
@@ -73,12 +74,12 @@ static uint64_t run_reply(struct vm_wire_decoder *d, struct vm_reply *r, uint64_
 
 	for (uint64_t i = 0; i < iters; i++) {
 		r->data[0] = (uint8_t)i;
-		rc = vm_reply_encode(r, buf, sizeof(buf), &len);
+		rc = vm_reply_pack(r, buf, sizeof(buf), &len);
 		if (rc)
-			die("vm_reply_encode", rc);
-		rc = vm_reply_decode(d, buf, len, &out);
+			die("vm_reply_pack", rc);
+		rc = vm_reply_unpack(buf, len, &out);
 		if (rc)
-			die("vm_reply_decode", rc);
+			die("vm_reply_unpack", rc);
 		sum += out.data[0] + out.len;
 	}
 	sink += sum;
@@ -152,7 +153,7 @@ int main(int argc, char **argv)
 
 	if ((rc = vm_exit_encode(&mmio, buf, sizeof(buf), &mlen)) ||
 	    (rc = vm_exit_encode(&pio, buf, sizeof(buf), &plen)) ||
-	    (rc = vm_reply_encode(&reply, buf, sizeof(buf), &rlen)))
+	    (rc = vm_reply_pack(&reply, buf, sizeof(buf), &rlen)))
 		die("encode", rc);
 	struct result res[3] = {
 		{ .name = "mmio-write", .bytes = mlen },
@@ -163,13 +164,13 @@ int main(int argc, char **argv)
 	/* Warm caches and branch predictors. */
 	run_exit(&d, &mmio, per_round / 10 + 1);
 	run_exit(&d, &pio, per_round / 10 + 1);
-	run_reply(&d, &reply, per_round / 10 + 1);
+	run_reply(&reply, per_round / 10 + 1);
 
 	/* Interleaved rounds: a burst of load on a shared machine hits all cases alike. */
 	for (int round = 0; round < ROUNDS; round++) {
 		account(&res[0], run_exit(&d, &mmio, per_round));
 		account(&res[1], run_exit(&d, &pio, per_round));
-		account(&res[2], run_reply(&d, &reply, per_round));
+		account(&res[2], run_reply(&reply, per_round));
 	}
 	for (int i = 0; i < 3; i++)
 		report(&res[i], per_round);

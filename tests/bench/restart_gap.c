@@ -35,6 +35,7 @@
 #include "device-worker/virtio/virtio_mmio.h"
 #include "proto/control.h"
 #include "proto/device_config.h"
+#include "proto/reply.h"
 #include "proto/ring.h"
 #include "proto/virtio_devices.h"
 #include "proto/wire.h"
@@ -168,7 +169,7 @@ static uint32_t mmio(struct rig *r, uint64_t off, bool write, uint32_t value)
 		die("ring push");
 	if (write)
 		return 0;
-	if (ring_wait_reply(&r->prod, seq, buf, sizeof(buf), &len) < 0 || vm_reply_decode(&r->dec, buf, len, &reply) < 0)
+	if (ring_wait_reply(&r->prod, seq, buf, sizeof(buf), &len) < 0 || vm_reply_unpack(buf, len, &reply) < 0)
 		die("ring reply");
 	memcpy(&v, reply.data, 4);
 	return v;

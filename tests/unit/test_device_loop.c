@@ -20,6 +20,7 @@
 #include "tests/unit/console_peer.h"
 #include "device-worker/worker_loop.h"
 #include <stdatomic.h>
+#include "proto/reply.h"
 #include "proto/wire.h"
 
 #define NRINGS 2
@@ -143,7 +144,7 @@ static struct vm_reply get_reply(unsigned ring, uint32_t seq)
 	uint32_t len;
 
 	cr_assert_eq(ring_wait_reply(&fx.prod[ring], seq, buf, sizeof(buf), &len), 0);
-	cr_assert_eq(vm_reply_decode(&fx.dec, buf, len, &r), 0);
+	cr_assert_eq(vm_reply_unpack(buf, len, &r), 0);
 	return r;
 }
 

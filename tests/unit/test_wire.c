@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for proto/wire.c, the msgpack wire format of VmExit and
- * vm_reply (schema: proto/SCHEMA.md).
+ * Unit tests for proto/wire.c and proto/wire_encode.c, the msgpack wire
+ * format of VmExit (schema: proto/SCHEMA.md). The reply record has its own:
+ * test_reply.c.
  */
 #include <criterion/criterion.h>
 
@@ -111,11 +112,6 @@ static bool exit_equal(const struct vm_exit *a, const struct vm_exit *b)
 	}
 }
 
-static bool reply_equal(const struct vm_reply *a, const struct vm_reply *b)
-{
-	return a->status == b->status && a->len == b->len && memcmp(a->data, b->data, sizeof(a->data)) == 0;
-}
-
 /* What decoding e's encoding must give: reads carry zero data, bytes past len are zero. */
 static struct vm_exit normalized(const struct vm_exit *e)
 {
@@ -175,26 +171,6 @@ static size_t roundtrip_exit(const struct vm_exit *e)
 	memset(&got, 0xa5, sizeof(got));
 	cr_assert_eq(vm_exit_decode(&dec, guarded(buf, len, false), len, &got), 0);
 	cr_assert(exit_equal(&got, &want));
-	return len;
-}
-
-static size_t roundtrip_reply(const struct vm_reply *r)
-{
-	uint8_t buf[VM_WIRE_MAX], small[VM_WIRE_MAX];
-	struct vm_reply got, want;
-	size_t len = 0, l2;
-
-	memset(&want, 0, sizeof(want));
-	want.status = r->status;
-	want.len = r->len;
-	memcpy(want.data, r->data, r->len);
-	cr_assert_eq(vm_reply_encode(r, buf, sizeof(buf), &len), 0);
-	cr_assert(len >= 3 && len <= VM_WIRE_MAX);
-	for (size_t cap = 0; cap < len; cap++)
-		cr_assert_eq(vm_reply_encode(r, small, cap, &l2), -EMSGSIZE);
-	memset(&got, 0xa5, sizeof(got));
-	cr_assert_eq(vm_reply_decode(&dec, guarded(buf, len, true), len, &got), 0);
-	cr_assert(reply_equal(&got, &want), "reply status %d len %u round-trips", r->status, r->len);
 	return len;
 }
 
@@ -364,26 +340,6 @@ Test(wire, internal_error_roundtrip)
 	roundtrip_exit(&e);
 }
 
-Test(wire, reply_roundtrip)
-{
-	for (int st = VM_REPLY_OK; st <= VM_REPLY_ERROR; st++)
-		for (uint8_t len = 0; len <= VM_MMIO_DATA_MAX; len++) {
-			struct vm_reply r;
-
-			memset(&r, 0, sizeof(r));
-			r.status = (enum vm_reply_status)st;
-			r.len = len;
-			for (int i = 0; i < len; i++)
-				r.data[i] = (uint8_t)(0xf0 + i);
-			roundtrip_reply(&r);
-			memset(r.data, 0xff, sizeof(r.data));
-			roundtrip_reply(&r);
-			/* bytes past len are not sent */
-			r.len = 0;
-			roundtrip_reply(&r);
-		}
-}
-
 /* Golden encodings: pin the schema byte for byte (proto/SCHEMA.md examples). */
 Test(wire, golden_bytes)
 {
@@ -395,12 +351,9 @@ Test(wire, golden_bytes)
 	static const uint8_t hlt[] = { 0x92, 0x01, 0x06 };
 	static const uint8_t dbg[] = { 0x94, 0x01, 0x09, 0xcd, 0x10, 0x00, 0xce, 0xff, 0xff, 0x0f, 0xf0 };
 	static const uint8_t err[] = { 0x93, 0x01, 0x0a, 0xa3, 'b', 'a', 'd' };
-	static const uint8_t rep[] = { 0x93, 0x01, 0x00, 0xc4, 0x02, 0x34, 0x12 };
-	static const uint8_t rep_err[] = { 0x93, 0x01, 0x01, 0xc4, 0x00 };
 	uint8_t buf[VM_WIRE_MAX];
 	size_t len;
 	struct vm_exit e;
-	struct vm_reply r;
 
 #define GOLDEN(want)                                                             \
 	do {                                                                     \
@@ -434,27 +387,12 @@ Test(wire, golden_bytes)
 	e = mk_message("bad");
 	GOLDEN(err);
 #undef GOLDEN
-
-	memset(&r, 0, sizeof(r));
-	r.status = VM_REPLY_OK;
-	r.len = 2;
-	r.data[0] = 0x34;
-	r.data[1] = 0x12;
-	cr_assert_eq(vm_reply_encode(&r, buf, sizeof(buf), &len), 0);
-	cr_assert_eq(len, sizeof(rep));
-	cr_assert_arr_eq(buf, rep, sizeof(rep));
-	r.status = VM_REPLY_ERROR;
-	r.len = 0;
-	cr_assert_eq(vm_reply_encode(&r, buf, sizeof(buf), &len), 0);
-	cr_assert_eq(len, sizeof(rep_err));
-	cr_assert_arr_eq(buf, rep_err, sizeof(rep_err));
 }
 
 /* Every variant's worst case fits VM_WIRE_MAX (wire.c also asserts it statically). */
 Test(wire, worst_case_sizes)
 {
 	struct vm_exit e;
-	struct vm_reply r;
 	uint8_t buf[256];
 	size_t len, max = 0;
 	char m[VM_EXIT_MESSAGE_MAX + 1];
@@ -493,12 +431,6 @@ Test(wire, worst_case_sizes)
 		cr_assert_eq(vm_exit_encode(&e, buf, sizeof(buf), &len), 0);
 		cr_assert_eq(len, 3);
 	}
-	memset(&r, 0, sizeof(r));
-	r.status = VM_REPLY_ERROR;
-	r.len = VM_MMIO_DATA_MAX;
-	cr_assert_eq(vm_reply_encode(&r, buf, sizeof(buf), &len), 0);
-	cr_assert_eq(len, 13);
-	max = len > max ? len : max;
 	cr_assert_leq(max, VM_WIRE_MAX);
 	cr_assert_leq(VM_WIRE_MAX, 112, "ring slots hold 112 bytes");
 }
@@ -510,7 +442,6 @@ Test(wire, encode_rejects_invalid)
 	uint8_t buf[VM_WIRE_MAX];
 	size_t len;
 	struct vm_exit e;
-	struct vm_reply r;
 	static const int bad_kinds[] = { 0, VM_EXIT_KIND_MAX + 1, 200, -1 };
 	static const uint8_t bad_mmio[] = { 0, 9, 16, 255 };
 	static const uint8_t bad_pio[] = { 0, 3, 5, 8, 255 };
@@ -540,16 +471,6 @@ Test(wire, encode_rejects_invalid)
 	/* Invalid beats too small: validation comes first. */
 	cr_assert_eq(vm_exit_encode(&e, NULL, 0, &len), -EINVAL);
 
-	memset(&r, 0, sizeof(r));
-	r.status = (enum vm_reply_status)2;
-	cr_assert_eq(vm_reply_encode(&r, buf, sizeof(buf), &len), -EINVAL);
-	r.status = (enum vm_reply_status)-1;
-	cr_assert_eq(vm_reply_encode(&r, buf, sizeof(buf), &len), -EINVAL);
-	r.status = VM_REPLY_OK;
-	r.len = VM_MMIO_DATA_MAX + 1;
-	cr_assert_eq(vm_reply_encode(&r, buf, sizeof(buf), &len), -EINVAL);
-	r.len = 255;
-	cr_assert_eq(vm_reply_encode(&r, buf, sizeof(buf), &len), -EINVAL);
 }
 
 Test(wire, encode_too_small)
@@ -566,19 +487,15 @@ Test(wire, encode_too_small)
 
 /* ---- decoder rejections ------------------------------------------------- */
 
-enum target { EXIT, REPLY };
-
 struct bad_case {
 	const char *name;
 	const uint8_t *bytes;
 	size_t len;
 	int rc;
-	enum target target;
 };
 
 #define BYTES(...) (const uint8_t[]){ __VA_ARGS__ }, sizeof((const uint8_t[]){ __VA_ARGS__ })
-#define BAD(name, rc, ...) { name, BYTES(__VA_ARGS__), rc, EXIT }
-#define BADR(name, rc, ...) { name, BYTES(__VA_ARGS__), rc, REPLY }
+#define BAD(name, rc, ...) { name, BYTES(__VA_ARGS__), rc }
 #define X8(b) b, b, b, b, b, b, b, b
 #define X16(b) X8(b), X8(b)
 #define X32(b) X16(b), X16(b)
@@ -731,27 +648,6 @@ static const struct bad_case bad_cases[] = {
 	BAD("ext32 of 4 GiB", -EBADMSG, 0x95, 0x01, 0x01, 0x00, 0xc3, 0xc9, 0xff, 0xff, 0xff, 0xff, 0x01),
 	BAD("40 nested arrays", -EBADMSG, X40(0x91), 0x01),
 	BAD("9 nested arrays", -EBADMSG, 0x92, 0x01, X8(0x91), 0x01),
-	/* Replies. */
-	BADR("reply status 2", -EBADMSG, 0x93, 0x01, 0x02, 0xc4, 0x00),
-	BADR("reply status 255", -EBADMSG, 0x93, 0x01, 0xcc, 0xff, 0xc4, 0x00),
-	BADR("reply status negative", -EBADMSG, 0x93, 0x01, 0xff, 0xc4, 0x00),
-	BADR("reply status bool", -EBADMSG, 0x93, 0x01, 0xc2, 0xc4, 0x00),
-	BADR("reply status float", -EBADMSG, 0x93, 0x01, 0xca, 0, 0, 0, 0, 0xc4, 0x00),
-	BADR("reply status nil", -EBADMSG, 0x93, 0x01, 0xc0, 0xc4, 0x00),
-	BADR("reply data 9 bytes", -EMSGSIZE, 0x93, 0x01, 0x00, 0xc4, 0x09, X8(0xee), 0xee),
-	BADR("reply data str", -EBADMSG, 0x93, 0x01, 0x00, 0xa2, 0x34, 0x12),
-	BADR("reply data nil", -EBADMSG, 0x93, 0x01, 0x00, 0xc0),
-	BADR("reply data int", -EBADMSG, 0x93, 0x01, 0x00, 0x00),
-	BADR("reply too short", -EBADMSG, 0x92, 0x01, 0x00),
-	BADR("reply too long", -EBADMSG, 0x94, 0x01, 0x00, 0xc4, 0x00, 0x00),
-	BADR("reply version 0", -EPROTONOSUPPORT, 0x93, 0x00, 0x00, 0xc4, 0x00),
-	BADR("reply version 2", -EPROTONOSUPPORT, 0x93, 0x02, 0x00, 0xc4, 0x00),
-	BADR("reply version negative", -EBADMSG, 0x93, 0xff, 0x00, 0xc4, 0x00),
-	BADR("reply map", -EBADMSG, 0x81, 0x01, 0x00),
-	BADR("reply trailing byte", -EBADMSG, 0x93, 0x01, 0x00, 0xc4, 0x00, 0x00),
-	BADR("reply array32 of 2^32-1 elements", -EBADMSG, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x01),
-	BADR("an exit is not a reply", -EBADMSG, 0x92, 0x01, 0x06),
-	BADR("a mmio exit is not a reply", -EBADMSG, MMIO_OK),
 };
 
 /* Non-canonical but valid msgpack: accepted (SCHEMA.md, "Integers"). */
@@ -769,55 +665,38 @@ static const struct bad_case good_cases[] = {
 	    'm', 'm', 'm', 'm', 'm'),
 	BAD("debug pc 2^64-1", 0, 0x94, 0x01, 0x09, 0xcf, X8(0xff), 0x00),
 	BAD("mmio valid", 0, MMIO_OK),
-	BADR("reply empty data", 0, 0x93, 0x01, 0x01, 0xc4, 0x00),
-	BADR("reply data as bin16", 0, 0x93, 0x01, 0x00, 0xc5, 0x00, 0x01, 0x07),
 };
-
-static int decode_into(enum target t, const uint8_t *b, size_t len, void *out)
-{
-	return t == EXIT ? vm_exit_decode(&dec, b, len, out) : vm_reply_decode(&dec, b, len, out);
-}
 
 Test(wire, decode_rejects_malformed)
 {
-	unsigned exits = 0, replies = 0;
+	unsigned exits = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(bad_cases); i++) {
 		const struct bad_case *c = &bad_cases[i];
-		union {
-			struct vm_exit e;
-			struct vm_reply r;
-		} out;
-		size_t outsz = c->target == EXIT ? sizeof(out.e) : sizeof(out.r);
+		struct vm_exit out;
 
 		cr_assert_leq(c->len, VM_WIRE_MAX, "%s: test input too long", c->name);
 		for (int end = 0; end < 2; end++) {
 			memset(&out, 0xa5, sizeof(out));
-			int rc = decode_into(c->target, guarded(c->bytes, c->len, end), c->len, &out);
+			int rc = vm_exit_decode(&dec, guarded(c->bytes, c->len, end), c->len, &out);
 
 			cr_expect_eq(rc, c->rc, "%s: got %d (%s), want %d (%s)", c->name, rc, strerror(-rc), c->rc,
 				     strerror(-c->rc));
-			cr_expect(all_bytes(&out, outsz, 0), "%s: output not zeroed", c->name);
+			cr_expect(all_bytes(&out, sizeof(out), 0), "%s: output not zeroed", c->name);
 		}
-		if (c->target == EXIT)
-			exits++;
-		else
-			replies++;
+		exits++;
 	}
-	cr_assert_geq(exits + replies, 35);
-	cr_log_info("wire: %u malformed exits and %u malformed replies rejected", exits, replies);
+	cr_assert_geq(exits, 35);
+	cr_log_info("wire: %u malformed exits rejected", exits);
 }
 
 Test(wire, decode_accepts_noncanonical)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(good_cases); i++) {
 		const struct bad_case *c = &good_cases[i];
-		union {
-			struct vm_exit e;
-			struct vm_reply r;
-		} out;
+		struct vm_exit out;
+		int rc = vm_exit_decode(&dec, guarded(c->bytes, c->len, true), c->len, &out);
 
-		int rc = decode_into(c->target, guarded(c->bytes, c->len, true), c->len, &out);
 		cr_expect_eq(rc, 0, "%s: got %d", c->name, rc);
 	}
 }
@@ -826,19 +705,16 @@ Test(wire, decode_empty_and_oversized)
 {
 	uint8_t big[512];
 	struct vm_exit e;
-	struct vm_reply r;
 	char m[VM_EXIT_MESSAGE_MAX + 1];
 
 	memset(&e, 0xa5, sizeof(e));
 	cr_assert_eq(vm_exit_decode(&dec, guarded(NULL, 0, true), 0, &e), -EBADMSG);
 	cr_assert(all_bytes(&e, sizeof(e), 0));
 	cr_assert_eq(vm_exit_decode(&dec, NULL, 0, &e), -EBADMSG);
-	cr_assert_eq(vm_reply_decode(&dec, NULL, 0, &r), -EBADMSG);
 
 	/* 121 bytes: refused before parsing, whatever they hold. */
 	memset(big, 0xff, sizeof(big));
 	cr_assert_eq(vm_exit_decode(&dec, big, VM_WIRE_MAX + 1, &e), -EMSGSIZE);
-	cr_assert_eq(vm_reply_decode(&dec, big, VM_WIRE_MAX + 1, &r), -EMSGSIZE);
 	/* A well-formed 121-byte message (a 116-byte str) is refused the same way. */
 	big[0] = 0x93, big[1] = 0x01, big[2] = 0x0a, big[3] = 0xd9, big[4] = 116;
 	memset(big + 5, 'q', 116);
@@ -899,17 +775,6 @@ Test(wire, decode_rejects_every_truncation)
 				cr_assert(all_bytes(&e, sizeof(e), 0));
 				checked++;
 			}
-	}
-	for (uint8_t dl = 0; dl <= VM_MMIO_DATA_MAX; dl++) {
-		struct vm_reply r = { .status = VM_REPLY_OK, .len = dl, .data = { 1, 2, 3, 4, 5, 6, 7, 8 } };
-
-		cr_assert_eq(vm_reply_encode(&r, buf, sizeof(buf), &len), 0);
-		for (size_t cut = 0; cut < len; cut++) {
-			memset(&r, 0xa5, sizeof(r));
-			cr_assert_eq(vm_reply_decode(&dec, guarded(buf, cut, true), cut, &r), -EBADMSG);
-			cr_assert(all_bytes(&r, sizeof(r), 0));
-			checked++;
-		}
 	}
 	cr_assert_gt(checked, 300);
 }
@@ -975,10 +840,8 @@ Test(wire, no_malloc_steady_state)
 {
 	enum { N = 10000, NMSG = 8 };
 	uint8_t enc[NMSG][VM_WIRE_MAX];
-	size_t len[NMSG], rlen;
-	uint8_t rep[VM_WIRE_MAX];
+	size_t len[NMSG];
 	struct vm_exit e, samples[NMSG];
-	struct vm_reply r = { .status = VM_REPLY_OK, .len = 8, .data = { 1, 2, 3, 4, 5, 6, 7, 8 } };
 	/* Hostile inputs that would make msgpack-c allocate if they reached it. */
 	static const uint8_t huge_array[] = { 0xdd, 0xff, 0xff, 0xff, 0xff, 0x01, 0x06 };
 	static const uint8_t huge_map[] = { 0xdf, 0x00, 0x10, 0x00, 0x00, 0x01, 0x06 };
@@ -1008,12 +871,10 @@ Test(wire, no_malloc_steady_state)
 	cr_assert_eq(n, NMSG);
 	for (size_t i = 0; i < NMSG; i++)
 		cr_assert_eq(vm_exit_encode(&samples[i], enc[i], sizeof(enc[i]), &len[i]), 0);
-	cr_assert_eq(vm_reply_encode(&r, rep, sizeof(rep), &rlen), 0);
 
 	/* Warm-up. */
 	for (size_t i = 0; i < NMSG; i++)
 		cr_assert_eq(vm_exit_decode(&dec, enc[i], len[i], &e), 0);
-	cr_assert_eq(vm_reply_decode(&dec, rep, rlen, &r), 0);
 	cr_assert_eq(vm_exit_decode(&dec, wide, sizeof(wide), &e), -EBADMSG);
 
 	/* The zone never grows a chunk: msgpack_zone_malloc_expand (malloc) is never reached. */
@@ -1038,8 +899,6 @@ Test(wire, no_malloc_steady_state)
 
 		if (rc != 0 || e.kind != samples[i].kind)
 			cr_assert_fail("iteration %d: rc %d", it, rc);
-		if (vm_reply_decode(&dec, rep, rlen, &r) != 0)
-			cr_assert_fail("reply decode failed at %d", it);
 		zone_grew |= dec.zone.chunk_list.head != head;
 		if (it % 64 == 0) {
 			if (vm_exit_decode(&dec, huge_array, sizeof(huge_array), &e) != -EBADMSG ||
@@ -1126,17 +985,6 @@ static void check_reencode(const struct vm_exit *e, const char *what, unsigned l
 		cr_assert_fail("%s %lu: re-encoding decodes differently (%d)", what, it, rc);
 }
 
-static void check_reply_reencode(const struct vm_reply *r, const char *what, unsigned long it)
-{
-	uint8_t buf[VM_WIRE_MAX];
-	size_t len;
-	struct vm_reply again;
-
-	if (vm_reply_encode(r, buf, sizeof(buf), &len) != 0 ||
-	    vm_reply_decode(&dec, buf, len, &again) != 0 || !reply_equal(r, &again))
-		cr_assert_fail("%s %lu: reply does not round-trip", what, it);
-}
-
 static bool known_error(int rc)
 {
 	return rc == -EBADMSG || rc == -EMSGSIZE || rc == -EPROTONOSUPPORT || rc == -ENOMSG;
@@ -1152,7 +1000,6 @@ Test(wire, fuzz_random_bytes)
 	for (unsigned long it = 0; it < N; it++) {
 		size_t len = rnd_below(sizeof(in) + 1);
 		struct vm_exit e;
-		struct vm_reply r;
 
 		for (size_t i = 0; i < len; i++)
 			in[i] = (uint8_t)rnd();
@@ -1173,11 +1020,6 @@ Test(wire, fuzz_random_bytes)
 		} else if (!known_error(rc) || !all_bytes(&e, sizeof(e), 0)) {
 			cr_assert_fail("random %lu: rc %d", it, rc);
 		}
-		rc = vm_reply_decode(&dec, g, len, &r);
-		if (rc == 0)
-			check_reply_reencode(&r, "random", it);
-		else if (!known_error(rc) || !all_bytes(&r, sizeof(r), 0))
-			cr_assert_fail("random reply %lu: rc %d", it, rc);
 	}
 	cr_log_info("wire: %lu of %d random inputs decoded", ok, N);
 }
