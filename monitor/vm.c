@@ -25,6 +25,7 @@
 #include "monitor/boot/raw_guest.h"
 #include "monitor/kvm/vcpu_cpu.h"
 #include "monitor/vm.h"
+#include "monitor/vm_process.h"
 #include "monitor/devices/virtio_devices.h"
 #include "monitor/log.h"
 #include "monitor/supervise/device_restart.h"
@@ -276,11 +277,24 @@ static int open_console(struct vm *vm)
 	return 0;
 }
 
-static int create_vcpus(struct vm *vm)
+static int alloc_vcpus(struct vm *vm)
 {
 	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
-	if (!vm->vcpus)
+	if (!vm->vcpus) {
+		mlog("cannot allocate %u vCPUs: %s", vm->ncpus, strerror(ENOMEM));
 		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		vm->vcpus[i].index = i;
+		vm->vcpus[i].pidfd = -1;
+		vm->vcpus[i].kvm.fd = -1;
+	}
+	return 0;
+}
+
+/* In the VM process: each vCPU's KVM object, CPUID, MSRs, LAPIC and boot registers. */
+static int create_vcpus(struct vm *vm)
+{
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct vcpu_instance *v = &vm->vcpus[i];
 		int r;
@@ -288,8 +302,6 @@ static int create_vcpus(struct vm *vm)
 		const char *step = "KVM_CREATE_VCPU";
 		unsigned nmsrs = 0;
 
-		v->index = i;
-		v->pidfd = -1;
 		r = kvm_vm_create_vcpu(&vm->kvm, i, !vm->linux_guest, &v->kvm);
 		if (r == 0) {
 			step = "CPUID";
@@ -321,11 +333,46 @@ static int create_vcpus(struct vm *vm)
 	return 0;
 }
 
+/*
+ * The VM process's part (monitor/vm_process.h): everything that needs the
+ * VM's fd, then the vCPU workers. Runs in the child, on its copy of *vm;
+ * logs what failed.
+ */
+static int build_kvm(struct vm *vm)
+{
+	char err[256];
+	int r;
+
+	r = kvm_vm_create(&vm->kvm, err, sizeof(err));
+	if (r < 0) {
+		mlog("%s", err);
+		return r;
+	}
+	if (vm->ncpus > vm->kvm.max_vcpus) {
+		mlog("--cpus %u: this KVM supports at most %u vCPUs", vm->ncpus, vm->kvm.max_vcpus);
+		return -EINVAL;
+	}
+	r = kvm_vm_set_memory(&vm->kvm, 0, 0, vm->ram.mem.host_base, vm->ram.mem.size);
+	if (r < 0) {
+		mlog("cannot give KVM %llu MiB of guest RAM: %s", (unsigned long long)vm->cfg.memory_mib, strerror(-r));
+		return r;
+	}
+	r = console_register_irq(&vm->console, &vm->kvm);
+	if (r == 0)
+		r = virtio_devices_wire(vm);
+	if (r == 0)
+		r = create_vcpus(vm);
+	if (r == 0)
+		r = vcpu_workers_attach_kvm(vm);
+	if (r == 0)
+		r = vcpu_workers_spawn(vm);
+	return r;
+}
+
 int vm_build(struct vm *vm, const struct vm_config *cfg)
 {
 	struct image_file kernel = { 0 }, initrd = { 0 };
 	const unsigned long lines_before = mlog_lines();
-	char err[256];
 	int r;
 
 	memset(vm, 0, sizeof(*vm));
@@ -352,26 +399,14 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 		mlog("cannot find squib-device next to squib-monitor (or set SQUIB_DEVICE_BINARY): %s", strerror(-r));
 		goto out;
 	}
-	r = kvm_vm_create(&vm->kvm, err, sizeof(err));
-	if (r < 0) {
-		mlog("%s", err);
-		goto out;
-	}
-	if (vm->ncpus > vm->kvm.max_vcpus) {
-		mlog("--cpus %u: this KVM supports at most %u vCPUs", vm->ncpus, vm->kvm.max_vcpus);
-		r = -EINVAL;
-		goto out;
-	}
 	r = guest_ram_create(&vm->ram, cfg->memory_mib << 20);
-	if (r == 0)
-		r = kvm_vm_set_memory(&vm->kvm, 0, 0, vm->ram.mem.host_base, vm->ram.mem.size);
 	if (r < 0) {
 		mlog("cannot set up %llu MiB of guest RAM: %s", (unsigned long long)cfg->memory_mib, strerror(-r));
 		goto out;
 	}
 	r = open_console(vm);
 	if (r == 0)
-		r = console_setup(&vm->console, &vm->kvm, vm->console_fd);
+		r = console_setup(&vm->console, vm->console_fd);
 	if (r < 0)
 		goto out;
 
@@ -411,9 +446,9 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 		mlog("cannot create the monitor's doorbell eventfd: %s", strerror(-r));
 		goto out;
 	}
-	r = create_vcpus(vm);
+	r = vm_shared_create(vm);
 	if (r == 0)
-		r = virtio_devices_wire(vm);
+		r = alloc_vcpus(vm);
 	if (r == 0) {
 		r = vm_wire_decoder_init(&vm->decoder);
 		if (r < 0)
@@ -424,10 +459,14 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	if (r == 0)
 		r = vcpu_workers_prepare(vm);
 	if (r == 0)
-		r = vcpu_workers_spawn(vm);
+		r = vm_process_run(vm, build_kvm);
+	if (r == 0) {
+		guest_ram_destroy(&vm->ram); /* the VM process maps it for KVM; the spawner holds the memfd */
+		device_workers_release_fds(vm);
+	}
 out:
 	/* The promise of vm.h: a failure is said in one line, even one a step below forgot. */
-	if (r < 0 && mlog_lines() == lines_before)
+	if (r < 0 && r != -ECANCELED && mlog_lines() == lines_before)
 		mlog("cannot build the VM: %s", strerror(-r));
 	image_file_release(&kernel);
 	image_file_release(&initrd);
@@ -439,8 +478,10 @@ static void open_gate(struct vm *vm, uint32_t value)
 	/* The monitor sleeps in its event loop: running vCPUs must ring its doorbell. */
 	for (unsigned i = 0; value == VCPU_GATE_GO && vm->vcpus && i < vm->ncpus; i++)
 		(void)ring_consumer_prepare_sleep(&vm->vcpus[i].monitor_ring);
-	atomic_store(&vm->start_gate, value);
-	(void)raw_futex_wake((volatile uint32_t *)&vm->start_gate, INT32_MAX);
+	if (!vm->shared)
+		return;
+	atomic_store(&vm->shared->start_gate, value);
+	(void)raw_futex_wake((volatile uint32_t *)&vm->shared->start_gate, INT32_MAX);
 }
 
 static void print_workers(const struct vm *vm)
@@ -458,7 +499,8 @@ static void print_stats(const struct vm *vm)
 		const struct vcpu_stats *s = &w->stats;
 		uint64_t doorbells = 0, reply_sleeps = 0, full_waits = 0;
 
-		for (unsigned d = 0; d < w->ndevices; d++) {
+		/* The region is shared with the worker, which may have scribbled ndevices: the monitor's own count. */
+		for (unsigned d = 0; d < vm->ndevices; d++) {
 			doorbells += w->device_rings[d].doorbells;
 			reply_sleeps += w->device_rings[d].reply_sleeps;
 			full_waits += w->device_rings[d].full_waits;

@@ -2,10 +2,14 @@
 /*
  * One VM: the monitor's whole state, in one context struct.
  *
- * Phases (acquire, narrow, parse): vm_build creates KVM objects, guest RAM,
- * rings and every worker; vm_run enters the monitor's seccomp filter, opens
- * the vCPU start gate and runs the libevent loop until the VM ends;
- * vm_destroy releases what is left. Nothing here is global.
+ * Phases (acquire, narrow, parse): vm_build loads guest RAM, creates the
+ * rings and every device worker, then forks the VM process
+ * (monitor/vm_process.h), which creates the KVM objects and the vCPU
+ * workers in an address space of its own; vm_run enters the monitor's
+ * seccomp filter, opens the vCPU start gate and runs the libevent loop until
+ * the VM ends; vm_destroy releases what is left. Nothing here is global.
+ * The VM process gets a copy of this struct at the fork; its KVM fields
+ * (kvm, each vcpu's kvm handle) are set only there.
  */
 #ifndef SQUIB_MONITOR_VM_H
 #define SQUIB_MONITOR_VM_H
@@ -30,6 +34,7 @@
 
 struct event;
 struct event_base;
+struct vm_shared;
 
 /* A device model the monitor can attach, and the ranges it owns. */
 struct device_route_spec {
@@ -153,7 +158,7 @@ struct vm {
 	int console_fd;
 	struct console console; /* IRQ 4 and typed input (monitor/console/console.c) */
 	int monitor_doorbell_fd;
-	_Atomic uint32_t start_gate;
+	struct vm_shared *shared;   /* the start gate and the vCPU workers' pids (monitor/vm_process.h) */
 	_Atomic uint32_t pm1_enable;  /* ACPI PM1a enable register (vCPU workers) */
 	_Atomic uint32_t pci_address; /* PCI CONFIG_ADDRESS latch (vCPU workers) */
 	struct testdev *inline_testdev;

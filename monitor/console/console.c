@@ -102,7 +102,16 @@ static int rings_setup(struct console *c)
 	return 0;
 }
 
-int console_setup(struct console *c, struct kvm_vm *kvm, int output_fd)
+int console_register_irq(const struct console *c, struct kvm_vm *kvm)
+{
+	int r = kvm_vm_add_irqfd(kvm, CONSOLE_IRQ, c->irq_fd);
+
+	if (r < 0)
+		mlog("cannot register the console's irqfd on GSI %d: %s", CONSOLE_IRQ, strerror(-r));
+	return r;
+}
+
+int console_setup(struct console *c, int output_fd)
 {
 	struct sigaction sa;
 	struct stat st;
@@ -123,11 +132,6 @@ int console_setup(struct console *c, struct kvm_vm *kvm, int output_fd)
 	if (c->irq_fd < 0) {
 		r = -errno;
 		mlog("cannot create the console's irqfd: %s", strerror(-r));
-		return r;
-	}
-	r = kvm_vm_add_irqfd(kvm, CONSOLE_IRQ, c->irq_fd);
-	if (r < 0) {
-		mlog("cannot register the console's irqfd on GSI %d: %s", CONSOLE_IRQ, strerror(-r));
 		return r;
 	}
 	r = rings_setup(c);
@@ -283,7 +287,8 @@ void console_teardown(struct console *c)
 	if (c->ring) {
 		/* Set up (rings_setup): both fds are ours, the kick one may be -1. */
 		munmap(c->ring, CONSOLE_RING_REGION_SIZE);
-		close(c->ring_fd);
+		if (c->ring_fd >= 0) /* closed early once the spawner holds it (device_workers_release_fds) */
+			close(c->ring_fd);
 		if (c->kick_fd >= 0)
 			close(c->kick_fd);
 		c->ring_fd = c->kick_fd = -1;

@@ -61,11 +61,17 @@ struct console {
 };
 
 /*
- * Before the device workers: the irqfd (needs the irqchip), the console
- * rings and their kick eventfd, the output fd (output_fd: stdout or the
- * --console file) and raw mode. 0 or -errno (with a log line).
+ * Before the device workers: the IRQ 4 eventfd, the console rings and their
+ * kick eventfd, the output fd (output_fd: stdout or the --console file) and
+ * raw mode. 0 or -errno (with a log line).
  */
-int console_setup(struct console *c, struct kvm_vm *kvm, int output_fd) MUST_USE;
+int console_setup(struct console *c, int output_fd) MUST_USE;
+
+/*
+ * In the VM process (monitor/vm_process.h), once the VM has its irqchip:
+ * registers the IRQ 4 eventfd as an irqfd. 0 or -errno (with a log line).
+ */
+int console_register_irq(const struct console *c, struct kvm_vm *kvm) MUST_USE;
 
 /*
  * With the event loop: starts watching stdin and the uart worker's kicks;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Guest RAM: one sealed memfd, mapped shared by the monitor (and so by every
- * vCPU worker) and handed to device workers as an fd. Sealed against growing
+ * Guest RAM: one sealed memfd. The monitor maps it to load the guest, the VM
+ * process (monitor/vm_process.h) inherits that mapping and gives it to KVM,
+ * so every vCPU worker shares it; the monitor then unmaps it, and device
+ * workers get the fd (through the spawner). Sealed against growing
  * and shrinking so no worker can make another fault by truncating it.
  */
 #ifndef SQUIB_MONITOR_GUEST_RAM_H

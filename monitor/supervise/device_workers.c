@@ -359,6 +359,39 @@ int device_workers_spawn(struct vm *vm)
 	return 0;
 }
 
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void device_workers_release_fds(struct vm *vm)
+{
+	for (unsigned d = 0; d < vm->ndevices; d++) {
+		struct device_instance *dev = &vm->devices[d];
+		struct virtio_instance *v = &dev->virtio;
+
+		close_fd(&dev->status_fd);
+		close_fd(&dev->persist_fd);
+		for (unsigned i = 0; i < vm->ncpus; i++)
+			close_fd(&dev->ring_fds[i]);
+		if (!dev->is_virtio)
+			continue;
+		close_fd(&v->state_fd);
+		close_fd(&v->irq_fd);
+		close_fd(&v->resample_fd);
+		close_fd(&v->backend_fd);
+		for (unsigned q = 0; q < v->nqueues; q++)
+			close_fd(&v->notify_fds[q]);
+		if (v->state_map)
+			munmap(v->state_map, VIRTIO_DEVICE_STATE_SIZE);
+		v->state_map = NULL;
+	}
+	close_fd(&vm->console.ring_fd);
+	close_fd(&vm->console.irq_fd);
+}
+
 void device_worker_stop(struct device_instance *dev)
 {
 	struct control_msg msg = { .type = CONTROL_STOP };

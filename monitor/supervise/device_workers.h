@@ -33,6 +33,19 @@ int device_workers_spawn(struct vm *vm) MUST_USE;
 int device_worker_fds(const struct vm *vm, const struct device_instance *dev, int *fds, int max);
 
 /*
+ * Once the spawner and the VM process hold what they need: the monitor
+ * closes every device fd it does not use itself (backends, state regions,
+ * ring memfds, queue and interrupt eventfds, the console's ring memfd and
+ * IRQ 4 eventfd) and unmaps the virtio state regions. It keeps each
+ * device's control socket, doorbell, status page and ring mappings, and the
+ * console's kick eventfd and ring mapping: what supervising and answering
+ * for a removed device need. A vCPU-side compromise never shared this
+ * memory anyway; this keeps a monitor compromise from reaching the
+ * tenant's raw disk or tap past the device workers' checks.
+ */
+void device_workers_release_fds(struct vm *vm);
+
+/*
  * In the spawner: encodes dev's configuration (restart: 0 for the first
  * worker, n for the n-th successor) into a sealed memfd and fork+execs
  * squib-device with exactly its fds. The pid, or -errno (logged).

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "monitor/log.h"
+#include "monitor/supervise/close_fds.h"
 #include "monitor/supervise/device_workers.h"
 #include "monitor/vm.h"
 
@@ -32,17 +33,9 @@ struct spawner {
 	uint32_t spawns[VCPU_MAX_DEVICES];
 };
 
-static int cmp_int(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-
-	return (x > y) - (x < y);
-}
-
 /*
  * Closes every fd but stdin/stdout/stderr, the request socket and the
- * devices' own fds: /dev/kvm, the VM fd and the vCPU fds stay with the
- * monitor. close_range(2) (Linux 5.9) over each gap of the sorted keep list.
+ * devices' own fds.
  */
 static int close_all_but_device_fds(const struct spawner *s)
 {
@@ -54,18 +47,7 @@ static int close_all_but_device_fds(const struct spawner *s)
 	keep[n++] = s->sock;
 	for (unsigned d = 0; d < s->vm->ndevices; d++)
 		n += device_worker_fds(s->vm, &s->vm->devices[d], keep + n, DEVICE_WORKER_MAX_FDS);
-	qsort(keep, (size_t)n, sizeof(keep[0]), cmp_int);
-	for (int i = 0; i < n; i++) {
-		unsigned lo = (unsigned)keep[i] + 1;
-		unsigned hi = i + 1 < n ? (unsigned)keep[i + 1] - 1 : ~0u;
-
-		if (keep[i] < 0 || lo > hi)
-			continue;
-		/* SAFETY: close_range(2): closes fds in [lo, hi] only; flags 0. */
-		if (syscall(SYS_close_range, lo, hi, 0) < 0)
-			return -errno;
-	}
-	return 0;
+	return close_fds_except(keep, n);
 }
 
 static void send_event(struct spawner *s, const struct spawner_msg *m)

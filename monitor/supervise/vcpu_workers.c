@@ -2,12 +2,14 @@
 /*
  * Preparing and cloning vCPU workers.
  *
- * A vCPU worker must share the monitor's mm (KVM checks kvm->mm ==
- * current->mm on every vCPU ioctl), so it is a clone(CLONE_VM | CLONE_PIDFD
- * | SIGCHLD) task: its own pid, fd table, signal handlers and seccomp
- * filter, the monitor's memory. Everything it uses (rings, routing table,
- * compiled BPF) is set up here, before the clone, because
- * the worker itself cannot allocate.
+ * A vCPU worker must share the VM creator's mm (KVM checks kvm->mm ==
+ * current->mm on every vCPU ioctl), so it is a clone(CLONE_VM |
+ * CLONE_PARENT | SIGCHLD) task of the VM process (monitor/vm_process.h): its
+ * own pid, fd table, signal handlers and seccomp filter, the VM process's
+ * memory, the monitor as its parent. Everything it uses (rings, routing
+ * table, compiled BPF) is set up here, before the clone, because the worker
+ * itself cannot allocate: the parts that need no KVM object in the monitor
+ * (vcpu_workers_prepare), the rest in the VM process.
  */
 #include <errno.h>
 #include <sched.h>
@@ -27,12 +29,13 @@
 #include "monitor/supervise/roles.h"
 #include "monitor/supervise/vcpu_workers.h"
 #include "monitor/supervise/worker_signal.h"
+#include "monitor/vm_process.h"
 
 
 static void *map_aligned_region(size_t size)
 {
 	size_t span = 2 * size;
-	uint8_t *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	uintptr_t start, end;
 
 	if (p == MAP_FAILED)
@@ -49,7 +52,6 @@ static void *map_aligned_region(size_t size)
 static int prepare_one(struct vm *vm, struct vcpu_instance *v)
 {
 	struct vcpu_worker *w;
-	struct sandbox_params params;
 	uint32_t spin = spin_iters_for_us(vm->cfg.poll_us);
 	int r;
 
@@ -60,18 +62,15 @@ static int prepare_one(struct vm *vm, struct vcpu_instance *v)
 	w->magic = VCPU_WORKER_MAGIC;
 	w->index = v->index;
 	atomic_store(&w->waiting_for_device, -1);
-	w->vcpu_fd = v->kvm.fd;
+	w->vcpu_fd = -1; /* the KVM fields: vcpu_workers_attach_kvm, in the VM process */
 	w->log_fd = 2;
-	w->run = v->kvm.run;
-	w->run_size = vm->kvm.run_size;
 	w->routes = &vm->routes;
 	w->ndevices = vm->ndevices;
 	w->monitor_doorbell_fd = vm->monitor_doorbell_fd;
 	w->mem = vm->ram.mem;
 	w->single_step = v->index == 0 ? vm->cfg.single_step : 0;
 	w->inline_testdev = vm->inline_testdev;
-	w->int3_advance_rip = vm->kvm.pvm;
-	w->start_gate = &vm->start_gate;
+	w->start_gate = &vm->shared->start_gate;
 	w->pm1_enable = &vm->pm1_enable;
 	w->pci_address = &vm->pci_address;
 	w->status.magic = WORKER_STATUS_MAGIC;
@@ -89,7 +88,7 @@ static int prepare_one(struct vm *vm, struct vcpu_instance *v)
 	}
 	v->monitor_ring_size = ring_region_size(RING_DEFAULT_SLOTS);
 	v->monitor_ring_mem = mmap(NULL, v->monitor_ring_size, PROT_READ | PROT_WRITE,
-				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (v->monitor_ring_mem == MAP_FAILED) {
 		v->monitor_ring_mem = NULL;
 		return -ENOMEM;
@@ -100,9 +99,20 @@ static int prepare_one(struct vm *vm, struct vcpu_instance *v)
 					 vm->monitor_doorbell_fd, spin);
 	if (r == 0)
 		r = ring_consumer_attach(&v->monitor_ring, v->monitor_ring_mem, v->monitor_ring_size);
-	if (r < 0)
-		return r;
+	return r;
+}
 
+/* In the VM process: the worker's vCPU fd, kvm_run and filter (its fd numbers are the VM process's). */
+static int attach_one(struct vm *vm, struct vcpu_instance *v)
+{
+	struct vcpu_worker *w = v->worker;
+	struct sandbox_params params;
+	int r;
+
+	w->vcpu_fd = v->kvm.fd;
+	w->run = v->kvm.run;
+	w->run_size = vm->kvm.run_size;
+	w->int3_advance_rip = vm->kvm.pvm;
 	memset(&params, 0, sizeof(params));
 	params.vcpu_fd = v->kvm.fd;
 	params.inline_testdev = vm->inline_testdev != NULL;
@@ -135,6 +145,19 @@ int vcpu_workers_prepare(struct vm *vm)
 	return 0;
 }
 
+int vcpu_workers_attach_kvm(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		int r = attach_one(vm, &vm->vcpus[i]);
+
+		if (r < 0) {
+			mlog("cannot prepare vCPU worker %u: %s", i, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
 int vcpu_workers_spawn(struct vm *vm)
 {
 	sigset_t all, old;
@@ -151,7 +174,6 @@ int vcpu_workers_spawn(struct vm *vm)
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct vcpu_instance *v = &vm->vcpus[i];
 		uint8_t *stack_top = (uint8_t *)v->worker + VCPU_WORKER_REGION_SIZE;
-		int pidfd = -1;
 		pid_t pid;
 
 		/*
@@ -164,18 +186,18 @@ int vcpu_workers_spawn(struct vm *vm)
 		 * it gets copies of the fd table and dispositions and changes
 		 * only its own. Every signal is blocked (above), so no monitor
 		 * handler runs on its stack before it installs its own.
-		 * CLONE_PIDFD writes the pidfd to our local pidfd.
+		 * CLONE_PARENT: the worker is the monitor's child, not this VM
+		 * process's (which exits next); the monitor reaps and signals it
+		 * (vm_process.c adopts it from the pid written below).
 		 */
-		pid = clone(process_roles[ROLE_VCPU].clone_entry, stack_top, CLONE_VM | CLONE_PIDFD | SIGCHLD, v->worker,
-			    &pidfd);
+		pid = clone(process_roles[ROLE_VCPU].clone_entry, stack_top, CLONE_VM | CLONE_PARENT | SIGCHLD,
+			    v->worker);
 		if (pid < 0) {
 			r = -errno;
 			mlog("cannot clone vCPU worker %u: %s", i, strerror(errno));
 			break;
 		}
-		v->pid = pid;
-		v->pidfd = pidfd;
-		v->alive = true;
+		vm->shared->vcpu_pids[i] = pid;
 	}
 	if (sigprocmask(SIG_SETMASK, &old, NULL) < 0 && r == 0) {
 		r = -errno;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The process model, seen from /proc: one vCPU worker per vCPU (a
- * clone(CLONE_VM) child of the monitor) and one squib-device worker per
+ * clone(CLONE_VM | CLONE_PARENT) of the short-lived VM process, so a child
+ * of the monitor that does not share its memory) and one squib-device worker per
  * device, every one of them under a seccomp filter (Seccomp: 2); SIGTERM /
  * SIGINT stop everything with 128 + signal; a device worker that cannot be
  * restarted (the uart, for now) killed with SIGKILL ends the VM with status
@@ -12,9 +13,14 @@
  * starting with "squib-vcpu", or shares the monitor's executable.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <linux/kcmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "tests/lib/harness.h"
@@ -246,4 +252,103 @@ Test(processes, forged_vm_exit_from_a_device_is_a_device_failure)
 	cr_assert(strstr(r.err, "device worker uart (pid ") &&
 			  strstr(r.err, "sent CONTROL_VM_EXIT, which only testdev may send"),
 		  "stderr names the worker and what it forged\n%s", squib_describe(&r));
+}
+
+/* ---- what the vCPU workers' memory holds (monitor/vm_process.h) ---------- */
+
+/* Does pid's fd table hold a file whose link contains what? */
+static bool holds_fd(pid_t pid, const char *what)
+{
+	char dir[64], path[PATH_MAX], link[PATH_MAX];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	cr_assert_not_null(d, "cannot list %s", dir);
+	while (!found && (e = readdir(d))) {
+		ssize_t n;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		found = strstr(link, what) != NULL;
+	}
+	closedir(d);
+	return found;
+}
+
+/* Does pid map a file (a memfd included) whose name contains what? */
+static bool maps_file(pid_t pid, const char *what)
+{
+	char path[64], line[1024];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "cannot read %s", path);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, what) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* kcmp(KCMP_VM): 0 when a and b share one mm. */
+static long same_mm(pid_t a, pid_t b)
+{
+	return syscall(SYS_kcmp, a, b, KCMP_VM, 0, 0);
+}
+
+/*
+ * The monitor creates no KVM object: the VM process does, and exits once
+ * its vCPU workers run. The vCPU workers share one mm, which is not the
+ * monitor's; the monitor holds no KVM fd and no longer maps guest RAM; the
+ * disk image is held by the spawner and its blk worker only.
+ */
+Test(processes, vcpu_memory_is_not_the_monitors)
+{
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
+	static struct workers w;
+	char disk[PATH_MAX];
+	pid_t vcpu[2];
+	int nv = 0;
+
+	squib_run_init(&r);
+	snprintf(disk, sizeof(disk), "%s/tenant-disk.img", r.dir);
+	make_file(disk, 1u << 20);
+	squib_start_guest(&r, 2, true, "spin", "--disk", disk, NULL);
+	cr_assert(squib_wait_console(&r, "spinning\n", squib_timeout()), "guest did not start spinning\n%s",
+		  squib_describe(&r));
+	cr_assert(wait_for_workers(&r, &w, 2, 3), "workers did not appear\n%s\n%s", describe_workers(&w),
+		  squib_describe(&r));
+	for (int i = 0; i < w.nkids && nv < 2; i++)
+		if (!proc_is_device_worker(&w.kids[i]) && proc_is_vcpu_worker(&w.kids[i], &w.monitor))
+			vcpu[nv++] = w.kids[i].pid;
+	cr_assert_eq(nv, 2, "%s", describe_workers(&w));
+	for (int i = 0; i < w.nkids; i++)
+		cr_assert(strcmp(w.kids[i].comm, "squib-vm"), "the VM process (pid %d) outlived its set-up\n%s",
+			  (int)w.kids[i].pid, describe_workers(&w));
+
+	cr_assert_eq(same_mm(vcpu[0], vcpu[1]), 0, "the vCPU workers do not share one mm: %s", strerror(errno));
+	cr_assert_gt(same_mm(r.pid, vcpu[0]), 0, "vCPU worker %d shares the monitor's memory", (int)vcpu[0]);
+	cr_assert_gt(same_mm(w.spawner.pid, vcpu[0]), 0, "vCPU worker %d shares the spawner's memory", (int)vcpu[0]);
+	cr_assert(maps_file(vcpu[0], "squib-guest-ram"), "vCPU worker %d does not map guest RAM", (int)vcpu[0]);
+	cr_assert_not(maps_file(r.pid, "squib-guest-ram"), "the monitor still maps guest RAM");
+	cr_assert_not(holds_fd(r.pid, "kvm"), "the monitor holds a KVM fd");
+	cr_assert(holds_fd(vcpu[0], "kvm-vcpu"), "vCPU worker %d holds no vCPU fd", (int)vcpu[0]);
+	cr_assert_not(holds_fd(vcpu[0], "kvm-vm"), "vCPU worker %d holds the VM fd", (int)vcpu[0]);
+	cr_assert_not(holds_fd(vcpu[0], "tenant-disk.img"), "vCPU worker %d holds the disk image", (int)vcpu[0]);
+	cr_assert_not(holds_fd(r.pid, "tenant-disk.img"), "the monitor holds the disk image");
+	cr_assert(holds_fd(w.spawner.pid, "tenant-disk.img"), "the spawner does not hold the disk image");
+
+	cr_assert_eq(kill(r.pid, SIGTERM), 0, "kill: monitor already gone\n%s", squib_describe(&r));
+	squib_finish(&r);
+	cr_assert_eq(r.status, 128 + SIGTERM, "expected status 143 after SIGTERM\n%s", squib_describe(&r));
+	assert_no_leftovers(&r, &w);
 }

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* Closing all fds but a keep list (close_fds.h). */
+#include "monitor/supervise/close_fds.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+int close_fds_except(int *keep, int n)
+{
+	unsigned lo = 0;
+
+	qsort(keep, (size_t)n, sizeof(keep[0]), cmp_int);
+	for (int i = 0; i <= n; i++) {
+		unsigned hi;
+
+		if (i < n && (keep[i] < 0 || (unsigned)keep[i] < lo))
+			continue;
+		hi = i < n ? (unsigned)keep[i] : ~0u;
+		/* SAFETY: close_range(2) (Linux 5.9): closes fds in [lo, hi - 1] of this process's own table; flags 0. */
+		if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0) < 0)
+			return -errno;
+		if (i < n)
+			lo = (unsigned)keep[i] + 1;
+	}
+	return 0;
+}
