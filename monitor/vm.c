@@ -4,6 +4,7 @@
  * order: acquire everything (files, KVM objects, RAM, rings, workers), then
  * narrow (the monitor's own seccomp filter), then let the guest run.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -517,8 +518,69 @@ static void print_stats(const struct vm *vm)
 	}
 }
 
+/* Room for the monitor's fds when it narrows: stdio, console, eventfds, sockets, pidfds, libevent's. */
+#define MONITOR_MAX_HELD_FDS 256
+
+/*
+ * The fds the monitor holds now, just before it narrows: the only ones its
+ * filter lets it read, write or close (it opens none afterwards, and it has
+ * closed every fd it does not use: device_workers_release_fds). Listed from
+ * /proc/self/fd because libevent's own (its epoll fd and signal socket pair)
+ * have no public accessor. The number of fds, or -errno.
+ */
+static int list_held_fds(int *fds, int max)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0, self;
+
+	if (!d)
+		return -errno;
+	self = dirfd(d);
+	while ((e = readdir(d))) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+
+		if (e->d_name[0] == '.' || *end || fd < 0 || fd > INT_MAX || fd == self)
+			continue;
+		if (n == max) {
+			closedir(d);
+			return -EMFILE;
+		}
+		fds[n++] = (int)fd;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The monitor's filter parameters (sandbox.h): held fds, its sockets, its vCPU workers' pidfds. */
+static int monitor_params(const struct vm *vm, struct sandbox_params *p, int *held, int *sockets, int *pidfds)
+{
+	unsigned nsockets = 0, npidfds = 0;
+	int n = list_held_fds(held, MONITOR_MAX_HELD_FDS);
+
+	if (n < 0)
+		return n;
+	memset(p, 0, sizeof(*p));
+	p->log_fd = 2;
+	p->held_fds = held;
+	p->nheld_fds = (unsigned)n;
+	sockets[nsockets++] = vm->spawner_fd;
+	for (unsigned d = 0; d < vm->ndevices; d++)
+		sockets[nsockets++] = vm->devices[d].control_fd;
+	for (unsigned i = 0; vm->vcpus && i < vm->ncpus; i++)
+		if (vm->vcpus[i].pidfd >= 0)
+			pidfds[npidfds++] = vm->vcpus[i].pidfd;
+	p->socket_fds = sockets;
+	p->nsocket_fds = nsockets;
+	p->signal_fds = pidfds;
+	p->nsignal_fds = npidfds;
+	return 0;
+}
+
 int vm_run(struct vm *vm)
 {
+	int held[MONITOR_MAX_HELD_FDS], sockets[1 + VCPU_MAX_DEVICES], pidfds[CLI_MAX_CPUS];
 	struct sandbox_params params;
 	int r;
 
@@ -528,9 +590,9 @@ int vm_run(struct vm *vm)
 		open_gate(vm, VCPU_GATE_ABORT);
 		return EXIT_SETUP_FAILED;
 	}
-	memset(&params, 0, sizeof(params));
-	params.log_fd = 2;
-	r = sandbox_enter(process_roles[ROLE_MONITOR].profile, &params, &vm->monitor_status);
+	r = monitor_params(vm, &params, held, sockets, pidfds);
+	if (r == 0)
+		r = sandbox_enter(process_roles[ROLE_MONITOR].profile, &params, &vm->monitor_status);
 	if (r < 0) {
 		mlog("cannot enter the monitor's sandbox: %s", strerror(-r));
 		open_gate(vm, VCPU_GATE_ABORT);

@@ -11,7 +11,9 @@
  *     irqfds and ioeventfds and creates the vCPUs (the build callback),
  *   - clones the vCPU workers with CLONE_VM | CLONE_PARENT: they share its
  *     mm, and are the monitor's children (it reaps and signals them),
- *   - writes their pids into the shared page and exits.
+ *   - writes their pids into the shared page and exits. Each vCPU worker
+ *     keeps the VM fd open, unused: KVM tears down every irqfd of a VM when
+ *     the last reference to its VM fd closes (kvm_vm_release).
  * From then on the mm the vCPU workers share holds guest RAM, the KVM fds
  * (in their own fd tables), their worker regions and a copy of this VM's
  * configuration as it was at the fork: nothing the tenant does not already

@@ -2,7 +2,10 @@
 /*
  * The sandbox profile of every process role: its seccomp allowlist, in one
  * table. Each allowed syscall says why. Argument checks (ioctl numbers, fd
- * numbers, signal numbers) are added in sandbox.c where they pay. The roles
+ * numbers, signal numbers, mmap protections, futex ops) are added in
+ * sandbox.c where they pay; tests/unit/test_filter_args.c fails on any
+ * syscall a role admits with no argument condition that is not on its
+ * commented list. The roles
  * themselves (how each process is spawned, its entry point, its fds) are
  * monitor/supervise/roles.c.
  */
@@ -38,33 +41,35 @@ static const struct sandbox_rule device_rules[] = {
 	{ SYS_exit_group, "exiting after CONTROL_STOP" },
 };
 
-/* The monitor after set-up: supervises, never parses guest data. */
+/*
+ * The monitor after set-up: supervises, never parses guest data, shares no
+ * memory with a vCPU worker (monitor/vm_process.h). Arguments are checked
+ * in sandbox.c (add_monitor_rule) where the entry says so.
+ */
 static const struct sandbox_rule monitor_rules[] = {
 	{ SYS_epoll_wait, "libevent's loop" },
 	{ SYS_epoll_pwait, "libevent's loop (newer libevent/glibc)" },
 	{ SYS_epoll_ctl, "libevent adding and removing events" },
-	{ SYS_read, "eventfds, libevent's signal socket, typed input on stdin (fd 0)" },
-	{ SYS_write, "logs on stderr, libevent's signal socket, guest console output, the uart's doorbell" },
+	{ SYS_read, "eventfds, libevent's signal socket, typed input on stdin: only fds it held when it narrowed" },
+	{ SYS_write, "logs on stderr, libevent's signal socket, guest console output, the uart's doorbell: only fds it held when it narrowed" },
+	{ SYS_close, "releasing fds at teardown: only fds it held when it narrowed" },
 	{ SYS_poll, "the console's last drain at the VM's end (a bounded wait for a slow terminal)" },
-	{ SYS_sendto, "control messages to device workers" },
-	{ SYS_recvfrom, "control messages from device workers" },
-	{ SYS_waitid, "reaping workers through their pidfds" },
-	{ SYS_pidfd_send_signal, "SIGKILL to workers at teardown; SIGUSR1 to vCPU workers for a state dump" },
-	{ SYS_kill, "SIGKILL to a worker without a pidfd" },
-	{ SYS_futex, "the vCPU start gate" },
-	{ SYS_close, "releasing fds at teardown" },
+	{ SYS_sendto, "control messages to device workers and requests to the spawner: those sockets only" },
+	{ SYS_recvfrom, "control messages from device workers and events from the spawner: those sockets only" },
+	{ SYS_waitid, "reaping workers through their pidfds (only its own children can be waited for)" },
+	{ SYS_pidfd_send_signal, "SIGKILL (teardown) and SIGUSR1 (state dump) to its vCPU workers' pidfds only; device workers are killed by the spawner" },
+	{ SYS_futex, "FUTEX_WAKE of the vCPU start gate only" },
 	{ SYS_munmap, "free() of large blocks" },
-	{ SYS_mmap, "malloc() of large blocks" },
+	{ SYS_mmap, "malloc() of large blocks, never with PROT_EXEC" },
 	{ SYS_brk, "malloc()" },
 	{ SYS_madvise, "free() trimming" },
 	{ SYS_clock_gettime, "libevent timers (vDSO fallback)" },
 	{ SYS_gettimeofday, "libevent timers (vDSO fallback)" },
-	{ SYS_newfstatat, "stdio's first use of a stream" },
 	{ SYS_rt_sigaction, "libevent restoring signal handlers at teardown" },
 	{ SYS_rt_sigprocmask, "signal masks" },
 	{ SYS_rt_sigreturn, "returning from signal handlers" },
 	{ SYS_restart_syscall, "resuming an interrupted wait" },
-	{ SYS_getpid, "libevent's signal handling" },
+	{ SYS_getpid, "libevent's signal handling, the log prefix" },
 	{ SYS_ioctl, "restoring the terminal's termios at the VM's end (fd 0; TCSETS, TCSETSW and glibc's read-back TCGETS only)" },
 	{ SYS_exit_group, "exiting" },
 };

@@ -11,6 +11,7 @@
 #include "sandbox/sandbox.h"
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <linux/kvm.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -99,6 +100,67 @@ static int add_device_rule(scmp_filter_ctx ctx, int nr, const struct sandbox_par
 	}
 }
 
+static int allow_fds(scmp_filter_ctx ctx, int nr, const int *fds, unsigned n)
+{
+	int r = 0;
+
+	for (unsigned i = 0; i < n && r == 0; i++) {
+		r = allow_fd(ctx, nr, fds[i]);
+		if (r == -EEXIST)
+			r = 0;
+	}
+	return r;
+}
+
+/*
+ * The monitor after set-up (sandbox.h, struct sandbox_params): fds pinned
+ * for read/write/close/sendto/recvfrom, signals only to its vCPU workers,
+ * no executable mapping, only the futex op it uses.
+ */
+static int add_monitor_rule(scmp_filter_ctx ctx, int nr, const struct sandbox_params *p)
+{
+	static const int signals[] = { SIGKILL, SIGUSR1 }; /* teardown; a vCPU state dump (vcpu-worker/worker.h) */
+	int r = 0;
+
+	switch (nr) {
+	case SYS_read:
+	case SYS_write:
+	case SYS_close:
+		return allow_fds(ctx, nr, p->held_fds, p->nheld_fds);
+	case SYS_sendto:
+	case SYS_recvfrom:
+		return allow_fds(ctx, nr, p->socket_fds, p->nsocket_fds);
+	case SYS_pidfd_send_signal:
+		for (unsigned i = 0; i < p->nsignal_fds && r == 0; i++)
+			for (size_t s = 0; s < ARRAY_SIZE(signals) && r == 0; s++)
+				r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2,
+						     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)p->signal_fds[i]),
+						     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)signals[s]));
+		return r;
+	case SYS_mmap:
+		/* malloc's large blocks: never executable. */
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	case SYS_futex:
+		/* Opening the vCPU start gate, a shared word: FUTEX_WAKE, nothing else. */
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, FUTEX_WAKE));
+	case SYS_ioctl: {
+		/*
+		 * tcsetattr on stdin only: the console restoring the user's
+		 * terminal. glibc 2.36's tcsetattr reads the result back with
+		 * TCGETS (read-only), so that is allowed too.
+		 */
+		static const unsigned long reqs[] = { TCSETS, TCSETSW, TCGETS };
+
+		for (size_t i = 0; i < ARRAY_SIZE(reqs) && r == 0; i++)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2, SCMP_A0(SCMP_CMP_EQ, 0),
+					     SCMP_A1(SCMP_CMP_EQ, reqs[i]));
+		return r;
+	}
+	default:
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+	}
+}
+
 static int add_rule(scmp_filter_ctx ctx, enum sandbox_role role, int nr, const struct sandbox_params *p)
 {
 	if (role == SANDBOX_ROLE_VCPU)
@@ -113,28 +175,12 @@ static int add_rule(scmp_filter_ctx ctx, enum sandbox_role role, int nr, const s
 	 */
 	if (role == SANDBOX_ROLE_DEVICE && !sanitized_build())
 		return add_device_rule(ctx, nr, p);
-	if (nr == SYS_pidfd_send_signal && role == SANDBOX_ROLE_MONITOR) {
-		/* SIGKILL at teardown; SIGUSR1 kicks a vCPU worker for a state dump (vcpu-worker/worker.h). */
-		int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, SIGKILL));
-
-		return r ? r : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, SIGUSR1));
-	}
-	if (nr == SYS_kill || nr == SYS_pidfd_send_signal)
-		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, SIGKILL));
-	if (role == SANDBOX_ROLE_MONITOR && nr == SYS_ioctl) {
-		/*
-		 * tcsetattr on stdin only: the console restoring the user's
-		 * terminal. glibc 2.36's tcsetattr reads the result back with
-		 * TCGETS (read-only), so that is allowed too.
-		 */
-		static const unsigned long reqs[] = { TCSETS, TCSETSW, TCGETS };
-		int r = 0;
-
-		for (size_t i = 0; i < ARRAY_SIZE(reqs) && r == 0; i++)
-			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2, SCMP_A0(SCMP_CMP_EQ, 0),
-					     SCMP_A1(SCMP_CMP_EQ, reqs[i]));
-		return r;
-	}
+	/* The same for the monitor's fd, mmap and futex checks (its runtime reads, writes and locks too). */
+	if (role == SANDBOX_ROLE_MONITOR && !sanitized_build())
+		return add_monitor_rule(ctx, nr, p);
+	if (role == SANDBOX_ROLE_MONITOR &&
+	    (nr == SYS_pidfd_send_signal || nr == SYS_ioctl || nr == SYS_sendto || nr == SYS_recvfrom))
+		return add_monitor_rule(ctx, nr, p); /* the sanitizer runtime needs none of these */
 	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 }
 

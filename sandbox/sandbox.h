@@ -60,6 +60,19 @@ struct sandbox_params {
 	/* DEVICE: the model's own needs (device_model.sandbox_rules). */
 	struct sandbox_fd_rule extra[SANDBOX_MAX_EXTRA_RULES];
 	unsigned nextra;
+	/*
+	 * MONITOR: the fds it holds when it narrows, the only ones read, write
+	 * and close may name (it opens none afterwards); its sockets (the
+	 * device control sockets and the spawner's), the only ones sendto and
+	 * recvfrom may name; and its vCPU workers' pidfds, the only targets of
+	 * pidfd_send_signal. Arrays of -1-free fd numbers, owned by the caller.
+	 */
+	const int *held_fds;
+	unsigned nheld_fds;
+	const int *socket_fds;
+	unsigned nsocket_fds;
+	const int *signal_fds;
+	unsigned nsignal_fds;
 };
 
 /* A compiled filter, ready for seccomp(SECCOMP_SET_MODE_FILTER). */

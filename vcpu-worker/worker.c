@@ -154,11 +154,12 @@ static int worker_setup_signals(struct vcpu_worker *w)
 /* Closes every fd but the ones this worker uses (its fd table is a copy of the monitor's). */
 static int worker_close_fds(struct vcpu_worker *w)
 {
-	int keep[2 + VCPU_MAX_DEVICES + 1];
+	int keep[3 + VCPU_MAX_DEVICES + 1];
 	int nkeep = 0, lo = 0;
 	long r;
 
 	keep[nkeep++] = w->vcpu_fd;
+	keep[nkeep++] = w->vm_fd;
 	keep[nkeep++] = w->log_fd;
 	keep[nkeep++] = w->monitor_doorbell_fd;
 	for (uint32_t d = 0; d < w->ndevices; d++)

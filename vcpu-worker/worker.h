@@ -67,6 +67,13 @@ struct vcpu_worker {
 	/* Prepared by the monitor before the clone; read-only afterwards. */
 	uint32_t index;
 	int vcpu_fd;
+	/*
+	 * The VM fd, held and never used: KVM drops every irqfd of a VM when
+	 * the last reference to its VM fd closes (kvm_vm_release), and the VM
+	 * process that created it exits once the workers run. The filter admits
+	 * no syscall on it.
+	 */
+	int vm_fd;
 	int log_fd; /* stderr, for rare one-line logs */
 	struct kvm_run *run;
 	size_t run_size;

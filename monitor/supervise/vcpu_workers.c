@@ -62,7 +62,7 @@ static int prepare_one(struct vm *vm, struct vcpu_instance *v)
 	w->magic = VCPU_WORKER_MAGIC;
 	w->index = v->index;
 	atomic_store(&w->waiting_for_device, -1);
-	w->vcpu_fd = -1; /* the KVM fields: vcpu_workers_attach_kvm, in the VM process */
+	w->vcpu_fd = w->vm_fd = -1; /* the KVM fields: vcpu_workers_attach_kvm, in the VM process */
 	w->log_fd = 2;
 	w->routes = &vm->routes;
 	w->ndevices = vm->ndevices;
@@ -110,6 +110,7 @@ static int attach_one(struct vm *vm, struct vcpu_instance *v)
 	int r;
 
 	w->vcpu_fd = v->kvm.fd;
+	w->vm_fd = vm->kvm.vm_fd;
 	w->run = v->kvm.run;
 	w->run_size = vm->kvm.run_size;
 	w->int3_advance_rip = vm->kvm.pvm;
@@ -217,7 +218,7 @@ void vcpu_workers_kill_all(struct vm *vm)
 		if (!v->alive)
 			continue;
 		snprintf(who, sizeof(who), "vcpu%u", i);
-		worker_sigkill(v->pidfd, v->pid, who);
+		worker_sigkill(v->pidfd, who);
 		while (waitid(P_PIDFD, (id_t)v->pidfd, &info, WEXITED) < 0 && errno == EINTR)
 			;
 		v->alive = false;

@@ -25,17 +25,12 @@ int worker_signal(int pidfd, int sig)
 	return 0;
 }
 
-void worker_sigkill(int pidfd, pid_t pid, const char *who)
+void worker_sigkill(int pidfd, const char *who)
 {
-	int r = -EBADF;
+	int r = worker_signal(pidfd, SIGKILL);
 
-	if (pidfd >= 0)
-		r = worker_signal(pidfd, SIGKILL);
-	if (r == 0)
-		return;
-	/* Without a pidfd, pid is still our unreaped child, so it cannot have been reused. */
-	if (kill(pid, SIGKILL) < 0)
-		mlog("%s (pid %d): cannot send SIGKILL: %s", who, (int)pid, strerror(errno));
+	if (r < 0)
+		mlog("%s: cannot send SIGKILL: %s", who, strerror(-r));
 }
 
 void worker_describe_death(int code, int status, const struct worker_status *st, char *out, size_t cap)

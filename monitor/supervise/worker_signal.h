@@ -22,11 +22,11 @@
 int worker_signal(int pidfd, int sig) MUST_USE;
 
 /*
- * SIGKILL to a worker that has not been reaped: through pidfd when it is
- * >= 0, else (or when that fails) kill(pid). A failure of both is logged
- * with who ("vcpu0", "device worker uart"); the caller still reaps.
+ * SIGKILL through pidfd to a worker that has not been reaped (the monitor's
+ * filter has no kill(2)). A failure is logged with who ("vcpu0"); the
+ * caller still reaps.
  */
-void worker_sigkill(int pidfd, pid_t pid, const char *who);
+void worker_sigkill(int pidfd, const char *who);
 
 /*
  * How a worker ended, from waitid's si_code and si_status: "exited with

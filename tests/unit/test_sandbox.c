@@ -29,7 +29,9 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sched.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -737,6 +739,8 @@ static int monitor_signal_child(int sig)
 		pidfd = (int)raw_syscall3(SYS_pidfd_open, target, 0, 0);
 		if (pidfd < 0)
 			raw_exit_group(11);
+		p.signal_fds = &pidfd;
+		p.nsignal_fds = 1;
 		if (sandbox_enter(SANDBOX_ROLE_MONITOR, &p, NULL) != 0)
 			raw_exit_group(12);
 		if (raw_syscall6(SYS_pidfd_send_signal, pidfd, sig, 0, 0, 0, 0) != 0)
@@ -752,4 +756,164 @@ Test(sandbox, monitor_may_send_sigkill_and_sigusr1_only)
 	assert_exited(monitor_signal_child(SIGUSR1), 0, "pidfd_send_signal(SIGUSR1) in the monitor sandbox");
 	assert_exited(monitor_signal_child(SIGKILL), 0, "pidfd_send_signal(SIGKILL) in the monitor sandbox");
 	assert_killed_by_sigsys(monitor_signal_child(SIGTERM), "pidfd_send_signal(SIGTERM) in the monitor sandbox");
+}
+
+/* ---- the monitor's argument checks (issue: hardened multi-tenant hosts) --- */
+
+enum monitor_probe {
+	PROBE_NOTHING,          /* control: the listed fd, the listed pidfd */
+	PROBE_KILL_SIBLING,     /* kill(2) is not in the monitor's filter at all */
+	PROBE_KILL_ALL,         /* kill(-1, SIGKILL), inside a fresh pid namespace */
+	PROBE_UNLISTED_PIDFD,   /* pidfd_send_signal on a pidfd that is not a vCPU worker's */
+	PROBE_MMAP_RWX,         /* mmap(PROT_WRITE | PROT_EXEC) */
+	PROBE_STAT_PATH,        /* newfstatat("/etc/passwd") */
+	PROBE_FUTEX_LOCK_PI,    /* a futex op it does not use */
+	PROBE_WRITE_UNLISTED,   /* write(2) on an fd it did not hold when it narrowed */
+};
+
+/*
+ * In a forked child: enters the monitor's filter with one listed fd (a
+ * pipe's write end), one listed pidfd and one unlisted one (two paused
+ * siblings), then runs the probe. Exits 0 when the probe's syscall
+ * returned; the filter's SIGSYS otherwise. *sibling_alive says whether the
+ * unlisted sibling outlived the probe.
+ */
+static int monitor_probe_child(enum monitor_probe probe, bool *sibling_alive)
+{
+	int *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int status;
+	pid_t pid;
+
+	cr_assert_neq(shared, MAP_FAILED);
+	fflush(NULL);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct sandbox_params p = plausible_params();
+		pid_t parent = getpid(), kids[2];
+		int pidfds[2], held[2], pipefd[2];
+		char c = 'x';
+
+		child_prepare();
+		if (probe == PROBE_KILL_ALL && unshare(CLONE_NEWPID) < 0)
+			raw_exit_group(9);
+		/* In a new pid namespace, the next fork is its pid 1: kill(-1) there reaches nothing outside. */
+		if (probe == PROBE_KILL_ALL) {
+			pid_t init = fork();
+
+			if (init < 0)
+				raw_exit_group(10);
+			if (init > 0) {
+				int st = 0;
+
+				while (waitpid(init, &st, 0) < 0 && errno == EINTR)
+					;
+				if (WIFSIGNALED(st))
+					raise(WTERMSIG(st)); /* dies the way the namespace's init did */
+				raw_exit_group(WIFEXITED(st) ? WEXITSTATUS(st) : 10);
+			}
+			parent = getpid();
+		}
+		for (int i = 0; i < 2; i++) {
+			kids[i] = fork();
+			if (kids[i] < 0)
+				raw_exit_group(10);
+			if (kids[i] == 0) {
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				if (getppid() != parent)
+					raw_exit_group(0);
+				signal(SIGUSR1, SIG_IGN);
+				for (;;)
+					pause();
+			}
+			pidfds[i] = (int)raw_syscall3(SYS_pidfd_open, kids[i], 0, 0);
+			if (pidfds[i] < 0)
+				raw_exit_group(11);
+		}
+		if (pipe(pipefd) < 0)
+			raw_exit_group(11);
+		held[0] = 2;
+		held[1] = pipefd[1];
+		p.held_fds = held;
+		p.nheld_fds = 2;
+		p.signal_fds = &pidfds[0]; /* kids[1] is not listed */
+		p.nsignal_fds = 1;
+		if (sandbox_enter(SANDBOX_ROLE_MONITOR, &p, NULL) != 0)
+			raw_exit_group(12);
+		switch (probe) {
+		case PROBE_NOTHING:
+			if (raw_write(pipefd[1], &c, 1) != 1 ||
+			    raw_syscall6(SYS_pidfd_send_signal, pidfds[0], SIGUSR1, 0, 0, 0, 0) != 0)
+				raw_exit_group(13);
+			break;
+		case PROBE_KILL_SIBLING:
+			(void)raw_syscall6(SYS_kill, kids[1], SIGKILL, 0, 0, 0, 0);
+			break;
+		case PROBE_KILL_ALL:
+			(void)raw_syscall6(SYS_kill, -1, SIGKILL, 0, 0, 0, 0);
+			break;
+		case PROBE_UNLISTED_PIDFD:
+			(void)raw_syscall6(SYS_pidfd_send_signal, pidfds[1], SIGKILL, 0, 0, 0, 0);
+			break;
+		case PROBE_MMAP_RWX:
+			(void)raw_syscall6(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+					   -1, 0);
+			break;
+		case PROBE_STAT_PATH: {
+			struct stat st;
+
+			(void)raw_syscall6(SYS_newfstatat, AT_FDCWD, (long)"/etc/passwd", (long)&st, 0, 0, 0);
+			break;
+		}
+		case PROBE_FUTEX_LOCK_PI: {
+			uint32_t word = 0;
+
+			(void)raw_syscall6(SYS_futex, (long)&word, FUTEX_LOCK_PI, 0, 0, 0, 0);
+			break;
+		}
+		case PROBE_WRITE_UNLISTED:
+			(void)raw_write(pipefd[0], &c, 1);
+			break;
+		}
+		/* Is the unlisted sibling still there? (waitid: the one way the filter leaves to look.) */
+		{
+			siginfo_t info;
+
+			memset(&info, 0, sizeof(info));
+			shared[0] = waitid(P_PID, (id_t)kids[1], &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+				    info.si_pid == 0;
+		}
+		raw_exit_group(0);
+	}
+	status = wait_child(pid);
+	*sibling_alive = shared[0];
+	munmap(shared, 4096);
+	return status;
+}
+
+static void assert_probe_denied(enum monitor_probe probe, const char *what)
+{
+	bool alive;
+
+	assert_killed_by_sigsys(monitor_probe_child(probe, &alive), what);
+}
+
+Test(sandbox, monitor_filter_checks_arguments)
+{
+	bool alive = false;
+
+	assert_exited(monitor_probe_child(PROBE_NOTHING, &alive), 0, "a listed fd and a listed pidfd");
+	cr_assert(alive, "the unlisted sibling died with nothing sent to it");
+	assert_probe_denied(PROBE_KILL_SIBLING, "kill(sibling) in the monitor sandbox");
+	assert_probe_denied(PROBE_KILL_ALL, "kill(-1) in the monitor sandbox (own pid namespace)");
+	assert_probe_denied(PROBE_UNLISTED_PIDFD, "pidfd_send_signal on a pidfd that is no vCPU worker's");
+#ifndef SQUIB_SANITIZED
+	/* The ASan build lets its runtime map, stat, lock and write freely (sandbox.c, san_rules). */
+	assert_probe_denied(PROBE_MMAP_RWX, "mmap(PROT_WRITE | PROT_EXEC) in the monitor sandbox");
+	assert_probe_denied(PROBE_STAT_PATH, "newfstatat(\"/etc/passwd\") in the monitor sandbox");
+	assert_probe_denied(PROBE_FUTEX_LOCK_PI, "FUTEX_LOCK_PI in the monitor sandbox");
+	assert_probe_denied(PROBE_WRITE_UNLISTED, "write on an fd the monitor did not hold");
+#else
+	cr_log_info("mmap, newfstatat, futex and fd checks: release builds only (the sanitizer runtime needs them)");
+#endif
 }
