@@ -121,9 +121,20 @@ $(MONITOR_BIN): $(call obj,monitor/main.c) $(MONITOR_OBJS)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 	@echo "  LD  $@"
 
+# squib-device is exec'd into an empty root (sandbox/jail.h): no dynamic loader
+# or library to find there, so release builds link it static-pie (ASLR kept).
+# ASan cannot link statically: the sanitized build stays dynamic and its
+# jail keeps the host's root (monitor/supervise/device_workers.c).
+ifeq ($(SAN),1)
+STATIC_LDFLAGS :=
+else
+STATIC_LDFLAGS := -static-pie
+endif
+STATIC_PKG_LIBS = $(shell pkg-config --static --libs $(PKGS) 2>/dev/null)
+
 $(DEVICE_BIN): $(call obj,device-worker/main.c) $(DEVICE_OBJS)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) $(STATIC_LDFLAGS) -o $@ $^ $(STATIC_PKG_LIBS)
 	@echo "  LD  $@"
 
 # Unit tests link the hosted (instrumented) objects of every library part.
@@ -160,7 +171,7 @@ $(OUT)/bench/blk_engine: $(call obj,tests/bench/blk_engine.c tests/unit/virtio_f
 FAKE_DEVICE_BIN := $(OUT)/tests/fake-device
 $(FAKE_DEVICE_BIN): $(call obj,tests/fake-device/main.c device-worker/acquire.c $(SANDBOX_SRC) $(COMMON_SRC) $(PROTO_SRC))
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) $(STATIC_LDFLAGS) -o $@ $^ $(STATIC_PKG_LIBS)
 
 # ---- the test guest (freestanding, never sanitized) -----------------------
 GUEST_CFLAGS := -std=gnu11 -O2 -g -I. -Itests/guest -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-pie \

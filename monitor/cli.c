@@ -38,6 +38,13 @@ const char cli_usage_text[] =
 	"                      (always, the default), or the VM ends with status 4 (never)\n"
 	"  --restart-budget N/S at most N restarts of one device within S seconds (default 5/10;\n"
 	"                      N 1..64, S 1..3600); past it the device reads as removed hardware\n"
+	"  --uid UID --gid GID run every process of the VM as UID:GID (not 0) in its own user,\n"
+	"                      pid, mount, ipc, uts and net namespaces; as root, without them,\n"
+	"                      a free uid is taken from --uid-range and gid = uid; as another\n"
+	"                      user, the VM runs as that user (default)\n"
+	"  --uid-range FIRST:COUNT\n"
+	"                      the uids a root monitor allocates from, one per running VM\n"
+	"                      (default 1879048192:65536; locks in /run/squib/uids)\n"
 	"  --fault DEVICE:after=N[,every=M][,how=KIND]\n"
 	"                      make DEVICE's worker (blk0, net0, rng0, uart, testdev: see --verbose)\n"
 	"                      fail after N requests, and each successor after M (repeatable).\n"
@@ -103,6 +110,9 @@ enum {
 	OPT_DEVICE_RESTART,
 	OPT_RESTART_BUDGET,
 	OPT_FAULT,
+	OPT_UID,
+	OPT_GID,
+	OPT_UID_RANGE,
 	OPT_HELP,
 };
 
@@ -125,6 +135,9 @@ static const struct option start_options[] = {
 	{ "device-restart", required_argument, NULL, OPT_DEVICE_RESTART },
 	{ "restart-budget", required_argument, NULL, OPT_RESTART_BUDGET },
 	{ "fault", required_argument, NULL, OPT_FAULT },
+	{ "uid", required_argument, NULL, OPT_UID },
+	{ "gid", required_argument, NULL, OPT_GID },
+	{ "uid-range", required_argument, NULL, OPT_UID_RANGE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -327,6 +340,30 @@ static int parse_start(int argc, char *const argv[], enum cli_command *cmd, stru
 				return r;
 			cfg->rng = true;
 			break;
+		case OPT_UID:
+		case OPT_GID:
+			/* 0 is root; (uint32_t)-1 is "no change" to setresuid; 65534 is nobody's, shared by everyone. */
+			if (parse_u64(optarg, 1, 0xfffffffeu, &v) || v == 65534)
+				return usage_error(err, err_len, "%s expects 1..4294967294 (not 0 or 65534), not '%s'",
+						   opt == OPT_UID ? "--uid" : "--gid", optarg);
+			if (opt == OPT_UID)
+				cfg->uid = (uint32_t)v;
+			else
+				cfg->gid = (uint32_t)v;
+			break;
+		case OPT_UID_RANGE: {
+			const char *colon = strchr(optarg, ':');
+			uint64_t first, count;
+
+			if (!colon || arg_u64_parse(optarg, (size_t)(colon - optarg), 1, 0xfffffffeu, &first) ||
+			    parse_u64(colon + 1, 1, 0xfffffffeu - first + 1, &count))
+				return usage_error(err, err_len,
+						   "--uid-range expects FIRST:COUNT (uids FIRST..FIRST+COUNT-1, none 0 or "
+						   "past 4294967294), not '%s'", optarg);
+			cfg->uid_first = (uint32_t)first;
+			cfg->uid_count = (uint32_t)count;
+			break;
+		}
 		case OPT_HELP:
 			*cmd = CLI_HELP;
 			return 0;
@@ -345,6 +382,8 @@ static int parse_start(int argc, char *const argv[], enum cli_command *cmd, stru
 		cfg->testdev = true;
 	if (cfg->initrd_path && !cfg->kernel_path)
 		return usage_error(err, err_len, "--initrd needs --kernel (a bzImage)");
+	if (!cfg->uid != !cfg->gid)
+		return usage_error(err, err_len, "--uid and --gid go together");
 	*cmd = CLI_START;
 	return 0;
 }
@@ -358,6 +397,8 @@ int cli_parse(int argc, char *const argv[], enum cli_command *cmd, struct vm_con
 	cfg->poll_us = SPIN_DEFAULT_POLL_US;
 	cfg->restart_budget = CLI_DEFAULT_RESTART_BUDGET;
 	cfg->restart_window_s = CLI_DEFAULT_RESTART_WINDOW_S;
+	cfg->uid_first = CLI_DEFAULT_UID_FIRST;
+	cfg->uid_count = CLI_DEFAULT_UID_COUNT;
 	if (err_len)
 		err[0] = '\0';
 	if (argc < 2)

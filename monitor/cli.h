@@ -101,7 +101,20 @@ struct vm_config {
 	uint32_t restart_window_s; /* ... within this many seconds; past it the device is failed */
 	struct fault_config faults[CLI_MAX_FAULTS];
 	unsigned nfaults;
+	/*
+	 * The VM's identity (monitor/supervise/vm_identity.c): every process of
+	 * the VM runs as uid/gid in its own namespaces (sandbox/jail.h). 0: not
+	 * given; started as root, the monitor then takes a free uid from
+	 * [uid_first, uid_first + uid_count) (gid = uid); otherwise the caller's.
+	 */
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t uid_first;
+	uint32_t uid_count;
 };
+
+#define CLI_DEFAULT_UID_FIRST 1879048192u /* 0x70000000: far above login users and subuid ranges */
+#define CLI_DEFAULT_UID_COUNT 65536u
 
 /*
  * Parses argv into *cmd and *cfg. 0 on success; -EINVAL on a usage error

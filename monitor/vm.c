@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include "monitor/kvm/vcpu_cpu.h"
 #include "monitor/vm.h"
 #include "monitor/vm_process.h"
+#include "sandbox/jail.h"
 #include "monitor/devices/virtio_devices.h"
 #include "monitor/log.h"
 #include "monitor/supervise/device_restart.h"
@@ -335,6 +337,39 @@ static int create_vcpus(struct vm *vm)
 }
 
 /*
+ * In the VM process, once the KVM objects exist and the filters are
+ * compiled: the jail the vCPU workers inherit, with a pid namespace of
+ * their own (vCPU 0's worker is its init). Its fds stay open: KVM objects
+ * are fds, not paths.
+ */
+static int jail_vm_process(const struct vm *vm)
+{
+	struct jail_config jail = {
+		.uid = vm->identity.uid,
+		.gid = vm->identity.gid,
+		.new_pid_ns = true,
+	};
+	char err[256];
+	int r = jail_enter(&jail, err, sizeof(err));
+
+	if (r < 0)
+		mlog("cannot jail the vCPU workers: %s", err);
+	return r;
+}
+
+/* Can this host jail the VM's processes? Said once, up front, instead of by each worker. */
+static int probe_jail(const struct vm *vm)
+{
+	struct jail_config jail = { .uid = vm->identity.uid, .gid = vm->identity.gid };
+	char err[256];
+	int r = jail_probe(&jail, err, sizeof(err));
+
+	if (r < 0)
+		mlog("cannot jail the VM's processes as uid %u gid %u: %s", (unsigned)jail.uid, (unsigned)jail.gid, err);
+	return r;
+}
+
+/*
  * The VM process's part (monitor/vm_process.h): everything that needs the
  * VM's fd, then the vCPU workers. Runs in the child, on its copy of *vm;
  * logs what failed.
@@ -366,6 +401,8 @@ static int build_kvm(struct vm *vm)
 	if (r == 0)
 		r = vcpu_workers_attach_kvm(vm);
 	if (r == 0)
+		r = jail_vm_process(vm);
+	if (r == 0)
 		r = vcpu_workers_spawn(vm);
 	return r;
 }
@@ -387,7 +424,12 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	vm->monitor_status.magic = WORKER_STATUS_MAGIC;
 	atomic_store(&vm->monitor_status.denied_syscall, -1);
 
-	r = load_boot_files(vm, &kernel, &initrd);
+	vm->identity.lock_fd = -1;
+	r = vm_identity_choose(cfg, &vm->identity);
+	if (r == 0)
+		r = probe_jail(vm);
+	if (r == 0)
+		r = load_boot_files(vm, &kernel, &initrd);
 	if (r < 0)
 		goto out;
 	if (!vm->linux_guest && vm->ncpus > raw_guest_max_vcpus()) {
@@ -578,6 +620,31 @@ static int monitor_params(const struct vm *vm, struct sandbox_params *p, int *he
 	return 0;
 }
 
+/*
+ * The monitor narrows the same way as its workers before its filter: the
+ * VM's uid, its own namespaces, an empty root, no capabilities. Every fd it
+ * needs is open; the spawner (which stays as it was started, to jail each
+ * successor) and the boot loop of --on-reboot restart are not jailed.
+ */
+static int jail_monitor(const struct vm *vm)
+{
+	struct jail_config jail = { .uid = vm->identity.uid, .gid = vm->identity.gid };
+	int pdeath = 0;
+	char err[256];
+	int r;
+
+	(void)prctl(PR_GET_PDEATHSIG, &pdeath);
+	r = jail_enter(&jail, err, sizeof(err));
+	if (r < 0) {
+		mlog("cannot jail the monitor: %s", err);
+		return r;
+	}
+	/* A credential change clears the parent-death signal (--on-reboot restart set one). */
+	if (pdeath && prctl(PR_SET_PDEATHSIG, pdeath) < 0)
+		return -errno;
+	return 0;
+}
+
 int vm_run(struct vm *vm)
 {
 	int held[MONITOR_MAX_HELD_FDS], sockets[1 + VCPU_MAX_DEVICES], pidfds[CLI_MAX_CPUS];
@@ -591,6 +658,8 @@ int vm_run(struct vm *vm)
 		return EXIT_SETUP_FAILED;
 	}
 	r = monitor_params(vm, &params, held, sockets, pidfds);
+	if (r == 0)
+		r = jail_monitor(vm);
 	if (r == 0)
 		r = sandbox_enter(process_roles[ROLE_MONITOR].profile, &params, &vm->monitor_status);
 	if (r < 0) {

@@ -24,6 +24,7 @@
 #include "monitor/console/console.h"
 #include "monitor/kvm/guest_ram.h"
 #include "monitor/kvm/kvm_vm.h"
+#include "monitor/supervise/vm_identity.h"
 #include "proto/control.h"
 #include "proto/virtio_devices.h"
 #include "proto/ring.h"
@@ -146,6 +147,7 @@ struct vcpu_instance {
 
 struct vm {
 	struct vm_config cfg;
+	struct vm_identity identity; /* the uid and gid every process of the VM is jailed as */
 	bool linux_guest;          /* --kernel is a bzImage (else a raw image) */
 	struct bzimage_boot boot;  /* where the Linux loader put things */
 	struct kvm_vm kvm;

@@ -74,6 +74,14 @@ static const struct sandbox_rule monitor_rules[] = {
 	{ SYS_exit_group, "exiting" },
 };
 
+/* The init of the device workers' pid namespace (monitor/supervise/spawner.c): waits, then exits. */
+static const struct sandbox_rule pidns_init_rules[] = {
+	{ SYS_poll, "waiting for the spawner's pipe to hang up" },
+	{ SYS_restart_syscall, "the kernel resuming that poll" },
+	{ SYS_rt_sigreturn, "returning from a signal handler (it installs none; the SIGSYS reporter's)" },
+	{ SYS_exit_group, "exiting once the spawner is gone" },
+};
+
 /*
  * ASan/UBSan builds only (the separate debug build, never a runtime switch):
  * the sanitizer runtime maps shadow and quarantine memory and reports errors.
@@ -111,6 +119,7 @@ static const struct sandbox_role_desc roles[SANDBOX_ROLE_COUNT] = {
 	PROFILE(SANDBOX_ROLE_MONITOR, "monitor", monitor_rules),
 	PROFILE(SANDBOX_ROLE_VCPU, "vcpu", vcpu_rules),
 	PROFILE(SANDBOX_ROLE_DEVICE, "device", device_rules),
+	PROFILE(SANDBOX_ROLE_PIDNS_INIT, "pidns-init", pidns_init_rules),
 };
 
 const struct sandbox_role_desc *sandbox_role(enum sandbox_role role)

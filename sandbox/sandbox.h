@@ -25,6 +25,7 @@ enum sandbox_role {
 	SANDBOX_ROLE_MONITOR = 0, /* the monitor after set-up */
 	SANDBOX_ROLE_VCPU = 1,    /* a vCPU worker */
 	SANDBOX_ROLE_DEVICE = 2,  /* a device worker (squib-device) */
+	SANDBOX_ROLE_PIDNS_INIT = 3, /* the init of the device workers' pid namespace (it only waits) */
 	SANDBOX_ROLE_COUNT
 };
 

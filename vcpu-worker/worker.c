@@ -232,7 +232,6 @@ int vcpu_worker_main(void *arg)
 	struct vcpu_worker *w = arg;
 	int err;
 
-	w->pid = (int32_t)raw_getpid(); /* for its log lines: getpid is not in its filter */
 	err = worker_setup_signals(w);
 	if (err == 0)
 		err = worker_close_fds(w);

@@ -61,7 +61,12 @@ struct vcpu_unclaimed_log {
 struct testdev;
 
 struct vcpu_worker {
-	int32_t pid;                 /* its own, read by itself before its sandbox (log lines) */
+	/*
+	 * Its pid as the host sees it, for its log lines: written by the VM
+	 * process right after the clone (getpid would say its pid in the
+	 * workers' own pid namespace). 0 in a line logged before that.
+	 */
+	_Atomic int32_t pid;
 	uint32_t magic;
 
 	/* Prepared by the monitor before the clone; read-only afterwards. */

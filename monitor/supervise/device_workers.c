@@ -29,6 +29,22 @@
 #include "monitor/vm.h"
 #include "proto/device_config.h"
 #include "proto/device_state.h"
+#include "sandbox/jail.h"
+
+/* File descriptors a device worker may open beyond those it inherits (its io_uring, its SIGSYS report). */
+#define DEVICE_WORKER_SPARE_FDS 8
+
+/*
+ * ASan cannot link statically, so a sanitized squib-device needs the host's
+ * dynamic loader and libraries: its jail keeps the host's root (read-only
+ * is not enforced either). Release builds link squib-device statically and
+ * exec it into an empty root.
+ */
+#ifdef SQUIB_SANITIZED
+#define SQUIB_JAIL_KEEP_ROOT true
+#else
+#define SQUIB_JAIL_KEEP_ROOT false
+#endif
 
 /* How long a new worker may take to exec, map and enter its sandbox. */
 #define DEVICE_READY_TIMEOUT_MS 30000
@@ -118,32 +134,62 @@ static int config_memfd(const struct device_config *c, int *fd, char *err, size_
 	return 0;
 }
 
-/* In the child, between fork and exec: only async-signal-safe calls. */
-static void NORETURN exec_child(char *const *argv, const int *pass, int npass, pid_t parent, const char *name)
+/*
+ * In the child, between fork and exec (the spawner is single-threaded, so
+ * the libc calls of jail_enter are safe here): jail, tie to the spawner,
+ * unblock signals, exec the binary through its fd (the jail's root is
+ * empty) with an empty environment.
+ */
+static void NORETURN exec_child(const struct vm *vm, char *const *argv, int binary_fd, const int *pass, int npass,
+				pid_t parent, const char *name)
 {
+	static char *const no_env[] = { NULL };
+	struct jail_config jail = {
+		.uid = vm->identity.uid,
+		.gid = vm->identity.gid,
+		.keep_root = SQUIB_JAIL_KEEP_ROOT,
+	};
+	char err[256];
 	sigset_t none;
+	int top = binary_fd;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
-		dprintf(2, LOG_PREFIX_DEVICE_FMT "cannot tie itself to the spawner (PR_SET_PDEATHSIG): %s\n", name,
-			(int)getpid(), strerror(errno));
-		_exit(127);
-	}
-	if (getppid() != parent)
-		_exit(127);
 	for (int i = 0; i < npass; i++) {
+		if (pass[i] > top)
+			top = pass[i];
 		if (pass[i] >= 0 && fcntl(pass[i], F_SETFD, 0) < 0) {
 			dprintf(2, LOG_PREFIX_DEVICE_FMT "cannot inherit fd %d: %s\n", name, (int)getpid(), pass[i],
 				strerror(errno));
 			_exit(127);
 		}
 	}
+	/* What it inherits, and a few for io_uring and the like: it opens nothing by path. */
+	jail.nofile = (unsigned long)top + 1 + DEVICE_WORKER_SPARE_FDS;
+	if (jail_enter(&jail, err, sizeof(err)) < 0) {
+		dprintf(2, LOG_PREFIX_DEVICE_FMT "cannot enter its jail: %s\n", name, (int)getpid(), err);
+		_exit(127);
+	}
+	/* After the jail: a credential change clears the parent-death signal. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
+		dprintf(2, LOG_PREFIX_DEVICE_FMT "cannot tie itself to the spawner (PR_SET_PDEATHSIG): %s\n", name,
+			(int)getpid(), strerror(errno));
+		_exit(127);
+	}
+	/*
+	 * The spawner is outside this pid namespace, so getppid() says 0 while
+	 * it lives; had it died before the prctl, the namespace's init (pid 1)
+	 * would be the parent now.
+	 */
+	(void)parent;
+	if (getppid() != 0)
+		_exit(127);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	execv(argv[0], argv);
+	/* SAFETY: execveat(2) of the binary the spawner opened before the jail; AT_EMPTY_PATH: the fd itself. */
+	syscall(SYS_execveat, binary_fd, "", argv, no_env, AT_EMPTY_PATH);
 	dprintf(2, LOG_PREFIX_DEVICE_FMT "cannot exec %s: %s\n", name, (int)getpid(), argv[0], strerror(errno));
 	_exit(127);
 }
@@ -180,7 +226,7 @@ int device_worker_fds(const struct vm *vm, const struct device_instance *dev, in
 
 pid_t device_worker_exec(const struct vm *vm, const struct device_instance *dev, uint32_t restart)
 {
-	int pass[DEVICE_WORKER_MAX_FDS + 1], npass, r, config_fd = -1;
+	int pass[DEVICE_WORKER_MAX_FDS + 1], npass, r, config_fd = -1, binary_fd;
 	char config_arg[16], err[256], binary[sizeof(vm->device_binary)];
 	char *argv[] = { binary, "--config-fd", config_arg, NULL };
 	struct device_config cfg;
@@ -198,6 +244,13 @@ pid_t device_worker_exec(const struct vm *vm, const struct device_instance *dev,
 	}
 	snprintf(binary, sizeof(binary), "%s", vm->device_binary);
 	snprintf(config_arg, sizeof(config_arg), "%d", config_fd);
+	binary_fd = open(binary, O_RDONLY | O_CLOEXEC);
+	if (binary_fd < 0) {
+		r = -errno;
+		close(config_fd);
+		mlog("cannot start device worker %s: %s: %s", dev->spec->name, binary, strerror(-r));
+		return r;
+	}
 	pass[0] = config_fd;
 	npass = 1 + device_worker_fds(vm, dev, pass + 1, DEVICE_WORKER_MAX_FDS);
 	fflush(NULL);
@@ -205,12 +258,14 @@ pid_t device_worker_exec(const struct vm *vm, const struct device_instance *dev,
 	if (pid < 0) {
 		r = -errno;
 		close(config_fd);
+		close(binary_fd);
 		mlog("cannot start device worker %s: fork: %s", dev->spec->name, strerror(-r));
 		return r;
 	}
 	if (pid == 0)
-		exec_child(argv, pass, npass, self, dev->spec->name);
+		exec_child(vm, argv, binary_fd, pass, npass, self, dev->spec->name);
 	close(config_fd);
+	close(binary_fd);
 	return pid;
 }
 

@@ -35,6 +35,8 @@ enum process_role_id {
 	ROLE_VCPU,
 	ROLE_DEVICE,
 	ROLE_SPAWNER,
+	ROLE_VM,
+	ROLE_PIDNS_INIT,
 	ROLE_COUNT
 };
 

@@ -6,6 +6,8 @@
 #include "monitor/supervise/spawner.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 
 #include "monitor/log.h"
 #include "monitor/supervise/close_fds.h"
+#include "sandbox/jail.h"
 #include "monitor/supervise/device_workers.h"
 #include "monitor/vm.h"
 
@@ -31,6 +34,8 @@ struct spawner {
 	pid_t pid[VCPU_MAX_DEVICES];   /* live worker of device d, or 0 */
 	int pidfd[VCPU_MAX_DEVICES];   /* its pidfd, or -1 */
 	uint32_t spawns[VCPU_MAX_DEVICES];
+	int holder_pidfd;  /* the init of the device workers' pid namespace (start_pid_namespace) */
+	int holder_pipe;   /* the write end of its pipe: closing it tells it to go */
 };
 
 /*
@@ -136,11 +141,74 @@ static bool handle_request(struct spawner *s)
 	return true;
 }
 
+/*
+ * The init of the device workers' pid namespace: jailed like them, it waits
+ * for the spawner to go (its end of a pipe hangs up) and then exits, which
+ * takes every process of the namespace with it. An init ignores every
+ * signal it has no handler for that comes from inside its namespace,
+ * SIGKILL included, so no device worker can kill it. (Its parent is outside
+ * its namespace, so getppid() cannot tell it whether the spawner lives: the
+ * pipe can.)
+ */
+static NORETURN void holder_main(const struct vm *vm, int spawner_gone)
+{
+	struct jail_config jail = { .uid = vm->identity.uid, .gid = vm->identity.gid, .nofile = 4 };
+	char err[256] = "closing its fds";
+	int keep[2] = { 2, spawner_gone };
+	struct pollfd pfd = { .fd = spawner_gone, .events = POLLIN };
+
+	(void)prctl(PR_SET_NAME, "squib-pidns-init");
+	if (close_fds_except(keep, 2) < 0 || jail_enter(&jail, err, sizeof(err)) < 0) {
+		mlog("the device workers' pid namespace init cannot jail itself: %s", err);
+		_exit(1);
+	}
+	{
+		struct sandbox_params params;
+
+		memset(&params, 0, sizeof(params));
+		params.log_fd = 2;
+		params.log_who = "pidns-init";
+		if (sandbox_enter(SANDBOX_ROLE_PIDNS_INIT, &params, NULL) < 0) {
+			mlog("the device workers' pid namespace init cannot enter its filter");
+			_exit(1);
+		}
+	}
+	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+		;
+	_exit(0);
+}
+
+/*
+ * Device workers get a pid namespace of their own, shared by this VM's
+ * devices: they see no process of the host, the monitor or another VM by
+ * pid, so none can kill, trace or read one even past its filter. Its init
+ * is a holder process, not a worker: a worker must be able to die by a
+ * signal it sends itself (--fault kill, abort), which an init cannot.
+ */
+static int start_pid_namespace(struct spawner *s)
+{
+	int gone[2];
+	pid_t pid;
+
+	if (unshare(CLONE_NEWPID) < 0 || pipe2(gone, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		holder_main(s->vm, gone[0]);
+	close(gone[0]);
+	s->holder_pipe = gone[1];
+	/* SAFETY: pidfd_open(2) (Linux 5.3) of our own unreaped child. */
+	s->holder_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	return s->holder_pidfd < 0 ? -errno : 0;
+}
+
 static NORETURN void spawner_main(struct vm *vm, int sock, pid_t monitor)
 {
 	static struct spawner s;
-	struct pollfd pfd[1 + VCPU_MAX_DEVICES];
-	unsigned map[1 + VCPU_MAX_DEVICES];
+	struct pollfd pfd[2 + VCPU_MAX_DEVICES];
+	unsigned map[2 + VCPU_MAX_DEVICES];
 
 	mlog_set_who("spawner");
 	memset(&s, 0, sizeof(s));
@@ -160,11 +228,17 @@ static NORETURN void spawner_main(struct vm *vm, int sock, pid_t monitor)
 	/* Guest RAM stays reachable through its memfd (which workers map); the spawner never touches it. */
 	if (vm->ram.mem.host_base)
 		(void)munmap(vm->ram.mem.host_base, vm->ram.mem.size);
+	if (start_pid_namespace(&s) < 0) {
+		mlog("cannot give the device workers a pid namespace: %s", strerror(errno));
+		_exit(1);
+	}
 	for (;;) {
 		nfds_t n = 0;
 		int r;
 
 		pfd[n] = (struct pollfd){ .fd = sock, .events = POLLIN };
+		map[n++] = ~0u;
+		pfd[n] = (struct pollfd){ .fd = s.holder_pidfd, .events = POLLIN };
 		map[n++] = ~0u;
 		for (unsigned d = 0; d < vm->ndevices; d++) {
 			if (s.pidfd[d] < 0)
@@ -177,7 +251,12 @@ static NORETURN void spawner_main(struct vm *vm, int sock, pid_t monitor)
 			mlog("poll: %s", strerror(errno));
 			break;
 		}
-		for (nfds_t i = 1; r > 0 && i < n; i++)
+		if (r > 0 && pfd[1].revents) {
+			/* Its namespace is gone, and every worker with it: nothing can be started again. */
+			mlog("the device workers' pid namespace init died; stopping");
+			break;
+		}
+		for (nfds_t i = 2; r > 0 && i < n; i++)
 			if (pfd[i].revents)
 				reap(&s, map[i]);
 		if (r > 0 && pfd[0].revents && !handle_request(&s))
@@ -191,6 +270,10 @@ static NORETURN void spawner_main(struct vm *vm, int sock, pid_t monitor)
 		while (waitid(P_PIDFD, (id_t)s.pidfd[d], &(siginfo_t){ 0 }, WEXITED) < 0 && errno == EINTR)
 			;
 	}
+	/* Then the namespace's init, reaped so nothing is left, not even a zombie. */
+	close(s.holder_pipe);
+	while (waitid(P_PIDFD, (id_t)s.holder_pidfd, &(siginfo_t){ 0 }, WEXITED) < 0 && errno == EINTR)
+		;
 	_exit(0);
 }
 

@@ -199,6 +199,7 @@ int vcpu_workers_spawn(struct vm *vm)
 			break;
 		}
 		vm->shared->vcpu_pids[i] = pid;
+		atomic_store(&v->worker->pid, pid);
 	}
 	if (sigprocmask(SIG_SETMASK, &old, NULL) < 0 && r == 0) {
 		r = -errno;
@@ -207,18 +208,28 @@ int vcpu_workers_spawn(struct vm *vm)
 	return r;
 }
 
+/*
+ * SIGKILL to every worker, then reap them last to first: vCPU 0's worker is
+ * the init of the workers' pid namespace (vm.c, jail_vm_process), and an
+ * init does not finish dying until every other process of its namespace has
+ * been reaped, by us (CLONE_PARENT): waiting for it first would wait forever.
+ */
 void vcpu_workers_kill_all(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->ncpus; i++) {
+		char who[16];
+
+		if (!vm->vcpus[i].alive)
+			continue;
+		snprintf(who, sizeof(who), "vcpu%u", i);
+		worker_sigkill(vm->vcpus[i].pidfd, who);
+	}
+	for (unsigned i = vm->ncpus; i-- > 0;) {
 		struct vcpu_instance *v = &vm->vcpus[i];
 		siginfo_t info;
 
-		char who[16];
-
 		if (!v->alive)
 			continue;
-		snprintf(who, sizeof(who), "vcpu%u", i);
-		worker_sigkill(v->pidfd, who);
 		while (waitid(P_PIDFD, (id_t)v->pidfd, &info, WEXITED) < 0 && errno == EINTR)
 			;
 		v->alive = false;

@@ -794,7 +794,7 @@ bool proc_is_vcpu_worker(const struct proc_entry *e, const struct proc_entry *mo
 {
 	if (!strncmp(e->comm, "squib-vcpu", strlen("squib-vcpu")))
 		return true;
-	if (proc_is_device_worker(e) || proc_is_spawner(e))
+	if (proc_is_device_worker(e) || proc_is_spawner(e) || !strcmp(e->comm, "squib-pidns-ini"))
 		return false;
 	if (e->exe[0] && monitor->exe[0])
 		return !strcmp(e->exe, monitor->exe);

@@ -200,6 +200,13 @@ static const struct unconditioned monitor_ok[] = {
 	{ SYS_exit_group, "ends the monitor" },
 };
 
+static const struct unconditioned pidns_init_ok[] = {
+	{ SYS_poll, "waits on the one fd it holds" },
+	{ SYS_restart_syscall, "resumes that poll" },
+	{ SYS_rt_sigreturn, "returns from its own handler" },
+	{ SYS_exit_group, "ends it, and its namespace" },
+};
+
 static bool listed(const struct unconditioned *ok, size_t n, int nr)
 {
 	for (size_t i = 0; i < n; i++)
@@ -277,6 +284,24 @@ static void check_role(enum sandbox_role role, const struct unconditioned *ok, s
 Test(filter_args, vcpu_filter_checks_its_arguments)
 {
 	check_role(SANDBOX_ROLE_VCPU, vcpu_ok, ARRAY_SIZE(vcpu_ok));
+}
+
+/* Nothing of it takes arguments worth checking: the test is that nothing else is allowed. */
+Test(filter_args, pidns_init_filter_is_four_syscalls)
+{
+	struct sandbox_params p = role_params(SANDBOX_ROLE_PIDNS_INIT);
+	struct sandbox_filter *f = calloc(1, sizeof(*f));
+	unsigned allowed = 0;
+
+	cr_assert_eq(sandbox_compile(SANDBOX_ROLE_PIDNS_INIT, &p, f), 0);
+	for (int nr = 0; nr < MAX_NR; nr++)
+		if (judge(f, nr) != DENIED) {
+			allowed++;
+			cr_expect(listed(pidns_init_ok, ARRAY_SIZE(pidns_init_ok), nr), "pidns-init: %s (%d) is allowed",
+				  sandbox_syscall_name(nr), nr);
+		}
+	cr_assert_eq(allowed, ARRAY_SIZE(pidns_init_ok));
+	free(f);
 }
 
 #ifndef SQUIB_SANITIZED
