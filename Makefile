@@ -169,7 +169,7 @@ $(OUT)/bench/blk_engine: $(call obj,tests/bench/blk_engine.c tests/unit/virtio_f
 
 # A device worker that violates its sandbox on purpose (integration tests).
 FAKE_DEVICE_BIN := $(OUT)/tests/fake-device
-$(FAKE_DEVICE_BIN): $(call obj,tests/fake-device/main.c device-worker/acquire.c $(SANDBOX_SRC) $(COMMON_SRC) $(PROTO_SRC))
+$(FAKE_DEVICE_BIN): $(call obj,$(wildcard tests/fake-device/*.c) device-worker/acquire.c $(SANDBOX_SRC) $(COMMON_SRC) $(PROTO_SRC))
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS_ALL) $(STATIC_LDFLAGS) -o $@ $^ $(STATIC_PKG_LIBS)
 

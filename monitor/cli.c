@@ -25,7 +25,10 @@ const char cli_usage_text[] =
 	"  --cpus N            number of vCPUs, each in its own worker process (default 1, max 48)\n"
 	"  --memory MIB        guest RAM in MiB (default 128, 2..3072)\n"
 	"  --testdev           attach testdev (exit port 0x501, scratch MMIO 0xfe000000, hypercalls)\n"
-	"  --console FILE      write the serial console to FILE instead of stdout\n"
+	"  --console FILE      write the serial console to FILE instead of stdout (created 0600;\n"
+	"                      never through a symlink)\n"
+	"  --console-max BYTES stop writing the console file at BYTES (suffix K, M or G; default\n"
+	"                      256M; 0: no limit); the guest runs on, the rest is counted and dropped\n"
 	"  --single-step N     single-step vCPU 0 for its first N instructions, logging each pc\n"
 	"  --cmdline STRING    the kernel command line (default for a bzImage: console=ttyS0);\n"
 	"                      raw guests find it through rcx\n"
@@ -110,6 +113,7 @@ enum {
 	OPT_DEVICE_RESTART,
 	OPT_RESTART_BUDGET,
 	OPT_FAULT,
+	OPT_CONSOLE_MAX,
 	OPT_UID,
 	OPT_GID,
 	OPT_UID_RANGE,
@@ -135,6 +139,7 @@ static const struct option start_options[] = {
 	{ "device-restart", required_argument, NULL, OPT_DEVICE_RESTART },
 	{ "restart-budget", required_argument, NULL, OPT_RESTART_BUDGET },
 	{ "fault", required_argument, NULL, OPT_FAULT },
+	{ "console-max", required_argument, NULL, OPT_CONSOLE_MAX },
 	{ "uid", required_argument, NULL, OPT_UID },
 	{ "gid", required_argument, NULL, OPT_GID },
 	{ "uid-range", required_argument, NULL, OPT_UID_RANGE },
@@ -340,6 +345,19 @@ static int parse_start(int argc, char *const argv[], enum cli_command *cmd, stru
 				return r;
 			cfg->rng = true;
 			break;
+		case OPT_CONSOLE_MAX: {
+			size_t len = strlen(optarg), shift = 0;
+
+			if (len > 1 && strchr("KMG", optarg[len - 1])) {
+				shift = optarg[len - 1] == 'K' ? 10 : optarg[len - 1] == 'M' ? 20 : 30;
+				len--;
+			}
+			if (arg_u64_parse(optarg, len, 0, (1ull << 50) >> shift, &v))
+				return usage_error(err, err_len, "--console-max expects bytes (K, M or G; 0 for no limit), "
+						   "not '%s'", optarg);
+			cfg->console_max = v << shift;
+			break;
+		}
 		case OPT_UID:
 		case OPT_GID:
 			/* 0 is root; (uint32_t)-1 is "no change" to setresuid; 65534 is nobody's, shared by everyone. */
@@ -397,6 +415,7 @@ int cli_parse(int argc, char *const argv[], enum cli_command *cmd, struct vm_con
 	cfg->poll_us = SPIN_DEFAULT_POLL_US;
 	cfg->restart_budget = CLI_DEFAULT_RESTART_BUDGET;
 	cfg->restart_window_s = CLI_DEFAULT_RESTART_WINDOW_S;
+	cfg->console_max = CLI_DEFAULT_CONSOLE_MAX;
 	cfg->uid_first = CLI_DEFAULT_UID_FIRST;
 	cfg->uid_count = CLI_DEFAULT_UID_COUNT;
 	if (err_len)

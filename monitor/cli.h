@@ -86,6 +86,7 @@ struct vm_config {
 	bool testdev;
 	bool inline_testdev;      /* benchmark baseline: testdev inside the vCPU workers */
 	const char *console_path; /* NULL: stdout */
+	uint64_t console_max;     /* the most bytes written to the console file; 0: no limit */
 	bool console_append;      /* not a CLI option: boots after a --on-reboot restart keep the file */
 	uint32_t single_step;     /* vCPU 0 single-steps this many instructions */
 	const char *cmdline;      /* NULL: none */
@@ -113,6 +114,7 @@ struct vm_config {
 	uint32_t uid_count;
 };
 
+#define CLI_DEFAULT_CONSOLE_MAX (256ull << 20) /* --console-max: a console file stops growing here */
 #define CLI_DEFAULT_UID_FIRST 1879048192u /* 0x70000000: far above login users and subuid ranges */
 #define CLI_DEFAULT_UID_COUNT 65536u
 

@@ -270,12 +270,17 @@ static int open_console(struct vm *vm)
 		vm->console_fd = 1;
 		return 0;
 	}
+	/* 0600: a tenant's console is its own. O_NOFOLLOW: a symlink planted there is refused, not followed. */
 	vm->console_fd = open(vm->cfg.console_path,
-			      O_WRONLY | O_CREAT | (vm->cfg.console_append ? O_APPEND : O_TRUNC) | O_CLOEXEC | O_NOCTTY,
-			      0644);
+			      O_WRONLY | O_CREAT | (vm->cfg.console_append ? O_APPEND : O_TRUNC) | O_CLOEXEC | O_NOCTTY |
+				      O_NOFOLLOW,
+			      0600);
 	if (vm->console_fd < 0) {
-		mlog("cannot open console file %s: %s", vm->cfg.console_path, strerror(errno));
-		return -errno;
+		int r = -errno;
+
+		mlog("cannot open console file %s: %s%s", vm->cfg.console_path, strerror(-r),
+		     r == -ELOOP ? " (it is a symlink: squib never writes a console through one)" : "");
+		return r;
 	}
 	return 0;
 }
@@ -450,6 +455,14 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	r = open_console(vm);
 	if (r == 0)
 		r = console_setup(&vm->console, vm->console_fd);
+	if (r == 0 && cfg->console_path) {
+		struct stat st;
+
+		/* stdout is the operator's: never capped. A later boot (--on-reboot restart) appends. */
+		vm->console.out.max_bytes = cfg->console_max;
+		if (fstat(vm->console_fd, &st) == 0 && S_ISREG(st.st_mode))
+			vm->console.out.file_bytes = (uint64_t)st.st_size;
+	}
 	if (r < 0)
 		goto out;
 

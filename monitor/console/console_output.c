@@ -187,7 +187,21 @@ void console_output_drain(struct console_output *o)
 	while (pending > 0) {
 		uint32_t off = o->head & (CONSOLE_OUT_SIZE - 1);
 		uint32_t chunk = pending < CONSOLE_OUT_SIZE - off ? pending : CONSOLE_OUT_SIZE - off;
-		ssize_t w = o->fd >= 0 ? write_some(o, o->ring->out + off, chunk) : -EBADF;
+		ssize_t w;
+
+		if (o->max_bytes && o->file_bytes + o->written >= o->max_bytes) {
+			/* The file is full: the guest runs on, its output is counted and dropped. */
+			if (!o->full_logged)
+				mlog("console file reached --console-max %llu bytes: dropping further guest output (counted)",
+				     (unsigned long long)o->max_bytes);
+			o->full_logged = o->drop_logged = true;
+			o->dropped += pending;
+			o->head += pending;
+			break;
+		}
+		if (o->max_bytes && chunk > o->max_bytes - o->file_bytes - o->written)
+			chunk = (uint32_t)(o->max_bytes - o->file_bytes - o->written);
+		w = o->fd >= 0 ? write_some(o, o->ring->out + off, chunk) : -EBADF;
 
 		if (w > 0) {
 			o->head += (uint32_t)w;

@@ -54,7 +54,9 @@ struct console_output {
 	uint32_t stuck_ms;       /* CONSOLE_OUTPUT_STUCK_MS; tests shorten it */
 	bool waiting;            /* the fd took nothing: waiting for it to be writable */
 	bool stuck;              /* gave up waiting: drop what the fd does not take at once */
-	bool bad_logged, drop_logged;
+	bool bad_logged, drop_logged, full_logged;
+	uint64_t max_bytes;      /* --console-max: the most a console file holds, 0 for no limit */
+	uint64_t file_bytes;     /* what the file held before (a later boot appends) */
 	uint64_t written, dropped, wakes;
 	struct event *ev_writable, *ev_stuck;
 };

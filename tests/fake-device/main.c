@@ -10,7 +10,10 @@
  * getppid(), which no device role allows. Used only through
  * SQUIB_DEVICE_BINARY by tests/integration/test_processes.c.
  *
- * With SQUIB_FAKE_DEVICE=forge-exit it instead forges a clean guest exit
+ * Started as a name ending in escape-probe-<pid>-<pid> (a symlink), it first
+ * runs the escape probe (escape_probe.h) against those pids.
+ *
+ * Started as a name ending in forge-exit, it instead forges a clean guest exit
  * (CONTROL_VM_EXIT, status 0), which only testdev may send, and then waits
  * for CONTROL_STOP like a well-behaved worker.
  */
@@ -29,6 +32,7 @@
 #include "proto/control.h"
 #include "proto/device_config.h"
 #include "sandbox/sandbox.h"
+#include "tests/fake-device/escape_probe.h"
 
 /* The record in the --config-fd memfd, read as squib-device reads it (device-worker/acquire.c). */
 static int read_config(int argc, char **argv, struct device_config *c)
@@ -56,6 +60,7 @@ int main(int argc, char **argv)
 	const char *name = argc > 0 && argv[0] ? argv[0] : "";
 	const size_t name_len = strlen(name);
 	const bool forge_exit = name_len >= 10 && !strcmp(name + name_len - 10, "forge-exit");
+	const char *probe = strstr(name, "escape-probe-");
 	struct sandbox_params params;
 	struct worker_status *status;
 
@@ -84,6 +89,13 @@ int main(int argc, char **argv)
 	params.doorbell_fd = -1;
 	for (size_t i = 0; i < sizeof(params.doorbell_fds) / sizeof(params.doorbell_fds[0]); i++)
 		params.doorbell_fds[i] = -1;
+	if (probe) {
+		/* escape-probe-<monitor pid>-<worker pid>: another VM's processes to reach for. */
+		long monitor = 0, other = 0;
+
+		sscanf(probe, "escape-probe-%ld-%ld", &monitor, &other);
+		escape_probe_run(&params, (pid_t)monitor, (pid_t)other);
+	}
 	if (sandbox_enter(SANDBOX_ROLE_DEVICE, &params, status) < 0) {
 		fprintf(stderr, "fake-device: sandbox_enter failed\n");
 		return 1;

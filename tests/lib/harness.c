@@ -584,11 +584,27 @@ static void reap_orphans(void)
 		else
 			kill(kids[i].pid, SIGKILL);
 	}
-	for (int i = 0; i < n; i++) {
-		if (kids[i].pid <= 0)
-			continue;
-		while (waitpid(kids[i].pid, NULL, __WALL) < 0 && errno == EINTR)
-			;
+	/*
+	 * Reaped in whatever order they finish, not one pid at a time: vCPU 0's
+	 * worker is the init of the vCPU workers' pid namespace, and an init
+	 * does not finish dying until its namespace's other processes (our
+	 * children now) have been reaped.
+	 */
+	for (int left = 1, round = 0; left && round < 2000; round++) {
+		left = 0;
+		for (int i = 0; i < n; i++) {
+			pid_t w;
+
+			if (kids[i].pid <= 0)
+				continue;
+			w = waitpid(kids[i].pid, NULL, __WALL | WNOHANG);
+			if (w == kids[i].pid || (w < 0 && errno == ECHILD))
+				kids[i].pid = -1;
+			else
+				left++;
+		}
+		if (left)
+			usleep(5000);
 	}
 }
 
