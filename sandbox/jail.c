@@ -195,6 +195,12 @@ int jail_enter(const struct jail_config *j, char *err, size_t err_len)
 		if (setrlimit(RLIMIT_NOFILE, &nofile) < 0)
 			return fail(-errno, err, err_len, "RLIMIT_NOFILE %lu", j->nofile);
 	}
+	if (j->limit_fsize) {
+		struct rlimit fsize = { j->fsize, j->fsize };
+
+		if (setrlimit(RLIMIT_FSIZE, &fsize) < 0)
+			return fail(-errno, err, err_len, "RLIMIT_FSIZE %llu", j->fsize);
+	}
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return fail(-errno, err, err_len, "PR_SET_DUMPABLE 0");
 	return 0;

@@ -20,7 +20,7 @@
  *   4. every capability dropped in the new user namespace too (bounding
  *      set, permitted, effective, inheritable; securebits locked so root
  *      inside could never regain them);
- *   5. RLIMIT_CORE 0, RLIMIT_NOFILE as asked, not dumpable.
+ *   5. RLIMIT_CORE 0, RLIMIT_NOFILE and RLIMIT_FSIZE as asked, not dumpable.
  * The environment is the exec's business: callers exec with an empty one.
  */
 #ifndef SQUIB_SANDBOX_JAIL_H
@@ -38,6 +38,8 @@ struct jail_config {
 	unsigned long nofile;  /* RLIMIT_NOFILE (soft and hard), 0: leave it */
 	bool new_pid_ns;       /* children are born in a new pid namespace (the caller stays in its own) */
 	bool keep_root;        /* skip step 3 (ASan builds' dynamically linked device workers only) */
+	bool limit_fsize;      /* RLIMIT_FSIZE to fsize: no file it writes grows past that */
+	unsigned long long fsize;
 };
 
 /*

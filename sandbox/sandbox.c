@@ -11,6 +11,8 @@
 #include "sandbox/sandbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <linux/futex.h>
 #include <linux/kvm.h>
 #include <seccomp.h>
@@ -184,6 +186,26 @@ static int add_rule(scmp_filter_ctx ctx, enum sandbox_role role, int nr, const s
 	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 }
 
+/*
+ * fallocate(2) on fd with the two modes that cannot grow a file past its
+ * RLIMIT_FSIZE: PUNCH_HOLE|KEEP_SIZE (frees blocks, never allocates) and
+ * ZERO_RANGE without KEEP_SIZE (past the end it would extend the file,
+ * which the limit refuses). ZERO_RANGE|KEEP_SIZE or a plain fallocate
+ * could allocate past the end unchecked: refused (sandbox.h).
+ */
+static int allow_fallocate(scmp_filter_ctx ctx, int fd)
+{
+	static const scmp_datum_t modes[] = { FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, FALLOC_FL_ZERO_RANGE };
+	int r = 0;
+
+	if (fd < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(modes) && r == 0; i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SYS_fallocate, 2, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd),
+				     SCMP_A1(SCMP_CMP_EQ, modes[i]));
+	return r;
+}
+
 /* fault_signal to its own pid only (sandbox.h). -EEXIST (a rule already there) is fine. */
 static int allow_fault_signal(scmp_filter_ctx ctx, const struct sandbox_params *p)
 {
@@ -222,7 +244,9 @@ static int build_ctx(enum sandbox_role role, const struct sandbox_params *p, scm
 		r = add_rule(ctx, role, d->rules[i].nr, p);
 	/* A device model's own needs, each tied to its fd where it has one. */
 	for (unsigned i = 0; role == SANDBOX_ROLE_DEVICE && i < p->nextra && i < SANDBOX_MAX_EXTRA_RULES && r == 0; i++) {
-		if (p->extra[i].fd >= 0)
+		if (p->extra[i].nr == SYS_fallocate)
+			r = allow_fallocate(ctx, p->extra[i].fd);
+		else if (p->extra[i].fd >= 0)
 			r = allow_fd(ctx, p->extra[i].nr, p->extra[i].fd);
 		else
 			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, p->extra[i].nr, 0);

@@ -32,6 +32,8 @@ enum sandbox_role {
 /*
  * One more syscall a device model needs (virtio_device.h): allowed only with
  * its first argument equal to fd, or with any arguments when fd is -1.
+ * fallocate is the exception: always tied to its fd, and only with the modes
+ * that cannot grow a file past RLIMIT_FSIZE (sandbox.c, allow_fallocate).
  */
 struct sandbox_fd_rule {
 	int nr;

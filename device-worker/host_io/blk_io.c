@@ -239,7 +239,8 @@ int blk_io_start(struct blk_io *io, unsigned tag, const struct blk_io_op *op)
 	s->busy = true;
 	io->busy++;
 	io->stats.started++;
-	if (io->engine == BLK_IO_ENGINE_SYNC) {
+	/* FALLOCATE always runs here: the ring does not take it (blk_io_setup.c, uring_setup). */
+	if (io->engine == BLK_IO_ENGINE_SYNC || op->kind == BLK_IO_FALLOCATE) {
 		/* Bounded: each step transfers bytes or uses up one of BLK_IO_MAX_RETRIES. */
 		while (!slot_result(s, sync_step(io, s), &final))
 			io->stats.resubmits++;
@@ -279,7 +280,8 @@ unsigned blk_io_reap(struct blk_io *io, struct blk_io_done *out, unsigned max)
 {
 	unsigned n = 0;
 
-	if (io->engine == BLK_IO_ENGINE_SYNC) {
+	/* Finished synchronous operations: every one with the sync engine, FALLOCATE with either. */
+	{
 		while (n < max && io->sync_count > 0) {
 			struct blk_io_done d = io->sync_done[io->sync_head];
 
@@ -292,7 +294,8 @@ unsigned blk_io_reap(struct blk_io *io, struct blk_io_done *out, unsigned max)
 			io->stats.completed++;
 			out[n++] = d;
 		}
-		return n;
+		if (io->engine == BLK_IO_ENGINE_SYNC)
+			return n;
 	}
 	/* Bounded by max and by the CQEs present (at most depth operations in flight). */
 	while (n < max && !io->broken) {
@@ -335,6 +338,17 @@ void blk_io_drain(struct blk_io *io)
 		io->busy = 0;
 		io->sync_head = io->sync_count = 0;
 		return;
+	}
+	/* FALLOCATEs finished synchronously: already done, nothing of them is in the kernel. */
+	while (io->sync_count > 0) {
+		unsigned tag = io->sync_done[io->sync_head].tag;
+
+		io->sync_head = (io->sync_head + 1) % BLK_IO_MAX_DEPTH;
+		io->sync_count--;
+		if (tag < io->depth && io->slot[tag].busy) {
+			io->slot[tag].busy = false;
+			io->busy--;
+		}
 	}
 	/*
 	 * Prepared SQEs cannot be taken back: hand them over too, and wait for

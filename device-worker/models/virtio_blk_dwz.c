@@ -56,7 +56,13 @@ void blk_dwz_continue(struct virtio_blk *b, struct blk_req *r)
 			return;
 		}
 		if (r->wz_method == WZ_ZERO_RANGE) {
-			blk_start_fallocate(b, r, STEP_ZERO, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, rg);
+			/*
+			 * Without KEEP_SIZE: inside the image it is the same, and past its
+			 * end it would grow the file, which RLIMIT_FSIZE (the jail's) refuses;
+			 * with KEEP_SIZE it could allocate blocks past the end unchecked.
+			 * The device filter admits only this mode and PUNCH_HOLE|KEEP_SIZE.
+			 */
+			blk_start_fallocate(b, r, STEP_ZERO, FALLOC_FL_ZERO_RANGE, rg);
 			return;
 		}
 		if (r->range_done < rg->len) {

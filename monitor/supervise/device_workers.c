@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -140,8 +141,8 @@ static int config_memfd(const struct device_config *c, int *fd, char *err, size_
  * unblock signals, exec the binary through its fd (the jail's root is
  * empty) with an empty environment.
  */
-static void NORETURN exec_child(const struct vm *vm, char *const *argv, int binary_fd, const int *pass, int npass,
-				pid_t parent, const char *name)
+static void NORETURN exec_child(const struct vm *vm, unsigned device, char *const *argv, int binary_fd,
+				const int *pass, int npass, pid_t parent, const char *name)
 {
 	static char *const no_env[] = { NULL };
 	struct jail_config jail = {
@@ -164,6 +165,26 @@ static void NORETURN exec_child(const struct vm *vm, char *const *argv, int bina
 	}
 	/* What it inherits, and a few for io_uring and the like: it opens nothing by path. */
 	jail.nofile = (unsigned long)top + 1 + DEVICE_WORKER_SPARE_FDS;
+	/*
+	 * No file it writes may grow: a disk image stops at its size, whatever
+	 * its worker (compromised or not) asks of io_uring or pwritev; every
+	 * other device writes no file at all. A block device cannot grow anyway.
+	 * SIGXFSZ ignored: a write past the limit fails with EFBIG instead.
+	 */
+	{
+		const struct device_instance *dev = &vm->devices[device];
+		struct stat st;
+
+		jail.limit_fsize = true;
+		jail.fsize = 0;
+		if (dev->is_virtio && dev->virtio.backend_fd >= 0 && fstat(dev->virtio.backend_fd, &st) == 0) {
+			if (S_ISREG(st.st_mode))
+				jail.fsize = (unsigned long long)st.st_size;
+			else
+				jail.limit_fsize = false;
+		}
+		signal(SIGXFSZ, SIG_IGN);
+	}
 	if (jail_enter(&jail, err, sizeof(err)) < 0) {
 		dprintf(2, LOG_PREFIX_DEVICE_FMT "cannot enter its jail: %s\n", name, (int)getpid(), err);
 		_exit(127);
@@ -263,7 +284,7 @@ pid_t device_worker_exec(const struct vm *vm, const struct device_instance *dev,
 		return r;
 	}
 	if (pid == 0)
-		exec_child(vm, argv, binary_fd, pass, npass, self, dev->spec->name);
+		exec_child(vm, dev->index, argv, binary_fd, pass, npass, self, dev->spec->name);
 	close(config_fd);
 	close(binary_fd);
 	return pid;

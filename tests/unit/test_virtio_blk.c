@@ -878,10 +878,13 @@ Test(virtio_blk, sandbox_rules_name_only_the_ring_or_the_backend)
 
 	open_disk(NULL);
 	n = virtio_blk_model.sandbox_rules(blk, rules, 8);
-	cr_assert_eq(n, 1);
+	cr_assert_eq(n, 2);
 	cr_assert_eq(rules[0].nr, SYS_io_uring_enter);
 	cr_assert_eq(rules[0].fd, blk->io.ring.ring_fd);
 	cr_assert_not_null(rules[0].why);
+	/* Discard and write-zeroes: fallocate on the backend, never through the ring (its mode is checked). */
+	cr_assert_eq(rules[1].nr, SYS_fallocate);
+	cr_assert_eq(rules[1].fd, img_fd);
 	teardown();
 	cr_assert_eq(open_disk_in("/tmp", IMG_BYTES, O_RDWR, sync), 0);
 	n = virtio_blk_model.sandbox_rules(blk, rules, 8);
