@@ -84,6 +84,17 @@ static inline long raw_futex_wait(const volatile uint32_t *uaddr, uint32_t expec
 	return raw_syscall6(SYS_futex, (long)uaddr, FUTEX_WAIT, expected, 0, 0, 0);
 }
 
+/* raw_futex_wait for at most seconds (relative, CLOCK_MONOTONIC): also -ETIMEDOUT. */
+static inline long raw_futex_wait_for(const volatile uint32_t *uaddr, uint32_t expected, uint32_t seconds)
+{
+	struct {
+		long tv_sec, tv_nsec;
+	} timeout = { (long)seconds, 0 };
+
+	/* SAFETY: futex(2) reads the timespec on this stack; FUTEX_WAIT takes a relative timeout. */
+	return raw_syscall6(SYS_futex, (long)uaddr, FUTEX_WAIT, expected, (long)&timeout, 0, 0);
+}
+
 /* futex(FUTEX_WAKE): wakes up to n waiters on a shared word. */
 static inline long raw_futex_wake(const volatile uint32_t *uaddr, int n)
 {

@@ -214,6 +214,7 @@ int ring_producer_attach(struct ring_producer *p, void *mem, size_t size, int do
 	p->head_cache = p->tail - n; /* "full": the first push reads head */
 	p->doorbell_fd = doorbell_fd;
 	p->spin_iters = spin_iters;
+	p->reply_deadline_s = 0;
 	p->order_counter = NULL;
 	p->doorbells = 0;
 	p->full_waits = 0;
@@ -372,7 +373,7 @@ int ring_wait_reply(struct ring_producer *p, uint32_t seq, void *buf, uint32_t c
 		    uint32_t *len)
 {
 	struct ring_header *hdr = p->hdr;
-	uint32_t want = seq + 1, spins = 0, r, rl;
+	uint32_t want = seq + 1, spins = 0, r, rl, timeouts = 0;
 	bool flagged = false, slept = false;
 	int err;
 
@@ -416,7 +417,13 @@ int ring_wait_reply(struct ring_producer *p, uint32_t seq, void *buf, uint32_t c
 			p->reply_sleeps++;
 		}
 		/* Sleeps only while reply_seq is still r; any return re-checks. */
-		(void)raw_futex_wait(futex_word(&hdr->reply_seq), r);
+		if (!p->reply_deadline_s) {
+			(void)raw_futex_wait(futex_word(&hdr->reply_seq), r);
+		} else if (raw_futex_wait_for(futex_word(&hdr->reply_seq), r, 1) == -ETIMEDOUT &&
+			   ++timeouts >= p->reply_deadline_s) {
+			err = -ETIMEDOUT;
+			goto out;
+		}
 	}
 
 	rl = read_once_u32(&hdr->reply_len);

@@ -109,6 +109,12 @@ struct ring_producer {
 	uint32_t head_cache; /* last validated head; re-read only when it says full */
 	int doorbell_fd;     /* eventfd of the consumer */
 	uint32_t spin_iters; /* busy-wait iterations before sleeping */
+	/*
+	 * Seconds ring_wait_reply sleeps for one reply before it returns
+	 * -ETIMEDOUT (0: forever). Counted in 1-second futex timeouts, so a
+	 * task with no clock (a vCPU worker) can keep it.
+	 */
+	uint32_t reply_deadline_s;
 	/* Statistics, for benchmarks and logs. */
 	uint64_t doorbells;   /* eventfd signals sent */
 	uint64_t full_waits;  /* times the ring was full */
@@ -169,7 +175,9 @@ int ring_push(struct ring_producer *p, const void *rec, uint32_t len, uint32_t *
  * (length over cap or RING_RECORD_MAX, or it answers a request newer than
  * seq); -EINVAL if seq was not pushed yet. Replies to older requests are
  * waited past. reply_seq is 32 bits: a stale reply exactly 2^32 records old
- * (no reply in between) would be taken for this one.
+ * (no reply in between) would be taken for this one. -ETIMEDOUT when
+ * reply_deadline_s passed asleep without a reply: the request stays
+ * outstanding, and calling again waits for it again (a successor answers).
  */
 int ring_wait_reply(struct ring_producer *p, uint32_t seq, void *buf, uint32_t cap,
 		    uint32_t *len) MUST_USE;

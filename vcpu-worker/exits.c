@@ -70,6 +70,25 @@ static void device_fault(struct vcpu_worker *w, uint32_t dev, int err)
 	(void)raw_eventfd_signal(w->monitor_doorbell_fd);
 }
 
+/* Device dev left a read unanswered for VCPU_REPLY_DEADLINE_S: said once per worker of it, then the monitor acts. */
+static void device_timeout(struct vcpu_worker *w, uint32_t dev)
+{
+	char text[160];
+	struct fmt_buf f;
+	uint32_t bit = 1u << dev;
+
+	if (!(atomic_fetch_or(&w->device_timeouts, bit) & bit)) {
+		fmt_init(&f, text, sizeof(text));
+		fmt_str(&f, "device ");
+		fmt_str(&f, w->device_names[dev]);
+		fmt_str(&f, " has not answered a read in ");
+		fmt_dec(&f, VCPU_REPLY_DEADLINE_S);
+		fmt_str(&f, " s; the monitor treats it as failed");
+		vcpu_log_line(w, text);
+	}
+	(void)raw_eventfd_signal(w->monitor_doorbell_fd);
+}
+
 /* ---- unclaimed accesses ------------------------------------------------- */
 
 static void note_unclaimed(struct vcpu_worker *w, enum route_space space, uint64_t addr, bool write,
@@ -161,6 +180,14 @@ static bool send_to_device(struct vcpu_worker *w, uint32_t dev, const struct vm_
 	atomic_store(&w->waiting_for_device, (int32_t)dev);
 	for (unsigned attempt = 1;; attempt++) {
 		err = ring_wait_reply(&w->device_rings[dev], seq, buf, sizeof(buf), &rlen);
+		if (err == -ETIMEDOUT) {
+			/* Still outstanding: the successor the monitor starts answers it, unless the device is removed. */
+			device_timeout(w, dev);
+			if (atomic_load(&w->device_removed) & (1u << dev))
+				break;
+			attempt--;
+			continue;
+		}
 		if (err == 0)
 			err = vm_reply_unpack(buf, rlen, &reply);
 		if (err == 0 && reply.len != reply_len)

@@ -35,6 +35,13 @@ _Static_assert(VM_WIRE_MAX == RING_RECORD_MAX, "a ring slot holds exactly one en
 #define VCPU_WORKER_MAGIC 0x55504356u /* "VCPU" */
 #define VCPU_MAX_DEVICES 12 /* uart, testdev and VIRTIO_MMIO_SLOTS virtio devices, with room */
 #define VCPU_UNCLAIMED_LOG_SLOTS 32
+/*
+ * How long a vCPU waits for a device's reply to one read before it reports
+ * the device as failed (the monitor then replaces its worker, and the vCPU
+ * waits for the successor's answer): no silent wedge. Register reads are
+ * answered at once by a working device; 10 s is far past any of them.
+ */
+#define VCPU_REPLY_DEADLINE_S 10
 
 /* Start gate values (a futex word the monitor owns). */
 #define VCPU_GATE_WAIT 0u
@@ -105,6 +112,7 @@ struct vcpu_worker {
 	struct worker_status status;
 	struct vcpu_stats stats;
 	_Atomic uint32_t device_faults;     /* bit d: device d broke the ring protocol (a report to the monitor) */
+	_Atomic uint32_t device_timeouts;   /* bit d: device d missed VCPU_REPLY_DEADLINE_S (a report to the monitor) */
 	_Atomic uint32_t device_removed;    /* bit d: device d failed for good (monitor-written): unclaimed */
 	_Atomic int32_t inline_exit_status; /* inline testdev exit port: status + 1, 0 if none */
 	/* The device whose reply this vCPU waits for, -1 when it waits for none. */

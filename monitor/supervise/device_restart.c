@@ -331,6 +331,20 @@ void device_broke_protocol(struct vm *vm, struct device_instance *dev, unsigned 
 	device_worker_kill(vm, dev);
 }
 
+void device_missed_deadline(struct vm *vm, struct device_instance *dev, unsigned vcpu)
+{
+	if (vm->cfg.device_restart == DEVICE_RESTART_NEVER) {
+		vm_end(vm, EXIT_DEVICE_FAILED, "device worker %s (pid %d) did not answer vcpu%u's read in %u s",
+		       dev->spec->name, (int)dev->pid, vcpu, VCPU_REPLY_DEADLINE_S);
+		return;
+	}
+	if (!dev->alive || dev->state == DEVICE_FAILED)
+		return;
+	mlog("device worker %s (pid %d) did not answer vcpu%u's read in %u s; treating it as failed: killing it",
+	     dev->spec->name, (int)dev->pid, vcpu, VCPU_REPLY_DEADLINE_S);
+	device_worker_kill(vm, dev);
+}
+
 void device_restarts_cancel(struct vm *vm)
 {
 	for (unsigned d = 0; d < vm->ndevices; d++) {

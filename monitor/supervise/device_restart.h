@@ -36,6 +36,13 @@ void device_served(struct vm *vm, struct device_instance *dev);
  */
 void device_broke_protocol(struct vm *vm, struct device_instance *dev, unsigned vcpu, int err);
 
+/*
+ * The device left a vCPU's read unanswered for VCPU_REPLY_DEADLINE_S (the
+ * vCPU said so): the same, with its own log line; with --device-restart
+ * never, the VM ends with status 4.
+ */
+void device_missed_deadline(struct vm *vm, struct device_instance *dev, unsigned vcpu);
+
 /* The VM is ending: cancel scheduled restarts. */
 void device_restarts_cancel(struct vm *vm);
 

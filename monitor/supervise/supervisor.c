@@ -175,11 +175,15 @@ static void drain_monitor_rings(struct vm *vm)
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct vcpu_instance *v = &vm->vcpus[i];
 		uint32_t faults = atomic_exchange(&v->worker->device_faults, 0);
+		uint32_t timeouts = atomic_exchange(&v->worker->device_timeouts, 0);
 
 		drain_one(vm, v);
-		for (unsigned d = 0; faults && d < vm->ndevices; d++)
+		for (unsigned d = 0; (faults | timeouts) && d < vm->ndevices; d++) {
 			if (faults & (1u << d))
 				device_broke_protocol(vm, &vm->devices[d], v->index, -EPROTO);
+			else if (timeouts & (1u << d))
+				device_missed_deadline(vm, &vm->devices[d], v->index);
+		}
 	}
 }
 

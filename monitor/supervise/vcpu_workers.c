@@ -85,6 +85,7 @@ static int prepare_one(struct vm *vm, struct vcpu_instance *v)
 		if (r < 0)
 			return r;
 		w->device_rings[d].order_counter = &dev->order;
+		w->device_rings[d].reply_deadline_s = VCPU_REPLY_DEADLINE_S;
 	}
 	v->monitor_ring_size = ring_region_size(RING_DEFAULT_SLOTS);
 	v->monitor_ring_mem = mmap(NULL, v->monitor_ring_size, PROT_READ | PROT_WRITE,

@@ -13,6 +13,9 @@
  * Started as a name ending in escape-probe-<pid>-<pid> (a symlink), it first
  * runs the escape probe (escape_probe.h) against those pids.
  *
+ * Started as a name ending in hang, it says READY and then serves nothing
+ * (a wedged device).
+ *
  * Started as a name ending in forge-exit, it instead forges a clean guest exit
  * (CONTROL_VM_EXIT, status 0), which only testdev may send, and then waits
  * for CONTROL_STOP like a well-behaved worker.
@@ -61,6 +64,7 @@ int main(int argc, char **argv)
 	const size_t name_len = strlen(name);
 	const bool forge_exit = name_len >= 10 && !strcmp(name + name_len - 10, "forge-exit");
 	const char *probe = strstr(name, "escape-probe-");
+	const bool hang = name_len >= 4 && !strcmp(name + name_len - 4, "hang");
 	struct sandbox_params params;
 	struct worker_status *status;
 
@@ -102,6 +106,15 @@ int main(int argc, char **argv)
 	}
 	if (send(control_fd, &ready, sizeof(ready), MSG_NOSIGNAL) != (ssize_t)sizeof(ready))
 		_exit(1);
+	if (hang) {
+		/* READY, then never serve a record: what the vCPUs' reply deadline is for. */
+		struct control_msg in;
+
+		while (recv(control_fd, &in, sizeof(in), 0) == (ssize_t)sizeof(in))
+			if (in.type == CONTROL_STOP)
+				_exit(0);
+		_exit(1);
+	}
 	if (forge_exit) {
 		struct control_msg forged = { .type = CONTROL_VM_EXIT, .arg = 0 };
 		struct control_msg in;

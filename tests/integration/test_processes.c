@@ -267,6 +267,23 @@ Test(processes, forged_vm_exit_from_a_device_is_a_device_failure)
 		  "stderr names the worker and what it forged\n%s", squib_describe(&r));
 }
 
+/*
+ * No silent wedge: device workers that say READY and then answer nothing.
+ * The vCPU's first read of the uart waits VCPU_REPLY_DEADLINE_S (10 s),
+ * says so, and the monitor treats the device as failed (here, with
+ * --device-restart never, the VM ends with status 4).
+ */
+Test(processes, a_device_that_stops_answering_misses_the_deadline)
+{
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
+
+	run_with_fake_devices(&r, "hang");
+	cr_assert_eq(r.status, SQUIB_EXIT_DEVICE_DIED, "expected status 4\n%s", squib_describe(&r));
+	cr_assert(strstr(r.err, "has not answered a read in 10 s"), "the vCPU says it waited\n%s", squib_describe(&r));
+	cr_assert(strstr(r.err, "did not answer vcpu0's read in 10 s"), "the monitor names the device\n%s",
+		  squib_describe(&r));
+}
+
 /* ---- what the vCPU workers' memory holds (monitor/vm_process.h) ---------- */
 
 /* Does pid's fd table hold a file whose link contains what? */

@@ -305,6 +305,38 @@ Test(ring, a_rejected_reply_is_waited_for_again)
 	free(mem);
 }
 
+/* No silent wedge: a reply that does not come within the deadline is -ETIMEDOUT, and the request stays. */
+Test(ring, a_reply_wait_has_a_deadline)
+{
+	size_t size;
+	uint8_t *mem = heap_region(8, &size);
+	struct ring_producer p;
+	struct ring_consumer successor;
+	uint8_t rec[8] = { 1 }, out[RING_RECORD_MAX];
+	uint32_t seq, len, rseq;
+	struct timespec t0, t1;
+	int efd = new_eventfd();
+
+	cr_assert_eq(ring_producer_attach(&p, mem, size, efd, 0), 0);
+	cr_assert_eq(p.reply_deadline_s, 0, "no deadline unless asked");
+	p.reply_deadline_s = 1;
+	cr_assert_eq(ring_push(&p, rec, sizeof(rec), &seq), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(ring_wait_reply(&p, seq, out, sizeof(out), &len), -ETIMEDOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_geq((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 900,
+		      "timed out before the deadline");
+	/* A successor answers the request, which is still at the head: the wait that follows gets it. */
+	cr_assert_eq(ring_consumer_attach(&successor, mem, size), 0);
+	cr_assert_eq(ring_peek(&successor, out, sizeof(out), &len, &rseq), 0);
+	cr_assert_eq(rseq, seq);
+	cr_assert_eq(ring_reply(&successor, rseq, "ok", 2), 0);
+	ring_advance(&successor);
+	cr_assert_eq(ring_wait_reply(&p, seq, out, sizeof(out), &len), 0);
+	cr_assert_eq(len, 2);
+	close(efd);
+	free(mem);
+}
 
 /*
  * Take, apply, complete: a record peeked is still the producer's until
