@@ -67,6 +67,9 @@ int acquire_check_model(const struct device_config *c, const struct device_model
 		return fail(-EINVAL, err, err_len, "%s takes no virtio resources", m->name);
 	if (c->nnotify > DEVICE_MAX_NOTIFY_FDS || c->nparams > DEVICE_MAX_PARAMS)
 		return fail(-EINVAL, err, err_len, "%s: too many notify_fds or params", m->name);
+	/* Guest RAM: the virtio models read and write it; no other is given it, or may take it. */
+	if (virtio != (c->ram_fd >= 0))
+		return fail(-EINVAL, err, err_len, virtio ? "%s needs ram_fd" : "%s takes no ram_fd (guest RAM)", m->name);
 	return 0;
 }
 

@@ -136,12 +136,15 @@ static void acquire_model(struct device_worker *w)
 	const struct device_config *c = &w->cfg;
 	struct device_host *host = &w->host;
 	char err[256];
-	void *ram;
+	void *ram = NULL;
 	int r;
 
-	r = acquire_map_memfd(c->ram_fd, "ram_fd", c->ram_size, c->ram_size, &ram, err, sizeof(err));
-	if (r < 0)
-		fatal(c->name, "%s", err);
+	/* Only a model that reads and writes guest memory (virtio) is given it (device_config.h). */
+	if (c->ram_fd >= 0) {
+		r = acquire_map_memfd(c->ram_fd, "ram_fd", c->ram_size, c->ram_size, &ram, err, sizeof(err));
+		if (r < 0)
+			fatal(c->name, "%s", err);
+	}
 	device_host_init(host, c->name, c->control_fd, STDERR_FILENO);
 	host->console_kick_fd = c->console_kick_fd;
 	if (c->console_fd >= 0) {

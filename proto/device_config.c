@@ -47,8 +47,8 @@ static const struct key keys[] = {
 	{ "version", KEY_VERSION, true, F(version), 0, 0 },
 	{ "model", KEY_MODEL, true, F(model), 0, 0 },
 	{ "name", KEY_NAME, true, F(name), 0, 0 },
-	{ "ram_fd", KEY_FD, true, F(ram_fd), 0, 0 },
-	{ "ram_size", KEY_SIZE, true, F(ram_size), 0, 0 },
+	{ "ram_fd", KEY_FD, false, F(ram_fd), 0, 0 },     /* virtio devices only: the rest never see guest RAM */
+	{ "ram_size", KEY_SIZE, false, F(ram_size), 0, 0 },
 	{ "control_fd", KEY_FD, true, F(control_fd), 0, 0 },
 	{ "status_fd", KEY_FD, true, F(status_fd), 0, 0 },
 	{ "doorbell_fd", KEY_FD, true, F(doorbell_fd), 0, 0 },
@@ -189,8 +189,9 @@ int device_config_check(const struct device_config *c, char *err, size_t err_len
 		return fail(-EINVAL, err, err_len, "model is not 1-%u characters of [a-z0-9-]", DEVICE_CONFIG_MODEL_MAX);
 	if (!name_valid(c->name))
 		return fail(-EINVAL, err, err_len, "name is not 1-%u characters of [A-Za-z0-9._-]", DEVICE_CONFIG_NAME_MAX);
-	if (c->ram_size == 0 || c->ram_size > SIZE_MAX)
-		return fail(-EINVAL, err, err_len, "ram_size %llu", (unsigned long long)c->ram_size);
+	if ((c->ram_fd >= 0) != (c->ram_size != 0) || c->ram_size > SIZE_MAX)
+		return fail(-EINVAL, err, err_len, "ram_size %llu with ram_fd %d (both or neither)",
+			    (unsigned long long)c->ram_size, c->ram_fd);
 	if (c->ring_size == 0 || c->ring_size > SIZE_MAX)
 		return fail(-EINVAL, err, err_len, "ring_size %llu", (unsigned long long)c->ring_size);
 	if (c->nrings == 0 || c->nrings > DEVICE_CONFIG_MAX_RINGS)

@@ -58,8 +58,9 @@ static int fill_config(const struct vm *vm, const struct device_instance *dev, u
 	if (snprintf(c->model, sizeof(c->model), "%s", dev->spec->model) >= (int)sizeof(c->model) ||
 	    snprintf(c->name, sizeof(c->name), "%s", dev->spec->name) >= (int)sizeof(c->name))
 		return -ENAMETOOLONG;
-	c->ram_fd = vm->ram.fd;
-	c->ram_size = vm->ram.mem.size;
+	/* Guest RAM for virtio devices only: the uart and testdev never touch it, so never map it. */
+	c->ram_fd = dev->is_virtio ? vm->ram.fd : -1;
+	c->ram_size = dev->is_virtio ? vm->ram.mem.size : 0;
 	c->control_fd = dev->control_child;
 	c->restart = restart;
 	if (dev->fault) {
@@ -219,7 +220,7 @@ int device_worker_fds(const struct vm *vm, const struct device_instance *dev, in
 {
 	int all[DEVICE_WORKER_MAX_FDS], n = 0;
 
-	all[n++] = vm->ram.fd;
+	all[n++] = dev->is_virtio ? vm->ram.fd : -1;
 	all[n++] = dev->control_child;
 	all[n++] = dev->status_fd;
 	all[n++] = dev->doorbell_fd;
