@@ -54,8 +54,25 @@ enum device_uses {
 };
 
 /* What a model may use. Filled by squib-device (or a test) before init. */
+/*
+ * A token bucket for device_log: most of what a device logs is driven by
+ * the guest (a refused request, a malformed chain), so a guest could flood
+ * the host's log. DEVICE_LOG_BURST lines at once, DEVICE_LOG_PER_S after
+ * that; what is dropped is counted and said when lines flow again.
+ */
+#define DEVICE_LOG_BURST 20
+#define DEVICE_LOG_PER_S 10
+struct device_log_budget {
+	uint64_t refilled_ns; /* CLOCK_MONOTONIC of the last refill */
+	uint32_t tokens;
+	uint64_t dropped;     /* lines not written since the last one that was */
+};
+
 struct device_host {
 	const char *name;    /* the device's --name, for logs */
+	/* device_log's bucket (it lives in log_budget_store; a pointer so a const host can still log). */
+	struct device_log_budget *log_budget;
+	struct device_log_budget log_budget_store;
 	/*
 	 * The uart's console (proto/console_ring.h): the mapped console_fd
 	 * (NULL: no console, output is discarded) and console_kick_fd, the
@@ -170,7 +187,11 @@ void device_host_init(struct device_host *host, const char *name, int control_fd
 /* The default request_vm_exit: CONTROL_VM_EXIT with arg = status on host->control_fd. */
 int device_host_send_vm_exit(struct device_host *host, uint8_t status) MUST_USE;
 
-/* One line "squib[dev-<name> <pid>]: <message>\n" (common/log_prefix.h) on host->log_fd, in one write(2). */
+/*
+ * One line "squib[dev-<name> <pid>]: <message>\n" (common/log_prefix.h) on
+ * host->log_fd, in one write(2), within the host's log budget (struct
+ * device_log_budget): past it lines are counted, not written.
+ */
 void device_log(const struct device_host *host, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*

@@ -89,6 +89,9 @@ enum device_state {
 	DEVICE_FAILED,     /* past its restart budget: reads as removed hardware */
 };
 
+/* Lines about a device's ignored control messages, at most (its workers could send them without end). */
+#define DEVICE_IGNORED_LOG_MAX 10
+
 /* How many restarts the budget remembers (--restart-budget COUNT is at most this). */
 #define DEVICE_RESTART_HISTORY DEVICE_RESTART_BUDGET_MAX
 
@@ -119,6 +122,7 @@ struct device_instance {
 	uint64_t respawn_ns;    /* when the spawner was asked for the current worker */
 	uint64_t ready_ns;      /* when the current worker said READY after a restart (0: the first worker) */
 	bool served_logged;     /* the current successor's CONTROL_SERVED was logged */
+	uint32_t ignored_logged; /* control messages ignored so far (logged up to DEVICE_IGNORED_LOG_MAX) */
 	unsigned quick_deaths;  /* workers in a row that died within 1 s of starting (back-off) */
 	struct event *ev_restart; /* the back-off timer */
 	struct event *ev_ready;   /* a successor's time to say READY */

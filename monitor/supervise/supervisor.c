@@ -290,7 +290,9 @@ static void on_device_control(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (n != (ssize_t)sizeof(msg)) {
-		mlog("device worker %s sent a %zd-byte control message; ignored", dev->spec->name, n);
+		if (dev->ignored_logged++ < DEVICE_IGNORED_LOG_MAX) /* a worker could send these without end */
+			mlog("device worker %s sent a %zd-byte control message; ignored%s", dev->spec->name, n,
+			     dev->ignored_logged == DEVICE_IGNORED_LOG_MAX ? " (the last such line)" : "");
 		return;
 	}
 	switch (msg.type) {
@@ -315,7 +317,9 @@ static void on_device_control(evutil_socket_t fd, short what, void *arg)
 		device_served(vm, dev);
 		return;
 	default:
-		mlog("device worker %s sent unknown control message type %u; ignored", dev->spec->name, msg.type);
+		if (dev->ignored_logged++ < DEVICE_IGNORED_LOG_MAX)
+			mlog("device worker %s sent unknown control message type %u; ignored%s", dev->spec->name, msg.type,
+			     dev->ignored_logged == DEVICE_IGNORED_LOG_MAX ? " (the last such line)" : "");
 		return;
 	}
 }
