@@ -45,6 +45,11 @@ const char cli_usage_text[] =
 	"                      pid, mount, ipc, uts and net namespaces; as root, without them,\n"
 	"                      a free uid is taken from --uid-range and gid = uid; as another\n"
 	"                      user, the VM runs as that user (default)\n"
+	"  --cgroup-parent DIR every process of the VM in the cgroup v2 leaf DIR/squib-PID, with\n"
+	"                      cpu.max (its vCPUs + 1 CPU), memory.max (guest RAM + 256 MiB) and\n"
+	"                      pids.max (64 + vCPUs) set; removed when the VM ends\n"
+	"  --cgroup FILE=VALUE set a controller file of that leaf (repeatable; e.g.\n"
+	"                      cpu.max=\"50000 100000\", io.max=\"8:0 wbps=10485760\")\n"
 	"  --uid-range FIRST:COUNT\n"
 	"                      the uids a root monitor allocates from, one per running VM\n"
 	"                      (default 1879048192:65536; locks in /run/squib/uids)\n"
@@ -117,6 +122,8 @@ enum {
 	OPT_UID,
 	OPT_GID,
 	OPT_UID_RANGE,
+	OPT_CGROUP_PARENT,
+	OPT_CGROUP,
 	OPT_HELP,
 };
 
@@ -143,6 +150,8 @@ static const struct option start_options[] = {
 	{ "uid", required_argument, NULL, OPT_UID },
 	{ "gid", required_argument, NULL, OPT_GID },
 	{ "uid-range", required_argument, NULL, OPT_UID_RANGE },
+	{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -369,6 +378,29 @@ static int parse_start(int argc, char *const argv[], enum cli_command *cmd, stru
 			else
 				cfg->gid = (uint32_t)v;
 			break;
+		case OPT_CGROUP_PARENT:
+			if (optarg[0] != '/' || strstr(optarg, "/../") || strlen(optarg) > 3000)
+				return usage_error(err, err_len, "--cgroup-parent expects an absolute cgroup v2 directory, "
+						   "not '%s'", optarg);
+			cfg->cgroup_parent = optarg;
+			break;
+		case OPT_CGROUP: {
+			const char *eq = strchr(optarg, '=');
+			struct cgroup_setting *c = &cfg->cgroup_settings[cfg->ncgroup_settings];
+			size_t flen = eq ? (size_t)(eq - optarg) : 0;
+
+			if (cfg->ncgroup_settings == CLI_MAX_CGROUP_SETTINGS)
+				return usage_error(err, err_len, "--cgroup given more than %d times", CLI_MAX_CGROUP_SETTINGS);
+			if (!eq || flen == 0 || flen >= sizeof(c->file) || strspn(optarg, "abcdefghijklmnopqrstuvwxyz.") != flen ||
+			    strlen(eq + 1) >= sizeof(c->value) || strchr(eq + 1, '\n'))
+				return usage_error(err, err_len, "--cgroup expects FILE=VALUE (a controller file such as "
+						   "cpu.max, memory.max or io.max), not '%s'", optarg);
+			memcpy(c->file, optarg, flen);
+			c->file[flen] = '\0';
+			snprintf(c->value, sizeof(c->value), "%s", eq + 1);
+			cfg->ncgroup_settings++;
+			break;
+		}
 		case OPT_UID_RANGE: {
 			const char *colon = strchr(optarg, ':');
 			uint64_t first, count;
@@ -402,6 +434,8 @@ static int parse_start(int argc, char *const argv[], enum cli_command *cmd, stru
 		return usage_error(err, err_len, "--initrd needs --kernel (a bzImage)");
 	if (!cfg->uid != !cfg->gid)
 		return usage_error(err, err_len, "--uid and --gid go together");
+	if (cfg->ncgroup_settings && !cfg->cgroup_parent)
+		return usage_error(err, err_len, "--cgroup needs --cgroup-parent");
 	*cmd = CLI_START;
 	return 0;
 }

@@ -55,6 +55,13 @@ struct fault_config {
 	bool repeat;                           /* every= given: successors fail too */
 };
 
+/* --cgroup FILE=VALUE: one controller file of the VM's cgroup leaf. */
+#define CLI_MAX_CGROUP_SETTINGS 8
+struct cgroup_setting {
+	char file[32];   /* e.g. cpu.max, memory.max, io.max: [a-z.]+, no slash */
+	char value[128]; /* written as is */
+};
+
 /* What a guest reboot does (--on-reboot). */
 enum reboot_action {
 	REBOOT_EXIT = 0,    /* the monitor exits 0, as after a poweroff (the default) */
@@ -112,6 +119,10 @@ struct vm_config {
 	uint32_t gid;
 	uint32_t uid_first;
 	uint32_t uid_count;
+	/* --cgroup-parent DIR and --cgroup FILE=VALUE (monitor/supervise/vm_cgroup.h). */
+	const char *cgroup_parent; /* NULL: no cgroup of its own */
+	struct cgroup_setting cgroup_settings[CLI_MAX_CGROUP_SETTINGS];
+	unsigned ncgroup_settings;
 };
 
 #define CLI_DEFAULT_CONSOLE_MAX (256ull << 20) /* --console-max: a console file stops growing here */

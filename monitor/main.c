@@ -12,6 +12,7 @@
 #include "monitor/cli.h"
 #include "monitor/exit_status.h"
 #include "monitor/log.h"
+#include "monitor/supervise/vm_cgroup.h"
 #include "monitor/vm.h"
 
 #ifndef SQUIB_VERSION
@@ -137,9 +138,10 @@ static int run_restarting(const struct vm_config *first)
 				return EXIT_SETUP_FAILED;
 		restart_child = -1;
 		reap_orphans();
+		vm_cgroup_remove(cfg, pid); /* the boot's leaf, now empty (a jailed monitor cannot reach it) */
 		if (WIFSIGNALED(wstatus))
 			return EXIT_SIGNAL_BASE + WTERMSIG(wstatus);
-		if (!*reset)
+		if (!*reset || cfg->on_reboot != REBOOT_RESTART)
 			return WEXITSTATUS(wstatus);
 		/* Later boots add to the console file instead of truncating it. */
 		again.console_append = true;
@@ -166,7 +168,8 @@ int main(int argc, char **argv)
 		printf("squib-monitor %s\n", SQUIB_VERSION);
 		return 0;
 	}
-	if (cfg.on_reboot == REBOOT_RESTART)
+	/* A VM with a cgroup leaf runs under this waiting parent too: it removes the leaf afterwards. */
+	if (cfg.on_reboot == REBOOT_RESTART || cfg.cgroup_parent)
 		return run_restarting(&cfg);
 	return run_vm(&cfg, &reset);
 }

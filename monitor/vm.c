@@ -28,6 +28,7 @@
 #include "monitor/kvm/vcpu_cpu.h"
 #include "monitor/vm.h"
 #include "monitor/vm_process.h"
+#include "monitor/supervise/vm_cgroup.h"
 #include "sandbox/jail.h"
 #include "monitor/devices/virtio_devices.h"
 #include "monitor/log.h"
@@ -430,7 +431,10 @@ int vm_build(struct vm *vm, const struct vm_config *cfg)
 	atomic_store(&vm->monitor_status.denied_syscall, -1);
 
 	vm->identity.lock_fd = -1;
-	r = vm_identity_choose(cfg, &vm->identity);
+	/* First: every process forked from here on is born in the VM's cgroup. */
+	r = vm_cgroup_enter(cfg);
+	if (r == 0)
+		r = vm_identity_choose(cfg, &vm->identity);
 	if (r == 0)
 		r = probe_jail(vm);
 	if (r == 0)

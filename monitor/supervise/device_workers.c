@@ -142,7 +142,7 @@ static int config_memfd(const struct device_config *c, int *fd, char *err, size_
  * unblock signals, exec the binary through its fd (the jail's root is
  * empty) with an empty environment.
  */
-static void NORETURN exec_child(const struct vm *vm, unsigned device, char *const *argv, int binary_fd,
+static void NORETURN exec_child(const struct vm *vm, unsigned device, char *const *argv, int binary_fd, int log_fd,
 				const int *pass, int npass, pid_t parent, const char *name)
 {
 	static char *const no_env[] = { NULL };
@@ -154,6 +154,13 @@ static void NORETURN exec_child(const struct vm *vm, unsigned device, char *cons
 	char err[256];
 	sigset_t none;
 	int top = binary_fd;
+
+	/*
+	 * Its stderr is the spawner's log pipe, not the monitor's stderr: that
+	 * may be a file, which RLIMIT_FSIZE (below) would stop it writing.
+	 */
+	if (log_fd >= 0 && dup2(log_fd, 2) < 0)
+		_exit(127);
 
 	for (int i = 0; i < npass; i++) {
 		if (pass[i] > top)
@@ -246,7 +253,7 @@ int device_worker_fds(const struct vm *vm, const struct device_instance *dev, in
 	return n;
 }
 
-pid_t device_worker_exec(const struct vm *vm, const struct device_instance *dev, uint32_t restart)
+pid_t device_worker_exec(const struct vm *vm, const struct device_instance *dev, uint32_t restart, int log_fd)
 {
 	int pass[DEVICE_WORKER_MAX_FDS + 1], npass, r, config_fd = -1, binary_fd;
 	char config_arg[16], err[256], binary[sizeof(vm->device_binary)];
@@ -285,7 +292,7 @@ pid_t device_worker_exec(const struct vm *vm, const struct device_instance *dev,
 		return r;
 	}
 	if (pid == 0)
-		exec_child(vm, dev->index, argv, binary_fd, pass, npass, self, dev->spec->name);
+		exec_child(vm, dev->index, argv, binary_fd, log_fd, pass, npass, self, dev->spec->name);
 	close(config_fd);
 	close(binary_fd);
 	return pid;

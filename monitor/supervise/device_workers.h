@@ -48,9 +48,10 @@ void device_workers_release_fds(struct vm *vm);
 /*
  * In the spawner: encodes dev's configuration (restart: 0 for the first
  * worker, n for the n-th successor) into a sealed memfd and fork+execs
- * squib-device with exactly its fds. The pid, or -errno (logged).
+ * squib-device with exactly its fds, log_fd as its stderr. The pid, or
+ * -errno (logged).
  */
-pid_t device_worker_exec(const struct vm *vm, const struct device_instance *dev, uint32_t restart);
+pid_t device_worker_exec(const struct vm *vm, const struct device_instance *dev, uint32_t restart, int log_fd);
 
 /* CONTROL_STOP: drain the rings and exit (killed when the message cannot be sent). */
 void device_worker_stop(struct device_instance *dev);

@@ -36,6 +36,11 @@ struct spawner {
 	uint32_t spawns[VCPU_MAX_DEVICES];
 	int holder_pidfd;  /* the init of the device workers' pid namespace (start_pid_namespace) */
 	int holder_pipe;   /* the write end of its pipe: closing it tells it to go */
+	/*
+	 * The device workers' stderr: a pipe whose lines the spawner copies to
+	 * its own stderr (the monitor's), so no worker writes a file there.
+	 */
+	int log_read, log_write;
 };
 
 /*
@@ -74,7 +79,7 @@ static void spawn(struct spawner *s, unsigned d)
 		send_event(s, &m);
 		return;
 	}
-	pid = device_worker_exec(s->vm, &s->vm->devices[d], s->spawns[d]);
+	pid = device_worker_exec(s->vm, &s->vm->devices[d], s->spawns[d], s->log_write);
 	if (pid < 0) {
 		m.status = (int32_t)pid;
 		send_event(s, &m);
@@ -204,11 +209,29 @@ static int start_pid_namespace(struct spawner *s)
 	return s->holder_pidfd < 0 ? -errno : 0;
 }
 
+/*
+ * Copies what the device workers wrote to their stderr to ours. Each of
+ * their lines is one write of at most PIPE_BUF bytes, so it arrives whole
+ * and is copied whole. Trust: the bytes are the workers' (maybe
+ * compromised); they only ever reach a log, as they did before.
+ */
+static void forward_logs(struct spawner *s)
+{
+	char buf[16384];
+	ssize_t n = read(s->log_read, buf, sizeof(buf));
+
+	for (ssize_t off = 0, w; n > 0 && off < n; off += w) {
+		w = write(2, buf + off, (size_t)(n - off));
+		if (w <= 0)
+			break;
+	}
+}
+
 static NORETURN void spawner_main(struct vm *vm, int sock, pid_t monitor)
 {
 	static struct spawner s;
-	struct pollfd pfd[2 + VCPU_MAX_DEVICES];
-	unsigned map[2 + VCPU_MAX_DEVICES];
+	struct pollfd pfd[3 + VCPU_MAX_DEVICES];
+	unsigned map[3 + VCPU_MAX_DEVICES];
 
 	mlog_set_who("spawner");
 	memset(&s, 0, sizeof(s));
@@ -232,6 +255,17 @@ static NORETURN void spawner_main(struct vm *vm, int sock, pid_t monitor)
 		mlog("cannot give the device workers a pid namespace: %s", strerror(errno));
 		_exit(1);
 	}
+	{
+		int lp[2];
+
+		/* The read end non-blocking (the spawner never waits on it); the workers' end blocks as stderr would. */
+		if (pipe2(lp, O_CLOEXEC) < 0 || fcntl(lp[0], F_SETFL, O_NONBLOCK) < 0) {
+			mlog("cannot make the device workers' log pipe: %s", strerror(errno));
+			_exit(1);
+		}
+		s.log_read = lp[0];
+		s.log_write = lp[1];
+	}
 	for (;;) {
 		nfds_t n = 0;
 		int r;
@@ -239,6 +273,8 @@ static NORETURN void spawner_main(struct vm *vm, int sock, pid_t monitor)
 		pfd[n] = (struct pollfd){ .fd = sock, .events = POLLIN };
 		map[n++] = ~0u;
 		pfd[n] = (struct pollfd){ .fd = s.holder_pidfd, .events = POLLIN };
+		map[n++] = ~0u;
+		pfd[n] = (struct pollfd){ .fd = s.log_read, .events = POLLIN };
 		map[n++] = ~0u;
 		for (unsigned d = 0; d < vm->ndevices; d++) {
 			if (s.pidfd[d] < 0)
@@ -256,7 +292,9 @@ static NORETURN void spawner_main(struct vm *vm, int sock, pid_t monitor)
 			mlog("the device workers' pid namespace init died; stopping");
 			break;
 		}
-		for (nfds_t i = 2; r > 0 && i < n; i++)
+		if (r > 0 && pfd[2].revents)
+			forward_logs(&s);
+		for (nfds_t i = 3; r > 0 && i < n; i++)
 			if (pfd[i].revents)
 				reap(&s, map[i]);
 		if (r > 0 && pfd[0].revents && !handle_request(&s))
@@ -270,6 +308,7 @@ static NORETURN void spawner_main(struct vm *vm, int sock, pid_t monitor)
 		while (waitid(P_PIDFD, (id_t)s.pidfd[d], &(siginfo_t){ 0 }, WEXITED) < 0 && errno == EINTR)
 			;
 	}
+	forward_logs(&s); /* what the last workers said */
 	/* Then the namespace's init, reaped so nothing is left, not even a zombie. */
 	close(s.holder_pipe);
 	while (waitid(P_PIDFD, (id_t)s.holder_pidfd, &(siginfo_t){ 0 }, WEXITED) < 0 && errno == EINTR)

@@ -7,12 +7,15 @@
  * under the jail alone and under its filter.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tests/lib/harness.h"
@@ -186,4 +189,103 @@ Test(jail, escape_probe_reaches_nothing)
 	cr_assert_eq(kill(a.pid, SIGTERM), 0);
 	squib_finish(&a);
 	cr_assert_eq(a.status, 128 + SIGTERM, "%s", squib_describe(&a));
+}
+
+/* ---- the VM's cgroup (monitor/supervise/vm_cgroup.h) ------------------------ */
+
+static bool read_text(const char *path, char *buf, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, cap - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return true;
+}
+
+static unsigned long long cpu_usage_usec(const char *leaf)
+{
+	char path[PATH_MAX + 16], buf[1024];
+	const char *p;
+
+	snprintf(path, sizeof(path), "%s/cpu.stat", leaf);
+	cr_assert(read_text(path, buf, sizeof(buf)), "cannot read %s", path);
+	p = strstr(buf, "usage_usec ");
+	cr_assert_not_null(p, "%s: %s", path, buf);
+	return strtoull(p + 11, NULL, 10);
+}
+
+/*
+ * Every process of a VM sits in its cgroup leaf, with the limits set, and
+ * a guest spinning one vCPU stays within cpu.max (20% of a CPU here). The
+ * leaf is gone once the VM is.
+ */
+Test(jail, a_vm_lives_in_its_cgroup_within_its_limits)
+{
+	static struct squib_run r; /* outlives the test: squib_teardown runs after it */
+	static char root[] = "/tmp/squib-cgroup-XXXXXX";
+	char parent[PATH_MAX], leaf[PATH_MAX + 320], path[PATH_MAX + 400], buf[4096];
+	unsigned long long u0, u1;
+	unsigned nprocs = 0;
+	struct dirent *e;
+	DIR *d;
+
+	cr_assert_not_null(mkdtemp(root));
+	if (mount("none", root, "cgroup2", 0, NULL) < 0)
+		cr_assert_fail("cannot mount cgroup2 on %s: %s (the test host must have cgroup v2)", root, strerror(errno));
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", root);
+	{
+		FILE *f = fopen(path, "w");
+
+		cr_assert_not_null(f);
+		fputs("+cpu +memory +pids", f);
+		cr_assert_eq(fclose(f), 0, "enabling controllers at the root: %s", strerror(errno));
+	}
+	snprintf(parent, sizeof(parent), "%s/squib-tenants", root);
+	cr_assert(mkdir(parent, 0755) == 0 || errno == EEXIST);
+
+	squib_run_init(&r);
+	squib_start_guest(&r, 1, true, "spin", "--cgroup-parent", parent, "--cgroup", "cpu.max=20000 100000", NULL);
+	cr_assert(squib_wait_console(&r, "spinning\n", squib_timeout()), "%s", squib_describe(&r));
+
+	leaf[0] = '\0';
+	d = opendir(parent);
+	cr_assert_not_null(d);
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "squib-", 6))
+			snprintf(leaf, sizeof(leaf), "%s/%s", parent, e->d_name);
+	closedir(d);
+	cr_assert(leaf[0], "no squib-* leaf under %s\n%s", parent, squib_describe(&r));
+
+	snprintf(path, sizeof(path), "%s/cpu.max", leaf);
+	cr_assert(read_text(path, buf, sizeof(buf)) && !strcmp(buf, "20000 100000\n"), "cpu.max: %s", buf);
+	snprintf(path, sizeof(path), "%s/memory.max", leaf);
+	cr_assert(read_text(path, buf, sizeof(buf)) && strtoull(buf, NULL, 10) == (128ull + 256) << 20,
+		  "memory.max: %s", buf);
+	snprintf(path, sizeof(path), "%s/pids.max", leaf);
+	cr_assert(read_text(path, buf, sizeof(buf)) && !strcmp(buf, "65\n"), "pids.max: %s", buf);
+	/* The monitor, the spawner, the pid namespace init, uart, testdev, vcpu0: all of them. */
+	snprintf(path, sizeof(path), "%s/cgroup.procs", leaf);
+	cr_assert(read_text(path, buf, sizeof(buf)));
+	for (const char *p = buf; *p; p++)
+		nprocs += *p == '\n';
+	cr_assert_geq(nprocs, 6, "%u processes in %s:\n%s", nprocs, leaf, buf);
+
+	u0 = cpu_usage_usec(leaf);
+	sleep_s(2.0);
+	u1 = cpu_usage_usec(leaf);
+	cr_log_info("cgroup: %llu us of CPU in 2 s under cpu.max 20000/100000", u1 - u0);
+	cr_assert_leq(u1 - u0, 650000, "a spinning guest used %llu us of CPU in 2 s, over its 20%% cpu.max",
+		      u1 - u0);
+
+	cr_assert_eq(kill(r.pid, SIGTERM), 0);
+	squib_finish(&r);
+	cr_assert_eq(r.status, 128 + SIGTERM, "%s", squib_describe(&r));
+	cr_assert_neq(access(leaf, F_OK), 0, "the leaf %s outlived its VM", leaf);
+	(void)rmdir(parent);
+	(void)umount(root);
+	(void)rmdir(root);
 }
