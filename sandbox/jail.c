@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/control_file.h"
+
 #ifndef CAP_LAST_CAP
 #define CAP_LAST_CAP 40
 #endif
@@ -35,21 +37,6 @@ static int fail(int r, char *err, size_t err_len, const char *fmt, ...)
 	va_end(ap);
 	n = strlen(err);
 	snprintf(err + n, err_len - n, ": %s", strerror(-r));
-	return r;
-}
-
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, text, strlen(text));
-	if (n != (ssize_t)strlen(text))
-		r = n < 0 ? -errno : -EIO;
-	close(fd);
 	return r;
 }
 
@@ -116,13 +103,13 @@ static int enter_identity_and_namespaces(const struct jail_config *j, char *err,
 	 */
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		return fail(-errno, err, err_len, "PR_SET_DUMPABLE 1 for the id maps");
-	r = write_file("/proc/self/setgroups", "deny");
+	r = control_file_write("/proc/self/setgroups", "deny");
 	snprintf(map, sizeof(map), "%u %u 1", (unsigned)j->uid, (unsigned)j->uid);
 	if (r == 0)
-		r = write_file("/proc/self/uid_map", map);
+		r = control_file_write("/proc/self/uid_map", map);
 	snprintf(map, sizeof(map), "%u %u 1", (unsigned)j->gid, (unsigned)j->gid);
 	if (r == 0)
-		r = write_file("/proc/self/gid_map", map);
+		r = control_file_write("/proc/self/gid_map", map);
 	if (r < 0)
 		return fail(r, err, err_len, "mapping uid %u and gid %u in the new user namespace", (unsigned)j->uid,
 			    (unsigned)j->gid);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/control_file.h"
 #include "monitor/log.h"
 
 int vm_cgroup_path(const struct vm_config *cfg, pid_t monitor, char *out, size_t cap)
@@ -18,22 +19,14 @@ int vm_cgroup_path(const struct vm_config *cfg, pid_t monitor, char *out, size_t
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
+/* dir/file = text (control_file.h). */
 static int write_text(const char *dir, const char *file, const char *text)
 {
 	char path[4096];
-	ssize_t n;
-	int fd, r = 0;
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, text, strlen(text));
-	if (n != (ssize_t)strlen(text))
-		r = n < 0 ? -errno : -EIO;
-	close(fd);
-	return r;
+	return control_file_write(path, text);
 }
 
 /* The limits: the VM's defaults first, then each --cgroup FILE=VALUE (which wins). */
