@@ -129,7 +129,8 @@ static int get_bin(const msgpack_object *o, uint8_t *dst, size_t max, uint8_t *l
 		return -EBADMSG;
 	if (o->via.bin.size > max)
 		return -EMSGSIZE;
-	memcpy(dst, o->via.bin.ptr, o->via.bin.size);
+	if (o->via.bin.size) /* msgpack-c leaves ptr NULL for an empty bin */
+		memcpy(dst, o->via.bin.ptr, o->via.bin.size);
 	*len = (uint8_t)o->via.bin.size;
 	return 0;
 }
@@ -224,7 +225,8 @@ static int decode_exit_fields(const msgpack_object *top, struct vm_exit *out)
 			if (p[i] == 0)
 				return -EBADMSG;
 		/* The terminating NUL is already there: *out was zeroed. */
-		memcpy(out->u.internal_error.message, p, s->via.str.size);
+		if (s->via.str.size) /* msgpack-c leaves ptr NULL for an empty str */
+			memcpy(out->u.internal_error.message, p, s->via.str.size);
 		return 0;
 	}
 	case VM_EXIT_WFI:
