@@ -128,6 +128,31 @@ Test(jail, two_vms_run_apart_and_one_dies_alone)
 }
 
 /*
+ * The escapes a build lets through, by design. Release: an executable
+ * mapping under the jail alone (only a filter refuses PROT_EXEC). The
+ * ASan+UBSan build also keeps the host's root for its dynamically linked
+ * device workers and admits its runtime's openat and mmap with any
+ * arguments (README, "Security"): there the root's files open, under the
+ * filter too, and the filter lets an executable mapping through.
+ */
+static bool escape_expected(const char *line)
+{
+	static const char *const release[] = { "escape-probe: jail: mmap PROT_EXEC: ESCAPED" };
+#ifdef SQUIB_SANITIZED
+	static const char *const san[] = { "escape-probe: jail: open /etc/passwd: ESCAPED",
+					   "escape-probe: filter: open /etc/passwd: ESCAPED",
+					   "escape-probe: filter: mmap PROT_EXEC: ESCAPED" };
+
+	for (size_t i = 0; i < sizeof(san) / sizeof(san[0]); i++)
+		if (!strcmp(line, san[i])) {
+			cr_log_info("ASan build, as documented: %s", line);
+			return true;
+		}
+#endif
+	return !strcmp(line, release[0]);
+}
+
+/*
  * VM B's device workers are escape probes aimed at VM A's monitor and uart
  * worker. Every probe is blocked both under the jail alone and under the
  * filter, but one: an executable mapping is refused by the filter only (no
@@ -170,7 +195,7 @@ Test(jail, escape_probe_reaches_nothing)
 			jail++;
 		else if (!strncmp(line, "escape-probe: filter: ", 22))
 			filter++;
-		if (strstr(line, "ESCAPED") && strcmp(line, "escape-probe: jail: mmap PROT_EXEC: ESCAPED"))
+		if (strstr(line, "ESCAPED") && !escape_expected(line))
 			cr_assert_fail("%s\n%s", line, squib_describe(&b));
 		if (strstr(line, "cannot run"))
 			cr_assert_fail("%s\n%s", line, squib_describe(&b));
