@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -343,23 +342,27 @@ static int create_vcpus(struct vm *vm)
 }
 
 /*
- * In the VM process, once the KVM objects exist and the filters are
- * compiled: the jail the vCPU workers inherit, with a pid namespace of
- * their own (vCPU 0's worker is its init). Its fds stay open: KVM objects
- * are fds, not paths.
+ * The VM's jail (sandbox/jail.h) for the calling process, and with
+ * new_pid_ns for the children it makes next. Two callers: the VM process,
+ * once the KVM objects exist and the filters are compiled (the jail the
+ * vCPU workers inherit, with a pid namespace of their own whose init is
+ * vCPU 0's worker; KVM objects are fds, not paths, so they stay usable),
+ * and the monitor before its filter (vm_run). Not jailed: the spawner,
+ * which stays as started to jail each successor, and the boot loop of
+ * --on-reboot restart and --cgroup-parent.
  */
-static int jail_vm_process(const struct vm *vm)
+static int jail_as_vm(const struct vm *vm, bool new_pid_ns, const char *who)
 {
 	struct jail_config jail = {
 		.uid = vm->identity.uid,
 		.gid = vm->identity.gid,
-		.new_pid_ns = true,
+		.new_pid_ns = new_pid_ns,
 	};
 	char err[256];
 	int r = jail_enter(&jail, err, sizeof(err));
 
 	if (r < 0)
-		mlog("cannot jail the vCPU workers: %s", err);
+		mlog("cannot jail %s: %s", who, err);
 	return r;
 }
 
@@ -407,7 +410,7 @@ static int build_kvm(struct vm *vm)
 	if (r == 0)
 		r = vcpu_workers_attach_kvm(vm);
 	if (r == 0)
-		r = jail_vm_process(vm);
+		r = jail_as_vm(vm, true, "the vCPU workers");
 	if (r == 0)
 		r = vcpu_workers_spawn(vm);
 	return r;
@@ -637,31 +640,6 @@ static int monitor_params(const struct vm *vm, struct sandbox_params *p, int *he
 	return 0;
 }
 
-/*
- * The monitor narrows the same way as its workers before its filter: the
- * VM's uid, its own namespaces, an empty root, no capabilities. Every fd it
- * needs is open; the spawner (which stays as it was started, to jail each
- * successor) and the boot loop of --on-reboot restart are not jailed.
- */
-static int jail_monitor(const struct vm *vm)
-{
-	struct jail_config jail = { .uid = vm->identity.uid, .gid = vm->identity.gid };
-	int pdeath = 0;
-	char err[256];
-	int r;
-
-	(void)prctl(PR_GET_PDEATHSIG, &pdeath);
-	r = jail_enter(&jail, err, sizeof(err));
-	if (r < 0) {
-		mlog("cannot jail the monitor: %s", err);
-		return r;
-	}
-	/* A credential change clears the parent-death signal (--on-reboot restart set one). */
-	if (pdeath && prctl(PR_SET_PDEATHSIG, pdeath) < 0)
-		return -errno;
-	return 0;
-}
-
 int vm_run(struct vm *vm)
 {
 	int held[MONITOR_MAX_HELD_FDS], sockets[1 + VCPU_MAX_DEVICES], pidfds[CLI_MAX_CPUS];
@@ -676,7 +654,7 @@ int vm_run(struct vm *vm)
 	}
 	r = monitor_params(vm, &params, held, sockets, pidfds);
 	if (r == 0)
-		r = jail_monitor(vm);
+		r = jail_as_vm(vm, false, "the monitor"); /* every fd it needs is open */
 	if (r == 0)
 		r = sandbox_enter(process_roles[ROLE_MONITOR].profile, &params, &vm->monitor_status);
 	if (r < 0) {

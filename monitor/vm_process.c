@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,17 +74,8 @@ static NORETURN void vm_process_main(struct vm *vm, int (*build)(struct vm *vm),
 	int keep[8 + VCPU_MAX_DEVICES * (3 + VIRTIO_MAX_QUEUES)];
 	int r;
 
-	mlog_set_who("vm");
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor) {
-		mlog("cannot tie itself to the monitor");
-		_exit(EXIT_SETUP_FAILED);
-	}
-	(void)prctl(PR_SET_NAME, "squib-vm");
-	r = close_fds_except(keep, keep_fds(vm, keep, (int)ARRAY_SIZE(keep)));
-	if (r < 0) {
-		mlog("cannot close the monitor's other fds: %s", strerror(-r));
-		_exit(EXIT_SETUP_FAILED);
-	}
+	forked_helper_start("vm", "squib-vm", monitor, keep, keep_fds(vm, keep, (int)ARRAY_SIZE(keep)),
+			    EXIT_SETUP_FAILED);
 	r = build(vm); /* it logs what failed */
 	_exit(r < 0 ? EXIT_SETUP_FAILED : 0);
 }

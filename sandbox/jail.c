@@ -156,7 +156,11 @@ static int enter_empty_root(char *err, size_t err_len)
 int jail_enter(const struct jail_config *j, char *err, size_t err_len)
 {
 	struct rlimit no_core = { 0, 0 };
-	int r = enter_identity_and_namespaces(j, err, err_len);
+	int pdeath = 0, r;
+
+	/* The credential change of step 1 clears the parent-death signal: read it first, set it again last. */
+	(void)prctl(PR_GET_PDEATHSIG, &pdeath);
+	r = enter_identity_and_namespaces(j, err, err_len);
 
 	if (r == 0 && !j->keep_root)
 		r = enter_empty_root(err, err_len);
@@ -190,6 +194,8 @@ int jail_enter(const struct jail_config *j, char *err, size_t err_len)
 	}
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return fail(-errno, err, err_len, "PR_SET_DUMPABLE 0");
+	if (pdeath && prctl(PR_SET_PDEATHSIG, pdeath, 0, 0, 0) < 0)
+		return fail(-errno, err, err_len, "PR_SET_PDEATHSIG %d", pdeath);
 	return 0;
 }
 

@@ -20,7 +20,9 @@
  *   4. every capability dropped in the new user namespace too (bounding
  *      set, permitted, effective, inheritable; securebits locked so root
  *      inside could never regain them);
- *   5. RLIMIT_CORE 0, RLIMIT_NOFILE and RLIMIT_FSIZE as asked, not dumpable.
+ *   5. RLIMIT_CORE 0, RLIMIT_NOFILE and RLIMIT_FSIZE as asked, not dumpable;
+ *      a parent-death signal the caller had is set again (step 1's
+ *      credential change cleared it).
  * The environment is the exec's business: callers exec with an empty one.
  */
 #ifndef SQUIB_SANDBOX_JAIL_H

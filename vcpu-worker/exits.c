@@ -52,41 +52,41 @@ NORETURN void vcpu_stop_with_error(struct vcpu_worker *w, const char *what, long
 	stop_with(w, &e);
 }
 
-static void device_fault(struct vcpu_worker *w, uint32_t dev, int err)
-{
-	char text[128];
-	struct fmt_buf f;
-	uint32_t bit = 1u << dev;
-
-	if (atomic_fetch_or(&w->device_faults, bit) & bit)
-		return;
-	fmt_init(&f, text, sizeof(text));
-	fmt_str(&f, "device ");
-	fmt_str(&f, w->device_names[dev]);
-	fmt_str(&f, " broke the ring protocol (errno ");
-	fmt_dec(&f, -err);
-	fmt_str(&f, "); the monitor replaces its worker");
-	vcpu_log_line(w, text);
-	(void)raw_eventfd_signal(w->monitor_doorbell_fd);
-}
-
-/* Device dev left a read unanswered for VCPU_REPLY_DEADLINE_S: said once per worker of it, then the monitor acts. */
-static void device_timeout(struct vcpu_worker *w, uint32_t dev)
+/*
+ * Reports device dev to the monitor in bits (device_faults or
+ * device_timeouts): the first report since the monitor last took them logs
+ * "device <name> <what>" and rings its doorbell; the monitor then acts.
+ */
+static void report_device(struct vcpu_worker *w, _Atomic uint32_t *bits, uint32_t dev, const char *what,
+			  long number, const char *rest)
 {
 	char text[160];
 	struct fmt_buf f;
 	uint32_t bit = 1u << dev;
 
-	if (!(atomic_fetch_or(&w->device_timeouts, bit) & bit)) {
-		fmt_init(&f, text, sizeof(text));
-		fmt_str(&f, "device ");
-		fmt_str(&f, w->device_names[dev]);
-		fmt_str(&f, " has not answered a read in ");
-		fmt_dec(&f, VCPU_REPLY_DEADLINE_S);
-		fmt_str(&f, " s; the monitor treats it as failed");
-		vcpu_log_line(w, text);
-	}
+	if (atomic_fetch_or(bits, bit) & bit)
+		return;
+	fmt_init(&f, text, sizeof(text));
+	fmt_str(&f, "device ");
+	fmt_str(&f, w->device_names[dev]);
+	fmt_str(&f, what);
+	fmt_dec(&f, number);
+	fmt_str(&f, rest);
+	vcpu_log_line(w, text);
 	(void)raw_eventfd_signal(w->monitor_doorbell_fd);
+}
+
+static void device_fault(struct vcpu_worker *w, uint32_t dev, int err)
+{
+	report_device(w, &w->device_faults, dev, " broke the ring protocol (errno ", -err,
+		      "); the monitor replaces its worker");
+}
+
+/* Device dev left a read unanswered for VCPU_REPLY_DEADLINE_S. */
+static void device_timeout(struct vcpu_worker *w, uint32_t dev)
+{
+	report_device(w, &w->device_timeouts, dev, " has not answered a read in ", VCPU_REPLY_DEADLINE_S,
+		      " s; the monitor treats it as failed");
 }
 
 /* ---- unclaimed accesses ------------------------------------------------- */

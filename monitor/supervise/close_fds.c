@@ -3,9 +3,14 @@
 #include "monitor/supervise/close_fds.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "monitor/log.h"
 
 static int cmp_int(const void *a, const void *b)
 {
@@ -32,4 +37,21 @@ int close_fds_except(int *keep, int n)
 			lo = (unsigned)keep[i] + 1;
 	}
 	return 0;
+}
+
+void forked_helper_start(const char *who, const char *comm, pid_t parent, int *keep, int n, int status)
+{
+	int r;
+
+	mlog_set_who(who);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) {
+		mlog("cannot tie itself to the monitor");
+		_exit(status);
+	}
+	(void)prctl(PR_SET_NAME, comm);
+	r = close_fds_except(keep, n);
+	if (r < 0) {
+		mlog("cannot close the monitor's other fds: %s", strerror(-r));
+		_exit(status);
+	}
 }

@@ -143,7 +143,7 @@ static int config_memfd(const struct device_config *c, int *fd, char *err, size_
  * empty) with an empty environment.
  */
 static void NORETURN exec_child(const struct vm *vm, unsigned device, char *const *argv, int binary_fd, int log_fd,
-				const int *pass, int npass, pid_t parent, const char *name)
+				const int *pass, int npass, const char *name)
 {
 	static char *const no_env[] = { NULL };
 	struct jail_config jail = {
@@ -197,7 +197,7 @@ static void NORETURN exec_child(const struct vm *vm, unsigned device, char *cons
 		dprintf(2, LOG_PREFIX_DEVICE_FMT "cannot enter its jail: %s\n", name, (int)getpid(), err);
 		_exit(127);
 	}
-	/* After the jail: a credential change clears the parent-death signal. */
+	/* A forked child starts without a parent-death signal: set it, jailed. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
 		dprintf(2, LOG_PREFIX_DEVICE_FMT "cannot tie itself to the spawner (PR_SET_PDEATHSIG): %s\n", name,
 			(int)getpid(), strerror(errno));
@@ -208,7 +208,6 @@ static void NORETURN exec_child(const struct vm *vm, unsigned device, char *cons
 	 * it lives; had it died before the prctl, the namespace's init (pid 1)
 	 * would be the parent now.
 	 */
-	(void)parent;
 	if (getppid() != 0)
 		_exit(127);
 	signal(SIGINT, SIG_IGN);
@@ -259,7 +258,7 @@ pid_t device_worker_exec(const struct vm *vm, const struct device_instance *dev,
 	char config_arg[16], err[256], binary[sizeof(vm->device_binary)];
 	char *argv[] = { binary, "--config-fd", config_arg, NULL };
 	struct device_config cfg;
-	pid_t pid, self = getpid();
+	pid_t pid;
 
 	r = fill_config(vm, dev, restart, &cfg);
 	if (r < 0) {
@@ -292,7 +291,7 @@ pid_t device_worker_exec(const struct vm *vm, const struct device_instance *dev,
 		return r;
 	}
 	if (pid == 0)
-		exec_child(vm, dev->index, argv, binary_fd, log_fd, pass, npass, self, dev->spec->name);
+		exec_child(vm, dev->index, argv, binary_fd, log_fd, pass, npass, dev->spec->name);
 	close(config_fd);
 	close(binary_fd);
 	return pid;

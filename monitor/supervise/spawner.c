@@ -43,13 +43,10 @@ struct spawner {
 	int log_read, log_write;
 };
 
-/*
- * Closes every fd but stdin/stdout/stderr, the request socket and the
- * devices' own fds.
- */
-static int close_all_but_device_fds(const struct spawner *s)
+/* What the spawner keeps: stdin/stdout/stderr, the request socket and the devices' own fds. */
+static int spawner_fds(const struct spawner *s, int *keep)
 {
-	int keep[4 + VCPU_MAX_DEVICES * DEVICE_WORKER_MAX_FDS], n = 0;
+	int n = 0;
 
 	keep[n++] = 0;
 	keep[n++] = 1;
@@ -57,7 +54,7 @@ static int close_all_but_device_fds(const struct spawner *s)
 	keep[n++] = s->sock;
 	for (unsigned d = 0; d < s->vm->ndevices; d++)
 		n += device_worker_fds(s->vm, &s->vm->devices[d], keep + n, DEVICE_WORKER_MAX_FDS);
-	return close_fds_except(keep, n);
+	return n;
 }
 
 static void send_event(struct spawner *s, const struct spawner_msg *m)
@@ -232,22 +229,14 @@ static NORETURN void spawner_main(struct vm *vm, int sock, pid_t monitor)
 	static struct spawner s;
 	struct pollfd pfd[3 + VCPU_MAX_DEVICES];
 	unsigned map[3 + VCPU_MAX_DEVICES];
+	int keep[4 + VCPU_MAX_DEVICES * DEVICE_WORKER_MAX_FDS];
 
-	mlog_set_who("spawner");
 	memset(&s, 0, sizeof(s));
 	s.vm = vm;
 	s.sock = sock;
 	for (unsigned d = 0; d < VCPU_MAX_DEVICES; d++)
 		s.pidfd[d] = -1;
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor) {
-		mlog("cannot tie itself to the monitor");
-		_exit(1);
-	}
-	(void)prctl(PR_SET_NAME, "squib-spawner");
-	if (close_all_but_device_fds(&s) < 0) {
-		mlog("cannot close the monitor's other fds: %s", strerror(errno));
-		_exit(1);
-	}
+	forked_helper_start("spawner", "squib-spawner", monitor, keep, spawner_fds(&s, keep), 1);
 	/* Guest RAM stays reachable through its memfd (which workers map); the spawner never touches it. */
 	if (vm->ram.mem.host_base)
 		(void)munmap(vm->ram.mem.host_base, vm->ram.mem.size);

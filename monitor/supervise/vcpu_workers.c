@@ -134,10 +134,11 @@ static int attach_one(struct vm *vm, struct vcpu_instance *v)
 	return 0;
 }
 
-int vcpu_workers_prepare(struct vm *vm)
+/* step for every vCPU, the first failure logged and returned. */
+static int each_vcpu(struct vm *vm, int (*step)(struct vm *vm, struct vcpu_instance *v))
 {
 	for (unsigned i = 0; i < vm->ncpus; i++) {
-		int r = prepare_one(vm, &vm->vcpus[i]);
+		int r = step(vm, &vm->vcpus[i]);
 
 		if (r < 0) {
 			mlog("cannot prepare vCPU worker %u: %s", i, strerror(-r));
@@ -147,17 +148,14 @@ int vcpu_workers_prepare(struct vm *vm)
 	return 0;
 }
 
+int vcpu_workers_prepare(struct vm *vm)
+{
+	return each_vcpu(vm, prepare_one);
+}
+
 int vcpu_workers_attach_kvm(struct vm *vm)
 {
-	for (unsigned i = 0; i < vm->ncpus; i++) {
-		int r = attach_one(vm, &vm->vcpus[i]);
-
-		if (r < 0) {
-			mlog("cannot prepare vCPU worker %u: %s", i, strerror(-r));
-			return r;
-		}
-	}
-	return 0;
+	return each_vcpu(vm, attach_one);
 }
 
 int vcpu_workers_spawn(struct vm *vm)
@@ -211,7 +209,7 @@ int vcpu_workers_spawn(struct vm *vm)
 
 /*
  * SIGKILL to every worker, then reap them last to first: vCPU 0's worker is
- * the init of the workers' pid namespace (vm.c, jail_vm_process), and an
+ * the init of the workers' pid namespace (vm.c, build_kvm), and an
  * init does not finish dying until every other process of its namespace has
  * been reaped, by us (CLONE_PARENT): waiting for it first would wait forever.
  */

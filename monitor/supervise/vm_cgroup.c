@@ -12,7 +12,8 @@
 #include "common/control_file.h"
 #include "monitor/log.h"
 
-int vm_cgroup_path(const struct vm_config *cfg, pid_t monitor, char *out, size_t cap)
+/* The leaf's path for monitor into out. 0 or -ENAMETOOLONG. */
+static int vm_cgroup_path(const struct vm_config *cfg, pid_t monitor, char *out, size_t cap)
 {
 	int n = snprintf(out, cap, "%s/squib-%d", cfg->cgroup_parent, (int)monitor);
 

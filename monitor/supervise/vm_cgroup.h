@@ -23,7 +23,4 @@ int vm_cgroup_enter(const struct vm_config *cfg) MUST_USE;
 /* Removes DIR/squib-<monitor>, once every process in it is gone (logged when it cannot). */
 void vm_cgroup_remove(const struct vm_config *cfg, pid_t monitor);
 
-/* The leaf's path for monitor into out. 0 or -ENAMETOOLONG. */
-int vm_cgroup_path(const struct vm_config *cfg, pid_t monitor, char *out, size_t cap) MUST_USE;
-
 #endif

@@ -30,7 +30,8 @@ static int make_lock_dir(const char *dir)
 	return 0;
 }
 
-int vm_identity_lock(const char *dir, uid_t uid, int *lock_fd)
+/* Locks uid under dir (exclusive, non-blocking): 0, -EBUSY (a running VM holds it) or -errno. */
+static int vm_identity_lock(const char *dir, uid_t uid, int *lock_fd)
 {
 	char path[512];
 	int fd;

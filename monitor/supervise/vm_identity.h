@@ -31,7 +31,4 @@ struct vm_identity {
 /* Chooses and, as root, locks the VM's ids. 0 or -errno with a log line. */
 int vm_identity_choose(const struct vm_config *cfg, struct vm_identity *id) MUST_USE;
 
-/* Locks uid under dir (exclusive, non-blocking): 0, -EBUSY (a running VM holds it) or -errno. */
-int vm_identity_lock(const char *dir, uid_t uid, int *lock_fd) MUST_USE;
-
 #endif

@@ -272,15 +272,28 @@ Test(ring, attach_resumes_from_shared_indices)
  * the successor's answer to the same request, still at the head; once head
  * moved past the request, nothing will answer it and the caller is told.
  */
+/* A consumer's successor attaches, finds request seq at the head and answers it "ok". */
+static void successor_answers_ok(uint8_t *mem, size_t size, uint32_t seq)
+{
+	struct ring_consumer successor;
+	uint8_t out[RING_RECORD_MAX];
+	uint32_t len, rseq;
+
+	cr_assert_eq(ring_consumer_attach(&successor, mem, size), 0);
+	cr_assert_eq(ring_peek(&successor, out, sizeof(out), &len, &rseq), 0);
+	cr_assert_eq(rseq, seq);
+	cr_assert_eq(ring_reply(&successor, rseq, "ok", 2), 0);
+	ring_advance(&successor);
+}
+
 Test(ring, a_rejected_reply_is_waited_for_again)
 {
 	size_t size;
 	uint8_t *mem = heap_region(8, &size);
 	struct ring_header *hdr = (struct ring_header *)mem;
 	struct ring_producer p;
-	struct ring_consumer successor;
 	uint8_t rec[8] = { 1 }, out[RING_RECORD_MAX];
-	uint32_t seq, len, rseq;
+	uint32_t seq, len;
 	int efd = new_eventfd();
 
 	cr_assert_eq(ring_producer_attach(&p, mem, size, efd, 0), 0);
@@ -291,11 +304,7 @@ Test(ring, a_rejected_reply_is_waited_for_again)
 	cr_assert_eq(ring_wait_reply(&p, seq, out, sizeof(out), &len), -EPROTO);
 	cr_assert(ring_reject_reply(&p, seq), "the request is still at the head");
 	/* The successor serves the head record and answers it properly. */
-	cr_assert_eq(ring_consumer_attach(&successor, mem, size), 0);
-	cr_assert_eq(ring_peek(&successor, out, sizeof(out), &len, &rseq), 0);
-	cr_assert_eq(rseq, seq);
-	cr_assert_eq(ring_reply(&successor, rseq, "ok", 2), 0);
-	ring_advance(&successor);
+	successor_answers_ok(mem, size, seq);
 	cr_assert_eq(ring_wait_reply(&p, seq, out, sizeof(out), &len), 0);
 	cr_assert_eq(len, 2);
 	cr_assert_eq(memcmp(out, "ok", 2), 0);
@@ -311,9 +320,8 @@ Test(ring, a_reply_wait_has_a_deadline)
 	size_t size;
 	uint8_t *mem = heap_region(8, &size);
 	struct ring_producer p;
-	struct ring_consumer successor;
 	uint8_t rec[8] = { 1 }, out[RING_RECORD_MAX];
-	uint32_t seq, len, rseq;
+	uint32_t seq, len;
 	struct timespec t0, t1;
 	int efd = new_eventfd();
 
@@ -327,11 +335,7 @@ Test(ring, a_reply_wait_has_a_deadline)
 	cr_assert_geq((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 900,
 		      "timed out before the deadline");
 	/* A successor answers the request, which is still at the head: the wait that follows gets it. */
-	cr_assert_eq(ring_consumer_attach(&successor, mem, size), 0);
-	cr_assert_eq(ring_peek(&successor, out, sizeof(out), &len, &rseq), 0);
-	cr_assert_eq(rseq, seq);
-	cr_assert_eq(ring_reply(&successor, rseq, "ok", 2), 0);
-	ring_advance(&successor);
+	successor_answers_ok(mem, size, seq);
 	cr_assert_eq(ring_wait_reply(&p, seq, out, sizeof(out), &len), 0);
 	cr_assert_eq(len, 2);
 	close(efd);
